@@ -1,0 +1,149 @@
+"""The one place that builds DynamoDB keys for the single table.
+
+Base table: PK / SK (strings). Overloaded sparse GSIs, each keyed <NAME>PK / <NAME>SK:
+
+- GSI1: tickets by status        TSTATUS#<status>   -> <updated>#<id>
+        users by kind            USERS#<kind>       -> <name>#<id>
+- GSI2: tickets by department    TDEPT#<department> -> <updated>#<id>
+- GSI3: tickets by owner         TOWNER#<owner>     -> <updated>#<id>
+- GSI4: tickets by requester     TUSER#<user>       -> <updated>#<id>
+- GSI5: every live ticket        TICKETS            -> <updated>#<id>
+
+Unique lookups (contact -> user, e-mail -> user) are base-table items written in the same
+transaction as the user, because a GSI is eventually consistent and cannot enforce uniqueness.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+TICKET_INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5")
+ALL_INDEXES = TICKET_INDEXES
+TRASH_STATUS = "__trash__"
+
+ID_WIDTH = 12
+
+
+def pad(number: int) -> str:
+    """Zero-padded id, so string order in a sort key equals numeric order."""
+    return str(number).zfill(ID_WIDTH)
+
+
+def stamp(moment: datetime) -> str:
+    """UTC instant as a sortable string with microseconds (fixed width)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- tickets -------------------------------------------------------------------------------
+def ticket(ticket_id: int) -> tuple[str, str]:
+    return f"TICKET#{pad(ticket_id)}", "TICKET"
+
+
+def ticket_pk(ticket_id: int) -> str:
+    return f"TICKET#{pad(ticket_id)}"
+
+
+def post_sk(post_id: int) -> str:
+    return f"POST#{pad(post_id)}"
+
+
+def comment_sk(comment_id: int) -> str:
+    return f"COMMENT#{pad(comment_id)}"
+
+
+def event_sk(version: int) -> str:
+    """Ticket events are numbered by the ticket version they produced: unique and ordered."""
+    return f"EVENT#{pad(version)}"
+
+
+POST_PREFIX = "POST#"
+COMMENT_PREFIX = "COMMENT#"
+EVENT_PREFIX = "EVENT#"
+
+
+def ticket_order(updated: datetime, ticket_id: int) -> str:
+    return f"{stamp(updated)}#{pad(ticket_id)}"
+
+
+def ticket_index_keys(
+    *,
+    ticket_id: int,
+    updated: datetime,
+    status_id: str,
+    department_id: int | None,
+    owner_id: int | None,
+    user_id: int | None,
+    trashed: bool,
+) -> dict[str, str]:
+    """GSI attributes of a ticket item. A trashed ticket is only findable in the trash."""
+    order = ticket_order(updated, ticket_id)
+    if trashed:
+        return {"GSI1PK": f"TSTATUS#{TRASH_STATUS}", "GSI1SK": order}
+    keys = {"GSI1PK": f"TSTATUS#{status_id}", "GSI1SK": order, "GSI5PK": "TICKETS", "GSI5SK": order}
+    if department_id is not None:
+        keys |= {"GSI2PK": f"TDEPT#{department_id}", "GSI2SK": order}
+    if owner_id is not None:
+        keys |= {"GSI3PK": f"TOWNER#{owner_id}", "GSI3SK": order}
+    if user_id is not None:
+        keys |= {"GSI4PK": f"TUSER#{user_id}", "GSI4SK": order}
+    return keys
+
+
+def tickets_by_status(status_id: str) -> tuple[str, str]:
+    return "GSI1", f"TSTATUS#{status_id}"
+
+
+def tickets_in_trash() -> tuple[str, str]:
+    return "GSI1", f"TSTATUS#{TRASH_STATUS}"
+
+
+def tickets_by_department(department_id: int) -> tuple[str, str]:
+    return "GSI2", f"TDEPT#{department_id}"
+
+
+def tickets_by_owner(owner_id: int) -> tuple[str, str]:
+    return "GSI3", f"TOWNER#{owner_id}"
+
+
+def tickets_by_requester(user_id: int) -> tuple[str, str]:
+    return "GSI4", f"TUSER#{user_id}"
+
+
+def all_tickets() -> tuple[str, str]:
+    return "GSI5", "TICKETS"
+
+
+# --- users and contacts --------------------------------------------------------------------
+def user(user_id: int) -> tuple[str, str]:
+    return f"USER#{pad(user_id)}", "USER"
+
+
+def user_index_keys(kind: str, name: str, user_id: int) -> dict[str, str]:
+    return {"GSI1PK": f"USERS#{kind}", "GSI1SK": f"{name.casefold()[:64]}#{pad(user_id)}"}
+
+
+def users_by_kind(kind: str) -> tuple[str, str]:
+    return "GSI1", f"USERS#{kind}"
+
+
+def contact(kind: str, value: str) -> tuple[str, str]:
+    """Unique item: one contact (e-mail, phone, messenger id) belongs to one user."""
+    return f"CONTACT#{kind}#{value}", "CONTACT"
+
+
+# --- dictionaries, counters, limits ----------------------------------------------------------
+def dictionary_pk(kind: str) -> str:
+    return f"DICT#{kind}"
+
+
+def dictionary_entry(kind: str, entry_id: int | str) -> tuple[str, str]:
+    key = pad(entry_id) if isinstance(entry_id, int) else str(entry_id)
+    return dictionary_pk(kind), key
+
+
+def counter(name: str) -> tuple[str, str]:
+    return "COUNTER", name
+
+
+def rate_limit(principal: str) -> tuple[str, str]:
+    return f"RATE#{principal}", "RATE"

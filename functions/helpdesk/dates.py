@@ -1,0 +1,48 @@
+"""Dates on the wire: "DD.MM.YYYY HH:MM:SS" in the account's time zone (as HelpDeskEddy
+shows them) on output; that form or ISO-8601 on input. Stored as UTC."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+WIRE_FORMAT = "%d.%m.%Y %H:%M:%S"
+INPUT_FORMATS = (WIRE_FORMAT, "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def account_zone() -> tzinfo:
+    return _zone(os.environ.get("HELPDESK_TIMEZONE", "UTC"))
+
+
+def format_datetime(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(account_zone()).strftime(WIRE_FORMAT)
+
+
+def parse_datetime(text: str) -> datetime:
+    """Naive input is in the account's zone; ISO with an offset keeps its offset."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for pattern in INPUT_FORMATS:
+            try:
+                moment = datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(
+                f"{text!r} is not a date: use 'DD.MM.YYYY HH:MM:SS' or ISO-8601"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=account_zone())
+    return moment.astimezone(UTC)

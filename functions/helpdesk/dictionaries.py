@@ -1,0 +1,101 @@
+"""Reference lists (departments, statuses, priorities, types, groups, user statuses)."""
+
+from __future__ import annotations
+
+from helpdesk.access import Viewer
+from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.models import DictionaryEntry, LocalizedName, Role
+from helpdesk.store.repository import Repository
+
+KINDS = ("departments", "statuses", "priorities", "types", "groups", "user_statuses")
+
+
+def _entry(entry_id: int | str, en: str, ru: str, **extra: object) -> DictionaryEntry:
+    return DictionaryEntry(id=entry_id, name={"en": en, "ru": ru}, extra=dict(extra))
+
+
+# Written once at bootstrap; an admin can add more. Status ids are strings (API.md).
+DEFAULTS: dict[str, list[DictionaryEntry]] = {
+    "departments": [_entry(1, "Support", "Поддержка")],
+    "statuses": [
+        _entry("open", "Open", "Открыта", paused=False, closed=False),
+        _entry("pending", "Waiting for customer", "Ожидает ответа клиента", paused=True,
+               closed=False),
+        _entry("closed", "Closed", "Закрыта", paused=False, closed=True),
+    ],
+    "priorities": [
+        _entry(1, "Low", "Низкий"),
+        _entry(2, "Normal", "Средний"),
+        _entry(3, "High", "Высокий"),
+        _entry(4, "Critical", "Критический"),
+    ],
+    "types": [
+        _entry(1, "Question", "Вопрос"),
+        _entry(2, "Incident", "Инцидент"),
+        _entry(3, "Problem", "Проблема"),
+        _entry(4, "Task", "Задача"),
+    ],
+    "groups": [
+        _entry(1, "Administrators", "Администраторы", role=Role.ADMIN.value),
+        _entry(2, "Agents", "Сотрудники", role=Role.AGENT.value),
+        _entry(3, "Customers", "Клиенты", role=Role.CUSTOMER.value),
+    ],
+    "user_statuses": [
+        _entry(1, "Online", "В сети"),
+        _entry(2, "Away", "Отошёл"),
+        _entry(3, "Offline", "Не в сети"),
+    ],
+}
+
+ADMIN_GROUP, AGENT_GROUP, CUSTOMER_GROUP = 1, 2, 3
+DEFAULT_PRIORITY = 2
+DEFAULT_DEPARTMENT = 1
+
+
+class Dictionaries:
+    def __init__(self, repository: Repository) -> None:
+        self._repository = repository
+
+    def install_defaults(self) -> None:
+        for kind, entries in DEFAULTS.items():
+            for entry in entries:
+                self._repository.put_dictionary_entry(kind, entry, only_new=True)
+
+    def list(self, kind: str) -> list[DictionaryEntry]:
+        return self._repository.dictionary(kind)
+
+    def get(self, kind: str, entry_id: int | str) -> DictionaryEntry | None:
+        return self._repository.dictionary_entry(kind, entry_id)
+
+    def require(self, kind: str, entry_id: int | str, field: str) -> DictionaryEntry:
+        entry = self.get(kind, entry_id)
+        if entry is None:
+            raise InvalidInput(f"{field} {entry_id!r} is not one of the {kind}", field=field)
+        return entry
+
+    def role_of_group(self, group_id: int) -> Role:
+        entry = self.get("groups", group_id)
+        if entry is None:
+            raise NotFound(f"group {group_id} does not exist")
+        return Role(entry.extra.get("role", Role.CUSTOMER.value))
+
+    def add(self, viewer: Viewer, kind: str, name: LocalizedName, entry_id: int | str | None,
+            extra: dict[str, object]) -> DictionaryEntry:
+        viewer.require_admin(f"add {kind}")
+        if not name:
+            raise InvalidInput("name needs at least one language", field="name")
+        if kind == "statuses":
+            if not isinstance(entry_id, str) or not entry_id:
+                raise InvalidInput("a status needs a string id such as 'in_progress'",
+                                   field="id")
+            entry = DictionaryEntry(id=entry_id, name=name, extra=extra)
+            if not self._repository.put_dictionary_entry(kind, entry, only_new=True):
+                raise InvalidInput(f"status {entry_id!r} already exists", field="id")
+            return entry
+        # Integer ids continue from the largest one; a concurrent add makes us try the next.
+        for _ in range(5):
+            taken = [e.id for e in self.list(kind) if isinstance(e.id, int)]
+            entry = DictionaryEntry(id=max(taken, default=0) + 1, name=name, extra=extra)
+            if self._repository.put_dictionary_entry(kind, entry, only_new=True):
+                return entry
+        raise InvalidInput(f"could not allocate an id in {kind}, try again")

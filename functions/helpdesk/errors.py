@@ -1,0 +1,47 @@
+"""Domain errors. They say what went wrong; `api/errors.py` alone maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+    title = "Error"
+
+    def __init__(self, details: str, *, field: str | None = None) -> None:
+        super().__init__(details)
+        self.details = details
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_field"
+    title = "Invalid input"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, details: str, *, retry_after: int) -> None:
+        super().__init__(details)
+        self.retry_after = retry_after

@@ -1,0 +1,157 @@
+"""What callers may send (validated at the edges). Unknown fields are ignored, as the
+HelpDeskEddy API does; wrong types are refused with the field's name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from helpdesk.dates import parse_datetime
+
+
+def _none_if_blank(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _as_list(value: Any) -> Any:
+    """`cc` may come as a list, a comma-separated string or one value (form posts)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    return value
+
+
+def _as_datetime(value: Any) -> Any:
+    if value is None or value == "" or isinstance(value, datetime):
+        return value if value != "" else None
+    if not isinstance(value, str):
+        raise ValueError("expected a date such as '31.12.2026 18:00:00' or ISO-8601")
+    return parse_datetime(value)
+
+
+OptionalId = Annotated[int | None, BeforeValidator(_none_if_blank), Field(ge=1)]
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+IdList = Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)]
+Flag = Annotated[bool, BeforeValidator(_as_bool)]
+When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class TicketFields(Input):
+    description: str | None = None
+    sla_date: When = None
+    status_id: str | None = None
+    priority_id: OptionalId = None
+    type_id: OptionalId = None
+    department_id: OptionalId = None
+    ticket_lock: Flag | None = None
+    owner_id: OptionalId = None
+    user_id: OptionalId = None
+    cc: StrList | None = None
+    bcc: StrList | None = None
+    followers: IdList | None = None
+    custom_fields: dict[str, Any] | None = None
+    tags: StrList | None = None
+
+    @field_validator("cc", "bcc")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for address in value or []:
+            if "@" not in address or " " in address:
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return [address.lower() for address in value] if value is not None else None
+
+
+class TicketCreate(TicketFields):
+    title: str = Field(min_length=1, max_length=1000)
+    user_email: str | None = None
+    user_name: str | None = None
+    create_from_user: OptionalId = None
+    pid: OptionalId = None
+    source: str | None = None
+
+    @field_validator("user_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if "@" not in value or " " in value:
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value.lower()
+
+
+class TicketUpdate(TicketFields):
+    title: str | None = Field(default=None, min_length=1, max_length=1000)
+    sla_policy_id: OptionalId = None
+
+
+class MessageCreate(Input):
+    text: str = Field(min_length=1, max_length=200_000)
+    user_id: OptionalId = None
+    visible: Flag | None = None
+
+
+class MessageUpdate(Input):
+    text: str = Field(min_length=1, max_length=200_000)
+    visible: Flag | None = None
+
+
+class UserFields(Input):
+    lastname: str | None = None
+    alias: str | None = None
+    phone: str | None = None
+    skype: str | None = None
+    website: str | None = None
+    organization: str | None = None
+    organiz_id: OptionalId = None
+    department: IdList | None = None
+    password: str | None = Field(default=None, min_length=6)
+    group_id: OptionalId = None
+    status: str | None = Field(default=None, pattern="^(active|disabled)$")
+    language: str | None = Field(default=None, max_length=8)
+    notifications: int | None = None
+    user_status: OptionalId = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class UserCreate(UserFields):
+    name: str = Field(min_length=1, max_length=200)
+    email: str
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if "@" not in value or " " in value:
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value.lower()
+
+
+class UserUpdate(UserFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or " " in value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value.lower() if value else value
+
+
+class DictionaryCreate(Input):
+    id: str | None = None
+    name: dict[str, str] = Field(min_length=1)

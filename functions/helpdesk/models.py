@@ -1,0 +1,170 @@
+"""Domain models (pydantic v2). Stored as-is in DynamoDB items, shown through api/views.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LocalizedName = dict[str, str]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+
+class ActorType(StrEnum):
+    STAFF = "staff"
+    CUSTOMER = "customer"
+    RULE = "rule"
+    SYSTEM = "system"
+    SLA = "sla"
+
+
+class Actor(Model):
+    type: ActorType
+    id: int | None = None
+    name: str | None = None
+
+    @staticmethod
+    def system() -> Actor:
+        return Actor(type=ActorType.SYSTEM)
+
+
+class Role(StrEnum):
+    """Derived from the user's group: what the user may see and do."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+    CUSTOMER = "customer"
+
+
+class UserKind(StrEnum):
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
+class Contact(Model):
+    """One way to reach a customer: an e-mail, a phone, a messenger id."""
+
+    kind: str  # email, phone, telegram, vk, whatsapp, viber, facebook, instagram, ...
+    value: str
+
+
+class User(Model):
+    id: int
+    kind: UserKind
+    group_id: int
+    name: str
+    lastname: str = ""
+    alias: str = ""
+    email: str | None = None
+    phone: str = ""
+    skype: str = ""
+    website: str = ""
+    organization: str = ""
+    organiz_id: int | None = None
+    department: list[int] = Field(default_factory=list)
+    status: str = "active"  # active | disabled
+    language: str = "en"
+    notifications: int = 1
+    user_status: int | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    contacts: list[Contact] = Field(default_factory=list)
+    api_key_hash: str | None = None
+    password_hash: str | None = None
+    date_created: datetime = Field(default_factory=utcnow)
+    date_updated: datetime = Field(default_factory=utcnow)
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class Ticket(Model):
+    id: int
+    unique_id: str
+    pid: int | None = None
+    title: str
+    description: str = ""
+    source: str = "api"
+    status_id: str = "open"
+    priority_id: int | None = None
+    type_id: int | None = None
+    department_id: int | None = None
+    owner_id: int | None = None
+    user_id: int | None = None
+    user_name: str = ""
+    user_lastname: str = ""
+    user_email: str | None = None
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    followers: list[int] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    sla_date: datetime | None = None
+    ticket_lock: bool = False
+    trashed: bool = False
+    date_created: datetime = Field(default_factory=utcnow)
+    date_updated: datetime = Field(default_factory=utcnow)
+    version: int = 0
+    search_text: str = ""
+
+    # Fields whose changes make audit entries (the rest are derived or bookkeeping).
+    AUDITED: ClassVar[tuple[str, ...]] = (
+        "title", "description", "status_id", "priority_id", "type_id", "department_id",
+        "owner_id", "user_id", "cc", "bcc", "followers", "tags", "custom_fields", "sla_date",
+        "ticket_lock", "pid", "trashed",
+    )
+
+
+class Attachment(Model):
+    id: int
+    name: str
+    link: str
+
+
+class Message(Model):
+    """A post (public, delivered to the customer) or a comment (private note)."""
+
+    id: int
+    ticket_id: int
+    user_id: int | None
+    author_type: ActorType
+    text: str
+    files: list[Attachment] = Field(default_factory=list)
+    visible: bool = False  # comments only: shown to the customer in some UIs; never delivered
+    date_created: datetime = Field(default_factory=utcnow)
+    date_updated: datetime = Field(default_factory=utcnow)
+
+
+class FieldChange(Model):
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class TicketEvent(Model):
+    """One committed change of a ticket, numbered by the version it produced."""
+
+    event_id: str
+    ticket_id: int
+    version: int
+    kind: str  # created, updated, post_added, comment_added, post_updated, ..., trashed, deleted
+    actor: Actor
+    changes: list[FieldChange] = Field(default_factory=list)
+    at: datetime = Field(default_factory=utcnow)
+    workflow_status: str = "PENDING"
+
+
+class DictionaryEntry(Model):
+    id: int | str
+    name: LocalizedName
+    extra: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,70 @@
+"""Requests per minute per API key, shared by every Lambda instance through the table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from helpdesk.errors import RateLimited
+from helpdesk.store.repository import Repository
+
+
+@dataclass(frozen=True)
+class Allowance:
+    limit: int
+    remaining: int
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Callable[[], datetime],
+        per_minute: int = 300,
+        block_seconds: int = 1200,
+    ) -> None:
+        self._repository = repository
+        self._clock = clock
+        self.per_minute = per_minute
+        self.block_seconds = block_seconds
+
+    def hit(self, principal: str) -> Allowance:
+        """Count a request; raise RateLimited past the limit or while blocked.
+
+        Usually one conditional update; a new minute costs a read and a conditional put."""
+        now = self._clock().timestamp()
+        window = int(now // 60)
+        state = self._repository.count_request(principal, window)
+        while state is None:
+            previous = self._repository.rate_state(principal)
+            fresh = {
+                "window": window,
+                "count": 1,
+                "blocked_until": (previous or {}).get("blocked_until", 0),
+                "expires_at": int(now) + self.block_seconds + 120,
+            }
+            if self._repository.replace_rate_state(principal, fresh, previous):
+                state = fresh
+            else:
+                state = self._repository.count_request(principal, window)
+        blocked_until = int(state.get("blocked_until", 0))
+        if blocked_until > now:
+            raise RateLimited(
+                f"the limit of {self.per_minute} requests per minute was exceeded; "
+                f"the key is blocked for {int(blocked_until - now)} more seconds",
+                retry_after=int(blocked_until - now) + 1,
+            )
+        count = int(state["count"])
+        if count > self.per_minute:
+            blocked = {**state, "blocked_until": int(now) + self.block_seconds,
+                       "expires_at": int(now) + self.block_seconds + 120}
+            blocked.pop("PK", None)
+            blocked.pop("SK", None)
+            self._repository.replace_rate_state(principal, blocked, state)
+            raise RateLimited(
+                f"more than {self.per_minute} requests in a minute; the key is blocked for "
+                f"{self.block_seconds} seconds",
+                retry_after=self.block_seconds,
+            )
+        return Allowance(limit=self.per_minute, remaining=self.per_minute - count)

@@ -1,0 +1,56 @@
+"""The helpdesk as one object: what handlers call. Built from a Table and settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpdesk.dictionaries import Dictionaries
+from helpdesk.models import User, utcnow
+from helpdesk.ratelimit import RateLimiter
+from helpdesk.store.repository import Repository
+from helpdesk.store.table import Table
+from helpdesk.tickets import Tickets
+from helpdesk.users import Users
+
+
+@dataclass(frozen=True)
+class Settings:
+    ticket_prefix: str = "HD"
+    rate_limit_per_minute: int = 300
+    rate_limit_block_seconds: int = 1200
+
+    @staticmethod
+    def from_env() -> Settings:
+        return Settings(
+            ticket_prefix=os.environ.get("TICKET_PREFIX", "HD"),
+            rate_limit_per_minute=int(os.environ.get("RATE_LIMIT_PER_MINUTE", "300")),
+            rate_limit_block_seconds=int(os.environ.get("RATE_LIMIT_BLOCK_SECONDS", "1200")),
+        )
+
+
+@dataclass
+class Helpdesk:
+    table: Table
+    settings: Settings = field(default_factory=Settings)
+    clock: Callable[[], datetime] = utcnow
+
+    def __post_init__(self) -> None:
+        self.repository = Repository(self.table)
+        self.dictionaries = Dictionaries(self.repository)
+        self.users = Users(self.repository, self.dictionaries, self.clock)
+        self.tickets = Tickets(
+            self.repository, self.dictionaries, self.users, self.clock,
+            self.settings.ticket_prefix,
+        )
+        self.rate_limiter = RateLimiter(
+            self.repository, self.clock,
+            self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,
+        )
+
+    def bootstrap(self, admin_email: str, admin_api_key: str) -> User:
+        """Idempotent first-run setup: reference lists and the main administrator."""
+        self.dictionaries.install_defaults()
+        return self.users.install_admin(admin_email.lower(), admin_api_key)

@@ -1,0 +1,263 @@
+"""Persistence of the domain on the single table. Knows items; keys come from keys.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk.models import DictionaryEntry, Message, Ticket, TicketEvent, User
+from helpdesk.store import keys
+from helpdesk.store.table import (
+    Condition,
+    ConditionFailed,
+    Delete,
+    Item,
+    KeyRange,
+    Operation,
+    Put,
+    QueryRequest,
+    Table,
+    TransactionConflict,
+    query_all,
+)
+
+
+class StaleVersion(Exception):
+    """Someone else changed the item since we read it: reload and apply the change again."""
+
+
+class ContactTaken(Exception):
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(f"{kind} {value} already belongs to another user")
+        self.kind = kind
+        self.value = value
+
+
+MESSAGE_PREFIX = {"post": keys.POST_PREFIX, "comment": keys.COMMENT_PREFIX}
+TRANSACTION_LIMIT = 100
+
+
+def ticket_item(ticket: Ticket) -> Item:
+    pk, sk = keys.ticket(ticket.id)
+    return {
+        "PK": pk,
+        "SK": sk,
+        "item_type": "ticket",
+        **ticket.model_dump(mode="json"),
+        **keys.ticket_index_keys(
+            ticket_id=ticket.id,
+            updated=ticket.date_updated,
+            status_id=ticket.status_id,
+            department_id=ticket.department_id,
+            owner_id=ticket.owner_id,
+            user_id=ticket.user_id,
+            trashed=ticket.trashed,
+        ),
+    }
+
+
+def event_item(event: TicketEvent) -> Item:
+    return {
+        "PK": keys.ticket_pk(event.ticket_id),
+        "SK": keys.event_sk(event.version),
+        "item_type": "ticket_event",
+        **event.model_dump(mode="json"),
+    }
+
+
+def message_item(kind: str, message: Message) -> Item:
+    sk = keys.post_sk(message.id) if kind == "post" else keys.comment_sk(message.id)
+    return {
+        "PK": keys.ticket_pk(message.ticket_id),
+        "SK": sk,
+        "item_type": kind,
+        **message.model_dump(mode="json"),
+    }
+
+
+def user_item(user: User) -> Item:
+    pk, sk = keys.user(user.id)
+    return {
+        "PK": pk,
+        "SK": sk,
+        "item_type": "user",
+        **user.model_dump(mode="json"),
+        **keys.user_index_keys(user.kind.value, f"{user.name} {user.lastname}", user.id),
+    }
+
+
+def contact_item(kind: str, value: str, user_id: int) -> Item:
+    pk, sk = keys.contact(kind, value)
+    return {"PK": pk, "SK": sk, "item_type": "contact", "user_id": user_id}
+
+
+class Repository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # --- ids -----------------------------------------------------------------------------
+    def next_id(self, name: str) -> int:
+        pk, sk = keys.counter(name)
+        return self.table.increment(pk, sk, "value")
+
+    # --- tickets -------------------------------------------------------------------------
+    def get_ticket(self, ticket_id: int) -> Ticket | None:
+        item = self.table.get(*keys.ticket(ticket_id))
+        return Ticket.model_validate(item) if item else None
+
+    def commit_ticket(
+        self,
+        ticket: Ticket,
+        event: TicketEvent,
+        previous_version: int | None,
+        extra: list[Operation] | None = None,
+    ) -> None:
+        """Write the ticket, its event and any extra items in one transaction.
+
+        `previous_version` None means the ticket must not exist yet; otherwise the stored
+        version must still be that one (optimistic locking)."""
+        condition = (
+            Condition.item_absent()
+            if previous_version is None
+            else Condition.attrs_equal(version=previous_version)
+        )
+        operations: list[Operation] = [
+            Put(ticket_item(ticket), condition),
+            Put(event_item(event), Condition.item_absent()),
+            *(extra or []),
+        ]
+        try:
+            self.table.transact(operations)
+        except TransactionConflict as conflict:
+            raise StaleVersion(str(conflict)) from conflict
+
+    def tickets_in(self, index: str, pk: str, key_range: KeyRange) -> list[Ticket]:
+        items = query_all(
+            self.table, QueryRequest(pk=pk, index=index, sk=key_range, newest_first=True)
+        )
+        return [Ticket.model_validate(item) for item in items]
+
+    def erase_ticket(self, ticket_id: int) -> None:
+        """Remove the ticket and everything under it (posts, comments, events) for good."""
+        items = query_all(self.table, QueryRequest(pk=keys.ticket_pk(ticket_id)))
+        for start in range(0, len(items), TRANSACTION_LIMIT):
+            chunk = items[start : start + TRANSACTION_LIMIT]
+            self.table.transact([Delete(item["PK"], item["SK"]) for item in chunk])
+
+    # --- posts, comments, events ---------------------------------------------------------
+    def messages(self, kind: str, ticket_id: int) -> list[Message]:
+        items = query_all(
+            self.table,
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind])),
+        )
+        return [Message.model_validate(item) for item in items]
+
+    def get_message(self, kind: str, ticket_id: int, message_id: int) -> Message | None:
+        sk = keys.post_sk(message_id) if kind == "post" else keys.comment_sk(message_id)
+        item = self.table.get(keys.ticket_pk(ticket_id), sk)
+        return Message.model_validate(item) if item else None
+
+    def events(self, ticket_id: int) -> list[TicketEvent]:
+        items = query_all(
+            self.table,
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX)),
+        )
+        return [TicketEvent.model_validate(item) for item in items]
+
+    # --- users and contacts ----------------------------------------------------------------
+    def get_user(self, user_id: int) -> User | None:
+        item = self.table.get(*keys.user(user_id))
+        return User.model_validate(item) if item else None
+
+    def user_by_contact(self, kind: str, value: str) -> User | None:
+        link = self.table.get(*keys.contact(kind, value))
+        return self.get_user(int(link["user_id"])) if link else None
+
+    def save_user(
+        self,
+        user: User,
+        previous_version: int | None,
+        added_contacts: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        removed_contacts: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Write a user with its unique contact items in one transaction."""
+        condition = (
+            Condition.item_absent()
+            if previous_version is None
+            else Condition.attrs_equal(version=previous_version)
+        )
+        operations: list[Operation] = [Put(user_item(user), condition)]
+        operations += [
+            Put(contact_item(kind, value, user.id), Condition.item_absent())
+            for kind, value in added_contacts
+        ]
+        operations += [
+            Delete(*keys.contact(kind, value), Condition.attrs_equal(user_id=user.id))
+            for kind, value in removed_contacts
+        ]
+        try:
+            self.table.transact(operations)
+        except TransactionConflict as conflict:
+            for reason, (kind, value) in zip(conflict.reasons[1:], added_contacts, strict=False):
+                if reason == "ConditionalCheckFailed":
+                    raise ContactTaken(kind, value) from conflict
+            raise StaleVersion(str(conflict)) from conflict
+
+    def users_of_kind(self, kind: str) -> list[User]:
+        index, pk = keys.users_by_kind(kind)
+        return [
+            User.model_validate(item)
+            for item in query_all(self.table, QueryRequest(pk=pk, index=index))
+        ]
+
+    def erase_user(self, user: User) -> None:
+        self.table.transact(
+            [Delete(*keys.user(user.id))]
+            + [Delete(*keys.contact(c.kind, c.value)) for c in user.contacts]
+        )
+
+    # --- dictionaries --------------------------------------------------------------------
+    def dictionary(self, kind: str) -> list[DictionaryEntry]:
+        items = query_all(self.table, QueryRequest(pk=keys.dictionary_pk(kind)))
+        return [DictionaryEntry.model_validate(item) for item in items]
+
+    def dictionary_entry(self, kind: str, entry_id: int | str) -> DictionaryEntry | None:
+        item = self.table.get(*keys.dictionary_entry(kind, entry_id))
+        return DictionaryEntry.model_validate(item) if item else None
+
+    def put_dictionary_entry(self, kind: str, entry: DictionaryEntry, *, only_new: bool) -> bool:
+        pk, sk = keys.dictionary_entry(kind, entry.id)
+        item = {"PK": pk, "SK": sk, "item_type": kind, **entry.model_dump(mode="json")}
+        try:
+            self.table.put(item, Condition.item_absent() if only_new else None)
+        except ConditionFailed:
+            return False
+        return True
+
+    # --- rate limiting ---------------------------------------------------------------------
+    def count_request(self, principal: str, window: int) -> Item | None:
+        """Count one request in the principal's current window; None if the window is new."""
+        pk, sk = keys.rate_limit(principal)
+        try:
+            return self.table.increment_if(
+                pk, sk, "count", Condition.attrs_equal(window=window)
+            )
+        except ConditionFailed:
+            return None
+
+    def rate_state(self, principal: str) -> Item | None:
+        return self.table.get(*keys.rate_limit(principal))
+
+    def replace_rate_state(
+        self, principal: str, state: dict[str, Any], expected: Item | None
+    ) -> bool:
+        pk, sk = keys.rate_limit(principal)
+        condition = (
+            Condition.item_absent()
+            if expected is None
+            else Condition.attrs_equal(window=expected.get("window"), count=expected.get("count"))
+        )
+        try:
+            self.table.put({"PK": pk, "SK": sk, **state}, condition)
+        except ConditionFailed:
+            return False
+        return True

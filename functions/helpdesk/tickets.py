@@ -1,0 +1,444 @@
+"""Ticket lifecycle: create, change, trash, posts and comments, audit trail.
+
+Every change is one transaction: the ticket (conditional on the version read), an event item
+numbered by the new version (the audit entry, and what starts the ticket_event workflow from
+the table's stream) and the post/comment written with it. A concurrent writer makes the
+transaction fail; the change is then applied again to the fresh ticket, never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from helpdesk.access import Viewer
+from helpdesk.dictionaries import DEFAULT_DEPARTMENT, DEFAULT_PRIORITY, Dictionaries
+from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketFields, TicketUpdate
+from helpdesk.models import (
+    Actor,
+    ActorType,
+    FieldChange,
+    Message,
+    Role,
+    Ticket,
+    TicketEvent,
+    User,
+    UserKind,
+)
+from helpdesk.store import keys
+from helpdesk.store.repository import Repository, StaleVersion, message_item
+from helpdesk.store.table import Delete, KeyRange, Operation, Put
+from helpdesk.users import Users
+
+MAX_ATTEMPTS = 5
+SEARCH_TEXT_LIMIT = 30_000
+REOPENED_STATUS = "open"
+CLOSED_STATUS = "closed"
+
+Mutation = Callable[[Ticket], list[Operation]]
+
+
+@dataclass
+class TicketFilter:
+    status_id: str | None = None
+    priority_id: int | None = None
+    type_id: int | None = None
+    department_id: int | None = None
+    user_id: int | None = None
+    owner_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    search: str | None = None
+    trash: bool = False
+
+
+class Tickets:
+    def __init__(
+        self,
+        repository: Repository,
+        dictionaries: Dictionaries,
+        users: Users,
+        clock: Callable[[], datetime],
+        prefix: str = "HD",
+    ) -> None:
+        self._repository = repository
+        self._dictionaries = dictionaries
+        self._users = users
+        self._clock = clock
+        self._prefix = prefix
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
+        return viewer.require_ticket(self._repository.get_ticket(ticket_id), ticket_id)
+
+    def list(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
+        """Newest update first. One index query picks the candidates (the most selective
+        filter given); the remaining filters are applied to them."""
+        return [
+            ticket
+            for ticket in self._candidates(viewer, wanted)
+            if viewer.can_see(ticket) and _matches(ticket, wanted)
+        ]
+
+    def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> list[Message]:
+        self.get(viewer, ticket_id)
+        if kind == "comment":
+            viewer.require_staff("read private comments")
+        return self._repository.messages(kind, ticket_id)
+
+    def audit(self, viewer: Viewer, ticket_id: int) -> list[TicketEvent]:
+        self.get(viewer, ticket_id)
+        viewer.require_staff("read the audit trail")
+        return self._repository.events(ticket_id)
+
+    # --- creating --------------------------------------------------------------------------
+    def create(self, viewer: Viewer, fields: TicketCreate) -> Ticket:
+        requester = self._requester(viewer, fields)
+        if fields.pid is not None:
+            self.get(viewer, fields.pid)
+        now = self._clock()
+        ticket_id = self._repository.next_id("ticket")
+        department = fields.department_id or (
+            viewer.user.department[0]
+            if viewer.role is Role.AGENT and viewer.user.department
+            else DEFAULT_DEPARTMENT
+        )
+        ticket = Ticket(
+            id=ticket_id,
+            unique_id=f"{self._prefix}-{ticket_id}",
+            pid=fields.pid,
+            title=fields.title,
+            description=fields.description or "",
+            source=fields.source or "api",
+            priority_id=DEFAULT_PRIORITY,
+            department_id=department,
+            user_id=requester.id,
+            user_name=requester.name,
+            user_lastname=requester.lastname,
+            user_email=requester.email,
+            date_created=now,
+            date_updated=now,
+            version=1,
+        )
+        self._apply_fields(ticket, fields)
+        if viewer.role is Role.AGENT and ticket.department_id not in viewer.user.department:
+            raise Forbidden(
+                f"you are not in department {ticket.department_id}", field="department_id"
+            )
+        ticket.search_text = _search_text(ticket, [ticket.description])
+        extra: list[Operation] = []
+        if ticket.description:
+            author_type = (
+                ActorType.CUSTOMER if requester.kind is UserKind.CUSTOMER else ActorType.STAFF
+            )
+            first_post = Message(
+                id=self._repository.next_id("message"),
+                ticket_id=ticket_id,
+                user_id=requester.id,
+                author_type=author_type,
+                text=ticket.description,
+                date_created=now,
+                date_updated=now,
+            )
+            extra.append(Put(message_item("post", first_post)))
+        changes = [
+            FieldChange(field=name, old=None, new=_plain(getattr(ticket, name)))
+            for name in Ticket.AUDITED
+            if getattr(ticket, name) not in (None, "", [], {}, False)
+        ]
+        event = self._event(ticket, viewer.actor, "created", changes, now)
+        self._repository.commit_ticket(ticket, event, None, extra)
+        return ticket
+
+    # --- changing --------------------------------------------------------------------------
+    def update(self, viewer: Viewer, ticket_id: int, fields: TicketUpdate) -> Ticket:
+        viewer.require_staff("change tickets")
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            self._apply_fields(ticket, fields)
+            if fields.title is not None:
+                ticket.title = fields.title
+            return []
+
+        return self._change(viewer, ticket_id, "updated", mutate)
+
+    def trash(self, viewer: Viewer, ticket_id: int) -> Ticket:
+        viewer.require_staff("delete tickets")
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            ticket.trashed = True
+            return []
+
+        return self._change(viewer, ticket_id, "trashed", mutate)
+
+    def restore(self, viewer: Viewer, ticket_id: int) -> Ticket:
+        viewer.require_staff("restore tickets")
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            if not ticket.trashed:
+                raise InvalidInput(f"ticket {ticket_id} is not in the trash")
+            ticket.trashed = False
+            return []
+
+        return self._change(viewer, ticket_id, "restored", mutate)
+
+    def erase(self, viewer: Viewer, ticket_id: int) -> None:
+        viewer.require_admin("delete tickets for good")
+        self.get(viewer, ticket_id)
+        self._repository.erase_ticket(ticket_id)
+
+    def add_message(
+        self, viewer: Viewer, ticket_id: int, kind: str, fields: MessageCreate
+    ) -> Message:
+        if kind == "comment":
+            viewer.require_staff("write private comments")
+        author = self._author(viewer, fields.user_id)
+        author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
+        message_id = self._repository.next_id("message")
+        created: list[Message] = []
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            now = self._clock()
+            message = Message(
+                id=message_id,
+                ticket_id=ticket.id,
+                user_id=author.id,
+                author_type=author_type,
+                text=fields.text,
+                visible=bool(fields.visible) if kind == "comment" else False,
+                date_created=now,
+                date_updated=now,
+            )
+            created[:] = [message]
+            if kind == "post":
+                ticket.search_text = (
+                    f"{ticket.search_text} {fields.text.casefold()}"[:SEARCH_TEXT_LIMIT]
+                )
+                if author_type is ActorType.CUSTOMER and self._is_closed(ticket.status_id):
+                    ticket.status_id = REOPENED_STATUS
+            return [Put(message_item(kind, message))]
+
+        actor = Actor(type=author_type, id=author.id, name=author.name)
+        self._change(viewer, ticket_id, f"{kind}_added", mutate, actor=actor,
+                     marker=FieldChange(field=kind, new=message_id))
+        return created[0]
+
+    def update_message(
+        self, viewer: Viewer, ticket_id: int, kind: str, message_id: int, fields: MessageUpdate
+    ) -> Message:
+        viewer.require_staff(f"edit {kind}s")
+        updated: list[Message] = []
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            message = self._message(kind, ticket.id, message_id)
+            old_text = message.text
+            message.text = fields.text
+            if fields.visible is not None and kind == "comment":
+                message.visible = fields.visible
+            message.date_updated = self._clock()
+            updated[:] = [message]
+            if old_text == message.text:
+                return []
+            return [Put(message_item(kind, message))]
+
+        self._change(viewer, ticket_id, f"{kind}_updated", mutate,
+                     marker=FieldChange(field=kind, old=message_id, new=message_id))
+        return updated[0]
+
+    def delete_message(self, viewer: Viewer, ticket_id: int, kind: str, message_id: int) -> None:
+        viewer.require_staff(f"delete {kind}s")
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            message = self._message(kind, ticket.id, message_id)
+            sk = keys.post_sk(message.id) if kind == "post" else keys.comment_sk(message.id)
+            return [Delete(keys.ticket_pk(ticket.id), sk)]
+
+        self._change(viewer, ticket_id, f"{kind}_deleted", mutate,
+                     marker=FieldChange(field=kind, old=message_id, new=None))
+
+    # --- the one write path ---------------------------------------------------------------
+    def _change(
+        self,
+        viewer: Viewer,
+        ticket_id: int,
+        kind: str,
+        mutate: Mutation,
+        *,
+        actor: Actor | None = None,
+        marker: FieldChange | None = None,
+    ) -> Ticket:
+        """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
+        A change that alters nothing writes nothing and emits no event."""
+        for _ in range(MAX_ATTEMPTS):
+            ticket = self.get(viewer, ticket_id)
+            before = ticket.model_copy(deep=True)
+            extra = mutate(ticket)
+            changes = _diff(before, ticket)
+            if not changes and not extra:
+                return before
+            if marker is not None:
+                changes.insert(0, marker)
+            now = self._clock()
+            ticket.version = before.version + 1
+            ticket.date_updated = max(now, before.date_updated)
+            event = self._event(ticket, actor or viewer.actor, kind, changes, now)
+            try:
+                self._repository.commit_ticket(ticket, event, before.version, extra)
+            except StaleVersion:
+                continue
+            return ticket
+        raise Conflict(f"ticket {ticket_id} is being changed by others; try again")
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _event(
+        self, ticket: Ticket, actor: Actor, kind: str, changes: list[FieldChange], now: datetime
+    ) -> TicketEvent:
+        return TicketEvent(
+            event_id=f"{ticket.id}-{ticket.version}",
+            ticket_id=ticket.id,
+            version=ticket.version,
+            kind=kind,
+            actor=actor,
+            changes=changes,
+            at=now,
+        )
+
+    def _requester(self, viewer: Viewer, fields: TicketCreate) -> User:
+        if viewer.role is Role.CUSTOMER:
+            return viewer.user
+        user_id = fields.user_id or fields.create_from_user
+        if user_id is not None:
+            user = self._repository.get_user(user_id)
+            if user is None:
+                raise InvalidInput(f"user {user_id} does not exist", field="user_id")
+            return user
+        if fields.user_email:
+            return self._users.find_or_create_customer(fields.user_email, fields.user_name)
+        return viewer.user
+
+    def _author(self, viewer: Viewer, user_id: int | None) -> User:
+        if user_id is None or user_id == viewer.user.id:
+            return viewer.user
+        viewer.require_staff("write on behalf of another user")
+        user = self._repository.get_user(user_id)
+        if user is None:
+            raise InvalidInput(f"user {user_id} does not exist", field="user_id")
+        return user
+
+    def _message(self, kind: str, ticket_id: int, message_id: int) -> Message:
+        message = self._repository.get_message(kind, ticket_id, message_id)
+        if message is None:
+            raise NotFound(f"{kind} {message_id} does not exist in ticket {ticket_id}")
+        return message
+
+    def _is_closed(self, status_id: str) -> bool:
+        entry = self._dictionaries.get("statuses", status_id)
+        return bool(entry and entry.extra.get("closed")) or status_id == CLOSED_STATUS
+
+    def _apply_fields(self, ticket: Ticket, fields: TicketFields) -> None:
+        given = fields.model_dump(exclude_unset=True)
+        for name, kind in (("status_id", "statuses"), ("priority_id", "priorities"),
+                           ("type_id", "types"), ("department_id", "departments")):
+            if given.get(name) is not None:
+                self._dictionaries.require(kind, given[name], name)
+        if given.get("owner_id") is not None:
+            self._require_staff_user(given["owner_id"], "owner_id")
+        for follower in given.get("followers") or []:
+            self._require_staff_user(follower, "followers")
+        if given.get("user_id") is not None and isinstance(fields, TicketUpdate):
+            requester = self._repository.get_user(given["user_id"])
+            if requester is None:
+                raise InvalidInput(f"user {given['user_id']} does not exist", field="user_id")
+            ticket.user_name, ticket.user_lastname = requester.name, requester.lastname
+            ticket.user_email = requester.email
+        for name in ("description", "sla_date", "status_id", "priority_id", "type_id",
+                     "department_id", "ticket_lock", "owner_id", "cc", "bcc", "followers",
+                     "custom_fields", "tags"):
+            if name in given and (given[name] is not None or name in {"owner_id", "sla_date"}):
+                setattr(ticket, name, given[name])
+        if "user_id" in given and isinstance(fields, TicketUpdate) and given["user_id"]:
+            ticket.user_id = given["user_id"]
+        ticket.tags = list(dict.fromkeys(ticket.tags))
+
+    def _require_staff_user(self, user_id: int, field: str) -> None:
+        user = self._repository.get_user(user_id)
+        if user is None or user.kind is not UserKind.STAFF or not user.active:
+            raise InvalidInput(f"{field}: {user_id} is not an active staff member", field=field)
+
+    def _candidates(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
+        key_range = KeyRange(
+            low=keys.stamp(wanted.updated_from) if wanted.updated_from else None,
+            high=keys.stamp(wanted.updated_to) + "~" if wanted.updated_to else None,
+        )
+        if wanted.trash:
+            viewer.require_staff("see the trash")
+            return self._repository.tickets_in(*keys.tickets_in_trash(), key_range)
+        if viewer.role is Role.CUSTOMER:
+            return self._repository.tickets_in(*keys.tickets_by_requester(viewer.user.id),
+                                               key_range)
+        if wanted.owner_id is not None:
+            return self._repository.tickets_in(*keys.tickets_by_owner(wanted.owner_id), key_range)
+        if wanted.user_id is not None:
+            return self._repository.tickets_in(*keys.tickets_by_requester(wanted.user_id),
+                                               key_range)
+        if wanted.department_id is not None:
+            return self._repository.tickets_in(
+                *keys.tickets_by_department(wanted.department_id), key_range)
+        if viewer.role is Role.AGENT:
+            merged = [
+                ticket
+                for department in viewer.user.department
+                for ticket in self._repository.tickets_in(
+                    *keys.tickets_by_department(department), key_range)
+            ]
+            return sorted(merged, key=lambda t: (t.date_updated, t.id), reverse=True)
+        if wanted.status_id is not None:
+            return self._repository.tickets_in(*keys.tickets_by_status(wanted.status_id),
+                                               key_range)
+        return self._repository.tickets_in(*keys.all_tickets(), key_range)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _diff(before: Ticket, after: Ticket) -> list[FieldChange]:
+    return [
+        FieldChange(field=name, old=_plain(getattr(before, name)), new=_plain(getattr(after, name)))
+        for name in Ticket.AUDITED
+        if getattr(before, name) != getattr(after, name)
+    ]
+
+
+def _search_text(ticket: Ticket, texts: list[str]) -> str:
+    parts = [ticket.unique_id, ticket.title, ticket.user_email or "", ticket.user_name,
+             ticket.user_lastname, *texts]
+    return " ".join(part for part in parts if part).casefold()[:SEARCH_TEXT_LIMIT]
+
+
+def _matches(ticket: Ticket, wanted: TicketFilter) -> bool:
+    checks = (
+        (wanted.status_id, ticket.status_id),
+        (wanted.priority_id, ticket.priority_id),
+        (wanted.type_id, ticket.type_id),
+        (wanted.department_id, ticket.department_id),
+        (wanted.user_id, ticket.user_id),
+        (wanted.owner_id, ticket.owner_id),
+    )
+    if any(expected is not None and expected != actual for expected, actual in checks):
+        return False
+    if wanted.created_from and ticket.date_created < wanted.created_from:
+        return False
+    if wanted.created_to and ticket.date_created > wanted.created_to:
+        return False
+    if wanted.search:
+        needle = wanted.search.strip().casefold()
+        return needle == str(ticket.id) or needle in ticket.search_text
+    return True

@@ -1,0 +1,280 @@
+"""Staff and customers: creation, contacts, API keys, authentication, listing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from helpdesk.access import Viewer
+from helpdesk.dictionaries import ADMIN_GROUP, CUSTOMER_GROUP, Dictionaries
+from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from helpdesk.inputs import UserCreate, UserUpdate
+from helpdesk.models import Contact, Role, User, UserKind
+from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
+
+MAIN_ADMIN_ID = 1  # the bootstrap administrator: the only one who may manage other admins
+
+
+def hash_api_key(api_key: str) -> str:
+    # Keys are 192-bit random tokens, so a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+@dataclass
+class UserFilter:
+    group_id: int | None = None
+    department_id: int | None = None
+    status: str | None = None
+    user_status: int | None = None
+    organization_id: int | None = None
+    search: str | None = None
+
+
+class Users:
+    def __init__(
+        self,
+        repository: Repository,
+        dictionaries: Dictionaries,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._dictionaries = dictionaries
+        self._clock = clock
+
+    # --- authentication --------------------------------------------------------------------
+    def authenticate(self, email: str, api_key: str) -> Viewer:
+        user = self._repository.user_by_contact("email", email.strip().lower())
+        if (
+            user is None
+            or user.api_key_hash is None
+            or not hmac.compare_digest(user.api_key_hash, hash_api_key(api_key))
+        ):
+            raise Unauthorized("the e-mail or API key is wrong")
+        if not user.active:
+            raise Unauthorized(f"user {email} is disabled")
+        return self.viewer_of(user)
+
+    def viewer_of(self, user: User) -> Viewer:
+        return Viewer(user=user, role=self._dictionaries.role_of_group(user.group_id))
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, viewer: Viewer, user_id: int) -> User:
+        user = self._repository.get_user(user_id)
+        if user is None or (not viewer.is_staff and user.id != viewer.user.id):
+            raise NotFound(f"user {user_id} does not exist")
+        return user
+
+    def list(self, viewer: Viewer, wanted: UserFilter) -> list[User]:
+        viewer.require_staff("list users")
+        kinds = [UserKind.STAFF, UserKind.CUSTOMER]
+        if wanted.group_id is not None:
+            role = self._dictionaries.role_of_group(wanted.group_id)
+            kinds = [UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF]
+        users = [user for kind in kinds for user in self._repository.users_of_kind(kind.value)]
+        return [user for user in users if _matches(user, wanted)]
+
+    # --- writing ---------------------------------------------------------------------------
+    def create(self, viewer: Viewer, fields: UserCreate) -> tuple[User, str | None]:
+        """Create a user; staff get an API key, returned in full only here."""
+        group_id = fields.group_id or CUSTOMER_GROUP
+        role = self._role(group_id)
+        self._require_may_manage(viewer, role)
+        now = self._clock()
+        user = User(
+            id=self._repository.next_id("user"),
+            kind=UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF,
+            group_id=group_id,
+            name=fields.name,
+            email=fields.email,
+            contacts=[Contact(kind="email", value=fields.email)],
+            date_created=now,
+            date_updated=now,
+            version=1,
+        )
+        self._apply(user, fields.model_dump(exclude_unset=True, exclude={"name", "email"}))
+        api_key = None
+        if user.kind is UserKind.STAFF:
+            api_key = new_api_key()
+            user.api_key_hash = hash_api_key(api_key)
+        try:
+            self._repository.save_user(user, None, [("email", fields.email)])
+        except ContactTaken as taken:
+            raise Conflict(f"a user with e-mail {taken.value} already exists",
+                           field="email") from taken
+        return user, api_key
+
+    def update(self, viewer: Viewer, user_id: int, fields: UserUpdate) -> User:
+        user = self._repository.get_user(user_id)
+        if user is None or (not viewer.is_staff and user_id != viewer.user.id):
+            raise NotFound(f"user {user_id} does not exist")
+        if viewer.user.id != user_id:
+            self._require_may_manage(viewer, self._dictionaries.role_of_group(user.group_id))
+        changes = fields.model_dump(exclude_unset=True)
+        if "group_id" in changes:
+            viewer.require_admin("change a user's group")
+            new_role = self._role(changes["group_id"])
+            if (new_role is Role.CUSTOMER) != (user.kind is UserKind.CUSTOMER):
+                raise InvalidInput("a customer cannot become staff or the reverse by group; "
+                                   "create a new user", field="group_id")
+        previous = user.version
+        added: list[tuple[str, str]] = []
+        removed: list[tuple[str, str]] = []
+        new_email = changes.pop("email", None)
+        if new_email and new_email != user.email:
+            if user.email:
+                removed.append(("email", user.email))
+                user.contacts = [c for c in user.contacts if c.value != user.email]
+            added.append(("email", new_email))
+            user.contacts.append(Contact(kind="email", value=new_email))
+            user.email = new_email
+        self._apply(user, changes)
+        user.version = previous + 1
+        user.date_updated = self._clock()
+        try:
+            self._repository.save_user(user, previous, added, removed)
+        except ContactTaken as taken:
+            raise Conflict(f"a user with e-mail {taken.value} already exists",
+                           field="email") from taken
+        except StaleVersion as stale:
+            raise Conflict(f"user {user_id} was changed meanwhile; read it and retry") from stale
+        return user
+
+    def rotate_api_key(self, viewer: Viewer, user_id: int) -> str:
+        if viewer.user.id != user_id and viewer.user.id != MAIN_ADMIN_ID:
+            raise Forbidden("only the main administrator may issue other users' API keys")
+        user = self.get(viewer, user_id)
+        if user.kind is not UserKind.STAFF and viewer.user.id != MAIN_ADMIN_ID:
+            raise Forbidden("customers get API keys from the main administrator")
+        api_key = new_api_key()
+        previous = user.version
+        user.api_key_hash = hash_api_key(api_key)
+        user.version = previous + 1
+        try:
+            self._repository.save_user(user, previous)
+        except StaleVersion as stale:
+            raise Conflict(f"user {user_id} was changed meanwhile; retry") from stale
+        return api_key
+
+    def delete(self, viewer: Viewer, user_id: int) -> None:
+        user = self._repository.get_user(user_id)
+        if user is None or not viewer.is_staff:
+            raise NotFound(f"user {user_id} does not exist")
+        if user_id in (viewer.user.id, MAIN_ADMIN_ID):
+            raise Forbidden("neither yourself nor the main administrator can be deleted")
+        self._require_may_manage(viewer, self._dictionaries.role_of_group(user.group_id))
+        self._repository.erase_user(user)
+
+    def find_or_create_customer(self, email: str, name: str | None) -> User:
+        """The customer owning this address, created on first contact. Safe under races:
+        the contact item is unique, so a concurrent creator loses and reads the winner."""
+        existing = self._repository.user_by_contact("email", email)
+        if existing is not None:
+            return existing
+        now = self._clock()
+        user = User(
+            id=self._repository.next_id("user"),
+            kind=UserKind.CUSTOMER,
+            group_id=CUSTOMER_GROUP,
+            name=name or email.split("@")[0],
+            email=email,
+            contacts=[Contact(kind="email", value=email)],
+            date_created=now,
+            date_updated=now,
+            version=1,
+        )
+        try:
+            self._repository.save_user(user, None, [("email", email)])
+        except ContactTaken:
+            winner = self._repository.user_by_contact("email", email)
+            if winner is None:
+                raise
+            return winner
+        return user
+
+    def install_admin(self, email: str, api_key: str, name: str = "Administrator") -> User:
+        """Bootstrap: the main administrator with a known key (idempotent)."""
+        existing = self._repository.user_by_contact("email", email)
+        if existing is not None:
+            if existing.api_key_hash != hash_api_key(api_key):
+                previous = existing.version
+                existing.api_key_hash = hash_api_key(api_key)
+                existing.version = previous + 1
+                self._repository.save_user(existing, previous)
+            return existing
+        now = self._clock()
+        user = User(
+            id=self._repository.next_id("user"),
+            kind=UserKind.STAFF,
+            group_id=ADMIN_GROUP,
+            name=name,
+            email=email,
+            contacts=[Contact(kind="email", value=email)],
+            api_key_hash=hash_api_key(api_key),
+            date_created=now,
+            date_updated=now,
+            version=1,
+        )
+        self._repository.save_user(user, None, [("email", email)])
+        return user
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _role(self, group_id: int) -> Role:
+        try:
+            return self._dictionaries.role_of_group(group_id)
+        except NotFound as missing:
+            raise InvalidInput(f"group {group_id} does not exist", field="group_id") from missing
+
+    def _require_may_manage(self, viewer: Viewer, role: Role) -> None:
+        if role is Role.CUSTOMER:
+            viewer.require_staff("manage customers")
+        elif role is Role.ADMIN and viewer.user.id != MAIN_ADMIN_ID:
+            raise Forbidden("only the main administrator may manage administrators")
+        else:
+            viewer.require_admin("manage staff")
+
+    def _apply(self, user: User, changes: dict[str, object]) -> None:
+        password = changes.pop("password", None)
+        if isinstance(password, str):
+            user.password_hash = hash_password(password)
+        for department_id in changes.get("department") or []:  # type: ignore[union-attr]
+            self._dictionaries.require("departments", department_id, "department")
+        if changes.get("user_status") is not None:
+            self._dictionaries.require("user_statuses", changes["user_status"], "user_status")
+        for name, value in changes.items():
+            if value is not None or name in {"organiz_id", "user_status"}:
+                setattr(user, name, value)
+
+
+def _matches(user: User, wanted: UserFilter) -> bool:
+    if wanted.group_id is not None and user.group_id != wanted.group_id:
+        return False
+    if wanted.department_id is not None and wanted.department_id not in user.department:
+        return False
+    if wanted.status is not None and user.status != wanted.status:
+        return False
+    if wanted.user_status is not None and user.user_status != wanted.user_status:
+        return False
+    if wanted.organization_id is not None and user.organiz_id != wanted.organization_id:
+        return False
+    if wanted.search:
+        needle = wanted.search.casefold()
+        haystack = " ".join(
+            [user.name, user.lastname, user.alias, user.email or "", user.phone,
+             user.organization]
+        ).casefold()
+        return needle in haystack
+    return True

@@ -1,0 +1,63 @@
+"""The staff and integrator API (HelpDeskEddy API v2 wire format) as a Chalice app."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from chalice import Chalice, Response
+from helpdesk.errors import DomainError, Unauthorized
+
+from api import errors
+from api.deps import current
+from api.routes.dictionaries import dictionaries
+from api.routes.tickets import tickets
+from api.routes.users import users
+from api.routing import set_viewer
+
+PREFIX = "/api/v2"
+
+app = Chalice(app_name="helpdesk")
+for blueprint in (tickets, users, dictionaries):
+    app.register_blueprint(blueprint, url_prefix=PREFIX)
+
+
+@app.middleware("http")
+def authenticate_and_limit(request: Any, get_response: Any) -> Response:
+    """Basic `email:api_key`, then the per-key rate limit; both headers on every answer."""
+    helpdesk = current()
+    headers = {"X-Rate-Limit": str(helpdesk.rate_limiter.per_minute)}
+    try:
+        email, api_key = _credentials(request.headers.get("authorization"))
+        viewer = helpdesk.users.authenticate(email, api_key)
+        headers["X-Rate-Limit-Remaining"] = str(
+            helpdesk.rate_limiter.hit(f"user:{viewer.user.id}").remaining)
+        set_viewer(viewer)
+        response = errors.rewrap_chalice_error(get_response(request))
+    except Unauthorized as error:
+        response = errors.from_domain(error)
+        response.headers["WWW-Authenticate"] = 'Basic realm="helpdesk"'
+    except DomainError as error:
+        response = errors.from_domain(error)
+        headers["X-Rate-Limit-Remaining"] = "0"
+    except Exception as error:
+        response = errors.unexpected(error)
+    response.headers.update(headers)
+    return response
+
+
+def _credentials(header: str | None) -> tuple[str, str]:
+    if not header:
+        raise Unauthorized("send 'Authorization: Basic base64(email:api_key)'")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("only Basic authentication (email:api_key) is supported")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("the Basic credentials are not valid base64 of email:api_key") from None
+    email, separator, api_key = decoded.partition(":")
+    if not separator or not email or not api_key:
+        raise Unauthorized("the Basic credentials must be email:api_key")
+    return email, api_key

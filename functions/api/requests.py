@@ -1,0 +1,120 @@
+"""Reading requests: JSON or form bodies into pydantic inputs, query filters, pages."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from chalice.app import Request
+from helpdesk.dates import parse_datetime
+from helpdesk.errors import InvalidInput
+from pydantic import BaseModel, ValidationError
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+PER_PAGE = 30
+MAX_PER_PAGE = 100
+
+
+def body_of(request: Request) -> dict[str, Any]:
+    raw = request.raw_body or b""
+    if not raw.strip():
+        return {}
+    content_type = (request.headers.get("content-type") or "application/json").lower()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return _form(raw.decode("utf-8", errors="replace"))
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"the body is not valid JSON: {error}", field="body") from error
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", field="body")
+    return body
+
+
+def parse(model: type[InputT], request: Request) -> InputT:
+    """Validate the body; raises pydantic's ValidationError (mapped to 400 by field)."""
+    return model.model_validate(body_of(request))
+
+
+def _form(text: str) -> dict[str, Any]:
+    """`cc[]=a&cc[]=b&custom_fields[3]=x` -> {"cc": ["a", "b"], "custom_fields": {"3": "x"}}."""
+    result: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if key.endswith("[]"):
+            result.setdefault(key[:-2], []).append(value)
+        elif "[" in key and key.endswith("]"):
+            name, _, inner = key[:-1].partition("[")
+            result.setdefault(name, {})[inner] = value
+        else:
+            result[key] = value
+    return result
+
+
+class Query:
+    """Typed access to query-string filters with errors that name the parameter."""
+
+    def __init__(self, request: Request) -> None:
+        self._params: dict[str, str] = dict(request.query_params or {})
+
+    def text(self, name: str) -> str | None:
+        value = self._params.get(name)
+        return value if value not in (None, "") else None
+
+    def number(self, name: str) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidInput(f"{name} must be an integer, not {value!r}", field=name) from None
+        if number < 1:
+            raise InvalidInput(f"{name} must be a positive integer", field=name)
+        return number
+
+    def flag(self, name: str) -> bool:
+        return (self.text(name) or "").lower() in {"1", "true", "yes"}
+
+    def moment(self, name: str) -> Any:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parse_datetime(value)
+        except ValueError as error:
+            raise InvalidInput(f"{name}: {error}", field=name) from None
+
+    def choice(self, name: str, allowed: set[str]) -> str | None:
+        value = self.text(name)
+        if value is not None and value not in allowed:
+            raise InvalidInput(f"{name} must be one of {sorted(allowed)}", field=name)
+        return value
+
+
+def paginate(items: list[Any], query: Query) -> tuple[list[Any], dict[str, int]]:
+    page = query.number("page") or 1
+    per_page = min(query.number("per_page") or PER_PAGE, MAX_PER_PAGE)
+    total = len(items)
+    start = (page - 1) * per_page
+    return items[start : start + per_page], {
+        "total": total,
+        "per_page": per_page,
+        "current_page": page,
+        "total_pages": max(1, math.ceil(total / per_page)),
+    }
+
+
+def path_id(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer, not {value!r}", field=name) from None
+    if number < 1:
+        raise InvalidInput(f"{name} must be a positive integer", field=name)
+    return number
+
+
+__all__ = ["Query", "ValidationError", "body_of", "paginate", "parse", "path_id"]

@@ -1,0 +1,117 @@
+"""Tickets, posts, comments and the audit trail (/api/v2/tickets/...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketUpdate
+from helpdesk.tickets import TicketFilter
+
+from api.deps import current
+from api.requests import Query, paginate, parse, path_id
+from api.routing import data, endpoint, viewer
+from api.views import audit_view, message_view, ticket_view
+
+tickets = Blueprint(__name__)
+
+
+def _request() -> Any:
+    return tickets.current_request
+
+
+@endpoint(tickets, "/tickets", ("GET",))
+def list_tickets() -> Any:
+    query = Query(_request())
+    wanted = TicketFilter(
+        status_id=query.text("status_id"),
+        priority_id=query.number("priority_id"),
+        type_id=query.number("type_id"),
+        department_id=query.number("department_id"),
+        user_id=query.number("user_id"),
+        owner_id=query.number("owner_id"),
+        created_from=query.moment("created_from"),
+        created_to=query.moment("created_to"),
+        updated_from=query.moment("updated_from"),
+        updated_to=query.moment("updated_to"),
+        search=query.text("search"),
+        trash=query.flag("trash"),
+    )
+    found = current().tickets.list(viewer(), wanted)
+    page, pagination = paginate(found, query)
+    return data({str(t.id): ticket_view(t) for t in page}, pagination=pagination)
+
+
+@endpoint(tickets, "/tickets", ("POST",))
+def create_ticket() -> Any:
+    ticket = current().tickets.create(viewer(), parse(TicketCreate, _request()))
+    return data(ticket_view(ticket))
+
+
+@endpoint(tickets, "/tickets/{ticket_id}", ("GET",))
+def get_ticket(ticket_id: str) -> Any:
+    return data(ticket_view(current().tickets.get(viewer(), path_id(ticket_id, "ticket_id"))))
+
+
+@endpoint(tickets, "/tickets/{ticket_id}", ("PUT",))
+def update_ticket(ticket_id: str) -> Any:
+    fields = parse(TicketUpdate, _request())
+    ticket = current().tickets.update(viewer(), path_id(ticket_id, "ticket_id"), fields)
+    return data(ticket_view(ticket))
+
+
+@endpoint(tickets, "/tickets/{ticket_id}", ("DELETE",))
+def delete_ticket(ticket_id: str) -> Any:
+    number = path_id(ticket_id, "ticket_id")
+    if Query(_request()).flag("delete"):
+        current().tickets.erase(viewer(), number)
+        return data({"id": number, "deleted": True})
+    current().tickets.trash(viewer(), number)
+    return data({"id": number, "deleted": False, "trashed": True})
+
+
+@endpoint(tickets, "/tickets/{ticket_id}/restore", ("POST",))
+def restore_ticket(ticket_id: str) -> Any:
+    return data(ticket_view(current().tickets.restore(viewer(), path_id(ticket_id, "ticket_id"))))
+
+
+@endpoint(tickets, "/tickets/{ticket_id}/audit", ("GET",))
+def ticket_audit(ticket_id: str) -> Any:
+    events = current().tickets.audit(viewer(), path_id(ticket_id, "ticket_id"))
+    return data(audit_view(events))
+
+
+def _messages(kind: str, path: str) -> None:
+    """Posts and comments share verbs and shapes; comments add `visible`."""
+
+    @endpoint(tickets, path, ("GET",), name=f"list_messages_{kind}")
+    def list_messages(ticket_id: str) -> Any:
+        query = Query(_request())
+        found = current().tickets.messages(viewer(), path_id(ticket_id, "ticket_id"), kind)
+        page, pagination = paginate(found, query)
+        return data([message_view(m, kind) for m in page], pagination=pagination)
+
+    @endpoint(tickets, path, ("POST",), name=f"create_message_{kind}")
+    def create_message(ticket_id: str) -> Any:
+        fields = parse(MessageCreate, _request())
+        message = current().tickets.add_message(
+            viewer(), path_id(ticket_id, "ticket_id"), kind, fields)
+        return data(message_view(message, kind))
+
+    @endpoint(tickets, path + "/{message_id}", ("PUT",), name=f"update_message_{kind}")
+    def update_message(ticket_id: str, message_id: str) -> Any:
+        fields = parse(MessageUpdate, _request())
+        message = current().tickets.update_message(
+            viewer(), path_id(ticket_id, "ticket_id"), kind,
+            path_id(message_id, f"{kind}_id"), fields)
+        return data(message_view(message, kind))
+
+    @endpoint(tickets, path + "/{message_id}", ("DELETE",), name=f"delete_message_{kind}")
+    def delete_message(ticket_id: str, message_id: str) -> Any:
+        number = path_id(message_id, f"{kind}_id")
+        current().tickets.delete_message(viewer(), path_id(ticket_id, "ticket_id"), kind, number)
+        return data({"id": number, "deleted": True})
+
+
+_messages("post", "/tickets/{ticket_id}/posts")
+_messages("comment", "/tickets/{ticket_id}/comments")

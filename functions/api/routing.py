@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -56,5 +57,5 @@ def endpoint(
 
 
 def data(payload: Any, status: int = 200, **extra: Any) -> Response:
-    return Response(body={"data": payload, **extra}, status_code=status,
-                    headers={"Content-Type": errors.JSON_TYPE})
+    body = json.dumps({"data": payload, **extra}, ensure_ascii=False)
+    return Response(body=body, status_code=status, headers={"Content-Type": errors.JSON_TYPE})

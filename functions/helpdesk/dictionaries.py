@@ -18,10 +18,10 @@ def _entry(entry_id: int | str, en: str, ru: str, **extra: object) -> Dictionary
 DEFAULTS: dict[str, list[DictionaryEntry]] = {
     "departments": [_entry(1, "Support", "Поддержка")],
     "statuses": [
-        _entry("open", "Open", "Открыта", paused=False, closed=False),
+        _entry("open", "Open", "Открыта", paused=False, closed=False, position=1),
         _entry("pending", "Waiting for customer", "Ожидает ответа клиента", paused=True,
-               closed=False),
-        _entry("closed", "Closed", "Закрыта", paused=False, closed=True),
+               closed=False, position=2),
+        _entry("closed", "Closed", "Закрыта", paused=False, closed=True, position=3),
     ],
     "priorities": [
         _entry(1, "Low", "Низкий"),
@@ -62,7 +62,9 @@ class Dictionaries:
                 self._repository.put_dictionary_entry(kind, entry, only_new=True)
 
     def list(self, kind: str) -> list[DictionaryEntry]:
-        return self._repository.dictionary(kind)
+        entries = self._repository.dictionary(kind)
+        return sorted(entries, key=lambda e: (
+            e.extra.get("position", 1000), e.id if isinstance(e.id, int) else 0, str(e.id)))
 
     def get(self, kind: str, entry_id: int | str) -> DictionaryEntry | None:
         return self._repository.dictionary_entry(kind, entry_id)

@@ -17,7 +17,7 @@ from api.views import entry_view
 dictionaries = Blueprint(__name__)
 
 # Flags an admin may set on new entries (a custom status can pause SLA or count as closed).
-EXTRA_FIELDS = {"paused", "closed", "role"}
+EXTRA_FIELDS = {"paused", "closed", "role", "position"}
 
 
 def _dictionary(kind: str) -> None:

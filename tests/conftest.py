@@ -1,0 +1,72 @@
+"""Shared fixtures: a Table of either kind (memory or moto DynamoDB) and a helpdesk on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_KEY = "admin-secret-key"
+
+
+class Clock:
+    """A controllable clock: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(microseconds=1)  # every reading is later, like a real clock
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def memory_table():
+    from helpdesk.store.memory import MemoryTable
+
+    return MemoryTable()
+
+
+@pytest.fixture
+def dynamo_table() -> Iterator[object]:
+    import boto3
+    from moto import mock_aws
+
+    from helpdesk.store.dynamo import DynamoTable
+    from tests.support.template import table_create_args
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_create_args("contract-table"))
+        yield DynamoTable(client, "contract-table")
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def table(request: pytest.FixtureRequest):
+    """The contract suite runs every test on both tables so they cannot drift."""
+    return request.getfixturevalue(f"{request.param}_table")
+
+
+@pytest.fixture
+def helpdesk(memory_table, clock):
+    from helpdesk.service import Helpdesk, Settings
+
+    desk = Helpdesk(memory_table, Settings(rate_limit_per_minute=5, rate_limit_block_seconds=60),
+                    clock)
+    desk.bootstrap(ADMIN_EMAIL, ADMIN_KEY)
+    return desk

@@ -1,0 +1,172 @@
+"""One contract for both Table implementations (in-memory fake and moto's DynamoDB)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from helpdesk.models import Actor, Contact, Ticket, TicketEvent, User, UserKind
+from helpdesk.store import keys
+from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
+from helpdesk.store.table import (
+    Check,
+    Condition,
+    ConditionFailed,
+    Delete,
+    KeyRange,
+    Put,
+    QueryRequest,
+    TransactionConflict,
+    query_all,
+)
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_conditional_put_refuses_to_overwrite(table):
+    table.put({"PK": "A", "SK": "1", "v": 1}, Condition.item_absent())
+    with pytest.raises(ConditionFailed):
+        table.put({"PK": "A", "SK": "1", "v": 2}, Condition.item_absent())
+    assert table.get("A", "1") == {"PK": "A", "SK": "1", "v": 1}
+
+
+def test_put_conditional_on_attribute_value(table):
+    table.put({"PK": "A", "SK": "1", "version": 3})
+    with pytest.raises(ConditionFailed):
+        table.put({"PK": "A", "SK": "1", "version": 5}, Condition.attrs_equal(version=4))
+    table.put({"PK": "A", "SK": "1", "version": 4}, Condition.attrs_equal(version=3))
+    assert table.get("A", "1")["version"] == 4
+
+
+def test_conditions_on_missing_items(table):
+    with pytest.raises(ConditionFailed):
+        table.put({"PK": "A", "SK": "1"}, Condition.attrs_equal(version=1))
+    with pytest.raises(ConditionFailed):
+        table.delete("A", "1", Condition.item_exists())
+    assert table.get("A", "1") is None
+
+
+def test_transaction_is_all_or_nothing(table):
+    table.put({"PK": "A", "SK": "taken"})
+    with pytest.raises(TransactionConflict) as failure:
+        table.transact([
+            Put({"PK": "A", "SK": "new"}, Condition.item_absent()),
+            Put({"PK": "A", "SK": "taken"}, Condition.item_absent()),
+        ])
+    assert failure.value.reasons == ["None", "ConditionalCheckFailed"]
+    assert table.get("A", "new") is None
+
+
+def test_transaction_with_check_and_delete(table):
+    table.put({"PK": "A", "SK": "1", "state": "ok"})
+    table.put({"PK": "A", "SK": "2"})
+    table.transact([
+        Check("A", "1", Condition.attrs_equal(state="ok")),
+        Delete("A", "2"),
+        Put({"PK": "A", "SK": "3", "nested": {"list": [1, "two", {"x": None}]}}),
+    ])
+    assert table.get("A", "2") is None
+    assert table.get("A", "3")["nested"] == {"list": [1, "two", {"x": None}]}
+
+
+def test_query_prefix_order_and_pages(table):
+    for number in range(7):
+        table.put({"PK": "P", "SK": f"POST#{number:03}", "n": number})
+    table.put({"PK": "P", "SK": "EVENT#001"})
+    request = QueryRequest(pk="P", sk=KeyRange(prefix="POST#"), limit=3)
+    first = table.query(request)
+    assert [i["n"] for i in first.items] == [0, 1, 2]
+    assert first.next_key is not None
+    everything = query_all(table, QueryRequest(pk="P", sk=KeyRange(prefix="POST#"),
+                                               newest_first=True))
+    assert [i["n"] for i in everything] == [6, 5, 4, 3, 2, 1, 0]
+    paged = query_all(table, QueryRequest(pk="P", sk=KeyRange(prefix="POST#")))
+    assert [i["n"] for i in paged] == list(range(7))
+
+
+def test_query_range_on_sparse_index(table):
+    for number in range(5):
+        item = {"PK": f"T#{number}", "SK": "T", "GSI2PK": "DEPT#1", "GSI2SK": f"2026-0{number + 1}"}
+        table.put(item)
+    table.put({"PK": "T#9", "SK": "T"})  # no index keys: not in the index
+    found = query_all(table, QueryRequest(pk="DEPT#1", index="GSI2",
+                                          sk=KeyRange(low="2026-02", high="2026-04")))
+    assert sorted(i["PK"] for i in found) == ["T#1", "T#2", "T#3"]
+
+
+def test_increment_counts_from_zero_atomically(table):
+    assert table.increment("COUNTER", "ticket", "value") == 1
+    assert table.increment("COUNTER", "ticket", "value") == 2
+    assert table.increment("COUNTER", "ticket", "value", 10) == 12
+
+
+def test_increment_if_honours_its_condition(table):
+    with pytest.raises(ConditionFailed):
+        table.increment_if("R", "R", "count", Condition.attrs_equal(window=1))
+    table.put({"PK": "R", "SK": "R", "window": 1, "count": 1})
+    assert table.increment_if("R", "R", "count", Condition.attrs_equal(window=1))["count"] == 2
+    with pytest.raises(ConditionFailed):
+        table.increment_if("R", "R", "count", Condition.attrs_equal(window=2))
+
+
+# --- the repository on top: the domain's persistence rules -----------------------------------
+def _ticket(ticket_id: int, updated: datetime, **fields) -> Ticket:
+    return Ticket(id=ticket_id, unique_id=f"HD-{ticket_id}", title="t", date_created=updated,
+                  date_updated=updated, version=1, **fields)
+
+
+def _event(ticket: Ticket) -> TicketEvent:
+    return TicketEvent(event_id=f"{ticket.id}-{ticket.version}", ticket_id=ticket.id,
+                       version=ticket.version, kind="created", actor=Actor.system())
+
+
+def test_ticket_and_event_commit_together_with_optimistic_locking(table):
+    repository = Repository(table)
+    ticket = _ticket(1, T0)
+    repository.commit_ticket(ticket, _event(ticket), None)
+    with pytest.raises(StaleVersion):  # creating it twice
+        repository.commit_ticket(ticket, _event(ticket), None)
+    changed = ticket.model_copy(update={"title": "new", "version": 2})
+    repository.commit_ticket(changed, _event(changed), 1)
+    stale = ticket.model_copy(update={"title": "lost?", "version": 2})
+    with pytest.raises(StaleVersion):
+        repository.commit_ticket(stale, _event(stale), 1)
+    assert repository.get_ticket(1).title == "new"
+    assert [e.version for e in repository.events(1)] == [1, 2]
+
+
+def test_ticket_indexes_order_by_last_update(table):
+    repository = Repository(table)
+    for number in range(1, 4):
+        ticket = _ticket(number, T0 + timedelta(minutes=number), department_id=7, owner_id=3)
+        repository.commit_ticket(ticket, _event(ticket), None)
+    newest_first = repository.tickets_in(*keys.tickets_by_department(7), KeyRange())
+    assert [t.id for t in newest_first] == [3, 2, 1]
+    assert [t.id for t in repository.tickets_in(*keys.tickets_by_owner(3), KeyRange())] == [3, 2, 1]
+    trashed = _ticket(2, T0 + timedelta(hours=1), department_id=7).model_copy(
+        update={"trashed": True, "version": 2})
+    repository.commit_ticket(trashed, _event(trashed), 1)
+    assert [t.id for t in repository.tickets_in(*keys.tickets_by_department(7), KeyRange())] == [3, 1]
+    assert [t.id for t in repository.tickets_in(*keys.tickets_in_trash(), KeyRange())] == [2]
+
+
+def test_a_contact_belongs_to_one_user(table):
+    repository = Repository(table)
+    first = User(id=1, kind=UserKind.CUSTOMER, group_id=3, name="A", email="a@x.io",
+                 contacts=[Contact(kind="email", value="a@x.io")], version=1)
+    repository.save_user(first, None, [("email", "a@x.io")])
+    second = first.model_copy(update={"id": 2})
+    with pytest.raises(ContactTaken):
+        repository.save_user(second, None, [("email", "a@x.io")])
+    assert repository.get_user(2) is None
+    assert repository.user_by_contact("email", "a@x.io").id == 1
+
+
+def test_erasing_a_ticket_removes_everything_under_it(table):
+    repository = Repository(table)
+    ticket = _ticket(5, T0)
+    repository.commit_ticket(ticket, _event(ticket), None)
+    repository.erase_ticket(5)
+    assert repository.get_ticket(5) is None
+    assert repository.events(5) == []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from helpdesk.models import Actor, Contact, Ticket, TicketEvent, User, UserKind
 from helpdesk.store import keys
 from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
@@ -147,7 +146,8 @@ def test_ticket_indexes_order_by_last_update(table):
     trashed = _ticket(2, T0 + timedelta(hours=1), department_id=7).model_copy(
         update={"trashed": True, "version": 2})
     repository.commit_ticket(trashed, _event(trashed), 1)
-    assert [t.id for t in repository.tickets_in(*keys.tickets_by_department(7), KeyRange())] == [3, 1]
+    in_department = repository.tickets_in(*keys.tickets_by_department(7), KeyRange())
+    assert [t.id for t in in_department] == [3, 1]
     assert [t.id for t in repository.tickets_in(*keys.tickets_in_trash(), KeyRange())] == [2]
 
 

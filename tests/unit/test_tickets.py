@@ -20,7 +20,7 @@ def admin(helpdesk):
 
 
 def _agent(helpdesk, admin, email: str, departments: list[int]):
-    user, key = helpdesk.users.create(
+    _, key = helpdesk.users.create(
         admin, UserCreate(name="Agent", email=email, group_id=2, department=departments))
     return helpdesk.users.authenticate(email, key)
 

@@ -45,9 +45,9 @@ def memory_table():
 @pytest.fixture
 def dynamo_table() -> Iterator[object]:
     import boto3
+    from helpdesk.store.dynamo import DynamoTable
     from moto import mock_aws
 
-    from helpdesk.store.dynamo import DynamoTable
     from tests.support.template import table_create_args
 
     with mock_aws():
@@ -62,11 +62,15 @@ def table(request: pytest.FixtureRequest):
     return request.getfixturevalue(f"{request.param}_table")
 
 
-@pytest.fixture
-def helpdesk(memory_table, clock):
+def make_helpdesk(table, clock, per_minute: int = 10_000, block_seconds: int = 60):
     from helpdesk.service import Helpdesk, Settings
 
-    desk = Helpdesk(memory_table, Settings(rate_limit_per_minute=5, rate_limit_block_seconds=60),
-                    clock)
+    desk = Helpdesk(table, Settings(rate_limit_per_minute=per_minute,
+                                    rate_limit_block_seconds=block_seconds), clock)
     desk.bootstrap(ADMIN_EMAIL, ADMIN_KEY)
     return desk
+
+
+@pytest.fixture
+def helpdesk(memory_table, clock):
+    return make_helpdesk(memory_table, clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from helpdesk.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from helpdesk.inputs import UserCreate, UserUpdate
+from helpdesk.ratelimit import RateLimiter
 from helpdesk.users import UserFilter
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
@@ -71,7 +72,7 @@ def test_user_filters(helpdesk, admin):
 
 
 def test_rate_limit_blocks_past_the_limit_and_unblocks_later(helpdesk, clock):
-    limiter = helpdesk.rate_limiter  # 5 per minute, 60 s block (fixture settings)
+    limiter = RateLimiter(helpdesk.repository, clock, per_minute=5, block_seconds=60)
     assert [limiter.hit("k").remaining for _ in range(5)] == [4, 3, 2, 1, 0]
     with pytest.raises(RateLimited):
         limiter.hit("k")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
+from tests.support.apigw import basic, proxy_event
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class ApiClient:
+    """Calls the api Lambda handler with API Gateway proxy events, as AWS would."""
+
+    def __init__(self, email: str = ADMIN_EMAIL, key: str = ADMIN_KEY) -> None:
+        self.auth = basic(email, key)
+
+    def call(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None, auth: bool = True) -> Answer:
+        from api.handler import handler
+
+        all_headers = {**(self.auth if auth else {}), **(headers or {})}
+        raw = handler(proxy_event(method, "/api/v2" + path, body, all_headers), None)
+        text = raw["body"]
+        return Answer(raw["statusCode"], raw.get("headers") or {},
+                      json.loads(text) if text else None)
+
+    def as_user(self, email: str, key: str) -> ApiClient:
+        return ApiClient(email, key)
+
+
+@pytest.fixture
+def api(helpdesk) -> ApiClient:
+    from api import deps
+
+    deps.use(helpdesk)
+    return ApiClient()

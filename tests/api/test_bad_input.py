@@ -1,0 +1,111 @@
+"""Bad input on every route: a 4xx with the errors envelope that names the problem,
+never a 500, and nothing stored changes."""
+
+from __future__ import annotations
+
+import pytest
+from api.app import app
+
+ROUTES = sorted(
+    (path.removeprefix("/api/v2"), method)
+    for path, methods in app.routes.items()
+    for method in methods
+)
+IDS = {"ticket_id": "1", "message_id": "1", "user_id": "1"}
+
+
+def _concrete(path: str, **ids: str) -> str:
+    for name, value in {**IDS, **ids}.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def _assert_envelope(answer, status: int, mentions: str = "") -> None:
+    assert answer.status == status, answer.body
+    error = answer.body["errors"][0]
+    assert {"code", "title", "details"} <= set(error)
+    assert mentions.lower() in (error["details"] + error.get("source", {}).get("field", "")).lower()
+
+
+@pytest.fixture
+def seeded(api):
+    ticket = api.call("POST", "/tickets", {"title": "x", "description": "d",
+                                           "user_email": "c@x.io"}).body["data"]
+    post = api.call("POST", f"/tickets/{ticket['id']}/posts", {"text": "p"}).body["data"]
+    api.call("POST", f"/tickets/{ticket['id']}/comments", {"text": "c"})
+    return api, ticket, post
+
+
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+def test_missing_and_wrong_auth_are_401(api, path, method):
+    _assert_envelope(api.call(method, _concrete(path), auth=False), 401, "authorization")
+    wrong = api.as_user("admin@example.com", "not-the-key")
+    _assert_envelope(wrong.call(method, _concrete(path)), 401, "wrong")
+    garbled = api.call(method, _concrete(path), headers={"authorization": "Basic !!!"}, auth=False)
+    _assert_envelope(garbled, 401, "base64")
+
+
+@pytest.mark.parametrize(("path", "method"),
+                         [r for r in ROUTES if r[1] in ("POST", "PUT")
+                          and not r[0].endswith(("/restore", "/api_key"))])  # no body
+def test_malformed_json_is_400_and_changes_nothing(seeded, path, method):
+    api, ticket, _ = seeded
+    before = api.call("GET", f"/tickets/{ticket['id']}/audit").body
+    _assert_envelope(api.call(method, _concrete(path, ticket_id=str(ticket["id"])), "{nope"),
+                     400, "json")
+    _assert_envelope(api.call(method, _concrete(path, ticket_id=str(ticket["id"])), "[1, 2]"),
+                     400, "object")
+    assert api.call("GET", f"/tickets/{ticket['id']}/audit").body == before
+
+
+@pytest.mark.parametrize(("path", "method"), [r for r in ROUTES if "{" in r[0]])
+def test_unknown_and_malformed_ids(seeded, path, method):
+    api, ticket, post = seeded
+    body = {"text": "x", "title": "x", "name": "x", "email": "new@x.io"}
+    missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999"), body)
+    assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
+    _assert_envelope(missing, missing.status, "99999")
+    wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc"),
+                     body)
+    _assert_envelope(wrong, 400, "integer")
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"title": ""}, "title"),
+    ({"title": "x", "priority_id": "high"}, "priority_id"),
+    ({"title": "x", "status_id": "nonexistent"}, "status_id"),
+    ({"title": "x", "department_id": 999}, "department_id"),
+    ({"title": "x", "owner_id": 999}, "owner_id"),
+    ({"title": "x", "user_email": "not an email"}, "user_email"),
+    ({"title": "x", "cc": ["nope"]}, "cc"),
+    ({"title": "x", "sla_date": "yesterday"}, "sla_date"),
+    ({"title": "x", "followers": ["a"]}, "followers"),
+    ({"title": ["x"]}, "title"),
+    ({}, "title"),
+])
+def test_wrong_ticket_fields_are_named(api, payload, field):
+    _assert_envelope(api.call("POST", "/tickets", payload), 400, field)
+    assert api.call("GET", "/tickets").body["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    ("page=0", "page"), ("page=x", "page"), ("status_id=open&priority_id=x", "priority_id"),
+    ("created_from=someday", "created_from"), ("owner_id=-1", "owner_id"),
+])
+def test_wrong_list_filters_are_named(api, query, name):
+    _assert_envelope(api.call("GET", f"/tickets?{query}"), 400, name)
+
+
+def test_wrong_user_fields_are_named(api):
+    _assert_envelope(api.call("POST", "/users", {"name": "x"}), 400, "email")
+    _assert_envelope(api.call("POST", "/users", {"name": "x", "email": "a@x.io", "group_id": 99}),
+                     400, "group_id")
+    _assert_envelope(api.call("GET", "/users?status=sleeping"), 400, "status")
+    api.call("POST", "/users", {"name": "x", "email": "dup@x.io"})
+    _assert_envelope(api.call("POST", "/users", {"name": "y", "email": "dup@x.io"}), 409, "dup@x.io")
+
+
+def test_unsupported_content_type_and_method(api):
+    _assert_envelope(api.call("POST", "/tickets", "x", headers={"content-type": "image/png"}),
+                     415, "image/png")
+    _assert_envelope(api.call("PATCH", "/tickets"), 405, "patch")

@@ -1,0 +1,151 @@
+"""Every route of the v2 API through the Lambda handler, as an integrator uses it."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _ticket(api, **fields):
+    answer = api.call("POST", "/tickets/", {"title": "Help", "user_email": "c@x.io", **fields})
+    assert answer.status == 200, answer.body
+    return answer.body["data"]
+
+
+def test_dictionaries_are_listed_with_localized_names(api):
+    for kind in ("departments", "statuses", "priorities", "types", "groups", "user_statuses"):
+        answer = api.call("GET", f"/{kind}/")
+        assert answer.status == 200
+        assert all({"id", "name"} <= set(entry) for entry in answer.body["data"])
+    statuses = api.call("GET", "/statuses").body["data"]
+    assert [s["id"] for s in statuses] == ["open", "pending", "closed"]
+    assert statuses[0]["name"]["ru"] == "Открыта"
+
+
+def test_admin_adds_a_department_and_a_custom_status(api):
+    added = api.call("POST", "/departments", {"name": {"en": "Billing", "ru": "Бухгалтерия"}})
+    assert added.status == 200 and isinstance(added.body["data"]["id"], int)
+    status = api.call("POST", "/statuses", {"id": "in_progress", "name": {"en": "In progress"}})
+    assert status.body["data"]["id"] == "in_progress"
+    assert _ticket(api, status_id="in_progress")["status_id"] == "in_progress"
+
+
+def test_ticket_create_read_update_and_list_shapes(api):
+    created = _ticket(api, description="Printer on fire", cc=["boss@x.io"], tags=["vip"])
+    assert created["unique_id"] == f"HD-{created['id']}"
+    assert created["user_email"] == "c@x.io" and created["cc"] == ["boss@x.io"]
+    assert len(created["date_created"]) == len("22.11.2026 10:00:00")
+    read = api.call("GET", f"/tickets/{created['id']}").body["data"]
+    assert read == created
+    updated = api.call("PUT", f"/tickets/{created['id']}/",
+                       {"status_id": "pending", "owner_id": 1, "priority_id": "3"})
+    assert updated.status == 200
+    assert (updated.body["data"]["status_id"], updated.body["data"]["owner_id"],
+            updated.body["data"]["priority_id"]) == ("pending", 1, 3)
+    listing = api.call("GET", "/tickets/?status_id=pending").body
+    assert list(listing["data"]) == [str(created["id"])]
+    assert listing["pagination"] == {"total": 1, "per_page": 30, "current_page": 1,
+                                     "total_pages": 1}
+
+
+def test_ticket_list_pages(api):
+    for number in range(5):
+        _ticket(api, title=f"t{number}")
+    page = api.call("GET", "/tickets?per_page=2&page=3").body
+    assert len(page["data"]) == 1
+    assert page["pagination"] == {"total": 5, "per_page": 2, "current_page": 3, "total_pages": 3}
+
+
+def test_form_encoded_bodies_are_understood(api):
+    answer = api.call("POST", "/tickets", "title=Form&user_email=f@x.io&tags[]=a&tags[]=b",
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status == 200
+    assert answer.body["data"]["tags"] == ["a", "b"]
+
+
+def test_posts_and_comments_full_cycle(api):
+    ticket = _ticket(api)
+    base = f"/tickets/{ticket['id']}"
+    post = api.call("POST", f"{base}/posts/", {"text": "We are on it"}).body["data"]
+    assert post["author_type"] == "staff" and post["files"] == []
+    comment = api.call("POST", f"{base}/comments", {"text": "internal"}).body["data"]
+    assert comment["visible"] is False
+    edited = api.call("PUT", f"{base}/posts/{post['id']}", {"text": "We are on it!"})
+    assert edited.body["data"]["text"] == "We are on it!"
+    assert [p["text"] for p in api.call("GET", f"{base}/posts").body["data"]] == ["We are on it!"]
+    assert api.call("DELETE", f"{base}/comments/{comment['id']}/").status == 200
+    assert api.call("GET", f"{base}/comments").body["data"] == []
+    missing = api.call("PUT", f"{base}/posts/999", {"text": "x"})
+    assert missing.status == 404 and "post 999" in missing.body["errors"][0]["details"]
+
+
+def test_audit_trail_shows_who_changed_what(api):
+    ticket = _ticket(api)
+    api.call("PUT", f"/tickets/{ticket['id']}", {"status_id": "closed"})
+    rows = api.call("GET", f"/tickets/{ticket['id']}/audit/").body["data"]
+    change = next(r for r in rows if r["action"] == "updated")
+    assert (change["field"], change["old_value"], change["new_value"]) == (
+        "status_id", "open", "closed")
+    assert change["actor_type"] == "staff" and change["actor_id"] == 1
+
+
+def test_trash_restore_and_permanent_delete(api):
+    ticket = _ticket(api)
+    path = f"/tickets/{ticket['id']}"
+    assert api.call("DELETE", path).body["data"]["trashed"] is True
+    assert api.call("GET", path).body["data"]["deleted"] is True
+    assert api.call("GET", "/tickets?trash=1").body["pagination"]["total"] == 1
+    assert api.call("POST", f"{path}/restore").body["data"]["deleted"] is False
+    assert api.call("DELETE", f"{path}?delete=true").body["data"]["deleted"] is True
+    assert api.call("GET", path).status == 404
+
+
+def test_users_crud_and_filters(api):
+    created = api.call("POST", "/users/", {"name": "Ann", "email": "ann@x.io", "group_id": 2,
+                                           "department": [1]})
+    assert created.status == 200
+    user = created.body["data"]
+    assert user["api_key"] and user["group_id"] == 2
+    assert "api_key" not in api.call("GET", f"/users/{user['id']}").body["data"]
+    staff = api.call("GET", "/users?group_id=2").body["data"]
+    assert [u["email"] for u in staff] == ["ann@x.io"]
+    renamed = api.call("PUT", f"/users/{user['id']}", {"lastname": "Lee"})
+    assert renamed.body["data"]["lastname"] == "Lee"
+    as_ann = api.as_user("ann@x.io", user["api_key"])
+    assert as_ann.call("GET", "/tickets").status == 200
+    assert api.call("DELETE", f"/users/{user['id']}").status == 200
+    assert api.call("GET", f"/users/{user['id']}").status == 404
+    assert as_ann.call("GET", "/tickets").status == 401
+
+
+def test_agent_of_another_department_gets_404(api):
+    billing = api.call("POST", "/departments", {"name": {"en": "Billing"}}).body["data"]["id"]
+    agent = api.call("POST", "/users", {"name": "Bo", "email": "bo@x.io", "group_id": 2,
+                                        "department": [billing]}).body["data"]
+    support_ticket = _ticket(api)
+    as_agent = api.as_user("bo@x.io", agent["api_key"])
+    answer = as_agent.call("GET", f"/tickets/{support_ticket['id']}")
+    assert answer.status == 404 and answer.body["errors"][0]["code"] == "not_found"
+    assert as_agent.call("GET", "/tickets").body["data"] == {}
+
+
+def test_rate_limit_headers_429_and_block(api, memory_table, clock):
+    from api import deps
+
+    from tests.conftest import make_helpdesk
+
+    deps.use(make_helpdesk(memory_table, clock, per_minute=5, block_seconds=60))
+    first = api.call("GET", "/statuses")
+    assert first.headers["X-Rate-Limit"] == "5"  # the test helpdesk allows 5 per minute
+    assert first.headers["X-Rate-Limit-Remaining"] == "4"
+    for _ in range(4):
+        api.call("GET", "/statuses")
+    over = api.call("GET", "/statuses")
+    assert over.status == 429
+    assert over.headers["X-Rate-Limit-Remaining"] == "0" and over.headers["Retry-After"] == "60"
+    assert over.body["errors"][0]["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("path", ["/nothing", "/tickets/1/nothing"])
+def test_unknown_routes_answer_404_with_the_envelope(api, path):
+    answer = api.call("GET", path)
+    assert answer.status == 404 and answer.body["errors"][0]["code"] == "not_found"

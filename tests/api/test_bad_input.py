@@ -60,7 +60,7 @@ def test_malformed_json_is_400_and_changes_nothing(seeded, path, method):
 
 @pytest.mark.parametrize(("path", "method"), [r for r in ROUTES if "{" in r[0]])
 def test_unknown_and_malformed_ids(seeded, path, method):
-    api, ticket, post = seeded
+    api, _, _ = seeded
     body = {"text": "x", "title": "x", "name": "x", "email": "new@x.io"}
     missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999"), body)
     assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
@@ -102,7 +102,8 @@ def test_wrong_user_fields_are_named(api):
                      400, "group_id")
     _assert_envelope(api.call("GET", "/users?status=sleeping"), 400, "status")
     api.call("POST", "/users", {"name": "x", "email": "dup@x.io"})
-    _assert_envelope(api.call("POST", "/users", {"name": "y", "email": "dup@x.io"}), 409, "dup@x.io")
+    duplicate = api.call("POST", "/users", {"name": "y", "email": "dup@x.io"})
+    _assert_envelope(duplicate, 409, "dup@x.io")
 
 
 def test_unsupported_content_type_and_method(api):

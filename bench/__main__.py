@@ -37,7 +37,6 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
     from helpdesk.inputs import TicketCreate
     from helpdesk.service import Helpdesk
     from helpdesk.store.dynamo import DynamoTable
-
     from tests.support.apigw import basic, proxy_event
     from tests.support.template import table_create_args
 

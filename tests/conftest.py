@@ -45,9 +45,9 @@ def memory_table():
 @pytest.fixture
 def dynamo_table() -> Iterator[object]:
     import boto3
-    from helpdesk.store.dynamo import DynamoTable
     from moto import mock_aws
 
+    from helpdesk.store.dynamo import DynamoTable
     from tests.support.template import table_create_args
 
     with mock_aws():

@@ -7,7 +7,6 @@ import binascii
 from typing import Any
 
 from chalice import Chalice, Response
-from helpdesk.errors import DomainError, Unauthorized
 
 from api import errors
 from api.deps import current
@@ -15,6 +14,7 @@ from api.routes.dictionaries import dictionaries
 from api.routes.tickets import tickets
 from api.routes.users import users
 from api.routing import set_viewer
+from helpdesk.errors import DomainError, Unauthorized
 
 PREFIX = "/api/v2"
 

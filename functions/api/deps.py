@@ -11,6 +11,7 @@ from helpdesk.service import Helpdesk, Settings
 @lru_cache(maxsize=1)
 def helpdesk() -> Helpdesk:
     import boto3  # imported here so tests that inject a MemoryTable never load it
+
     from helpdesk.store.dynamo import DynamoTable
 
     client = boto3.client("dynamodb")

@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from chalice import Response
-from helpdesk import errors
 from pydantic import ValidationError
+
+from helpdesk import errors
 
 logger = logging.getLogger(__name__)
 

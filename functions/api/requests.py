@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
 from helpdesk.dates import parse_datetime
 from helpdesk.errors import InvalidInput
-from pydantic import BaseModel, ValidationError
 
 InputT = TypeVar("InputT", bound=BaseModel)
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
-from helpdesk.access import Viewer
-from helpdesk.errors import DomainError
 from pydantic import ValidationError
 
 from api import errors
+from helpdesk.access import Viewer
+from helpdesk.errors import DomainError
 
 # Bodies are JSON; form posts are accepted too because PHP integrations often send them.
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]

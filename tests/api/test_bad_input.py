@@ -4,6 +4,7 @@ never a 500, and nothing stored changes."""
 from __future__ import annotations
 
 import pytest
+
 from api.app import app
 
 ROUTES = sorted(

@@ -130,7 +130,6 @@ def test_agent_of_another_department_gets_404(api):
 
 def test_rate_limit_headers_429_and_block(api, memory_table, clock):
     from api import deps
-
     from tests.conftest import make_helpdesk
 
     deps.use(make_helpdesk(memory_table, clock, per_minute=5, block_seconds=60))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from helpdesk.models import Actor, Contact, Ticket, TicketEvent, User, UserKind
 from helpdesk.store import keys
 from helpdesk.store.repository import ContactTaken, Repository, StaleVersion

@@ -6,11 +6,11 @@ import threading
 from datetime import timedelta
 
 import pytest
+
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.inputs import MessageCreate, TicketCreate, TicketUpdate, UserCreate
 from helpdesk.store.repository import StaleVersion
 from helpdesk.tickets import TicketFilter
-
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 
 

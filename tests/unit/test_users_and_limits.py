@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from helpdesk.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.users import UserFilter
-
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 
 

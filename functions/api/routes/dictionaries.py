@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from helpdesk.dictionaries import KINDS
-from helpdesk.inputs import DictionaryCreate
 
 from api.deps import current
 from api.requests import body_of, parse
 from api.routing import data, endpoint, viewer
 from api.views import entry_view
+from helpdesk.dictionaries import KINDS
+from helpdesk.inputs import DictionaryCreate
 
 dictionaries = Blueprint(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketUpdate
-from helpdesk.tickets import TicketFilter
 
 from api.deps import current
 from api.requests import Query, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
 from api.views import audit_view, message_view, ticket_view
+from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketUpdate
+from helpdesk.tickets import TicketFilter
 
 tickets = Blueprint(__name__)
 

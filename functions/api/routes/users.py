@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from helpdesk.inputs import UserCreate, UserUpdate
-from helpdesk.users import UserFilter
 
 from api.deps import current
 from api.requests import Query, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
 from api.views import user_view
+from helpdesk.inputs import UserCreate, UserUpdate
+from helpdesk.users import UserFilter
 
 users = Blueprint(__name__)
 

@@ -1,0 +1,128 @@
+"""The local stack as one object: embedded AWS + the template's resources + gateway +
+scheduler. `make run` and the end-to-end tests both use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from devstack import aws_calls
+from devstack.aws import EmbeddedAws, StackInfo, deploy_stack
+from devstack.gateway import LocalGateway, Route
+from devstack.scheduler import Job, Scheduler, scheduled_event
+from devstack.seed import DemoAgent, seed_demo
+
+
+class LocalStack:
+    def __init__(self, port: int = 8000, aws_port: int = 0, quiet: bool = False) -> None:
+        self._port = port
+        self._aws_port = aws_port
+        self._quiet = quiet
+        self.admin_email = os.environ.get("ADMIN_EMAIL", "admin@example.com").lower()
+        self.admin_api_key = os.environ.get("ADMIN_API_KEY") or secrets.token_urlsafe(24)
+        self.aws: EmbeddedAws | None = None
+        self.stack: StackInfo | None = None
+        self.gateway: LocalGateway | None = None
+        self.scheduler: Scheduler | None = None
+
+    def start(self) -> LocalStack:
+        self.aws = EmbeddedAws(port=self._aws_port).start()
+        self.stack = deploy_stack(self.aws)
+        from api import deps
+
+        deps.helpdesk().bootstrap(self.admin_email, self.admin_api_key)
+        import api.handler
+        import webhooks_in.handler
+
+        self.gateway = LocalGateway(
+            routes=[
+                Route("/api/v2", api.handler.handler, "/api/v2/{proxy+}"),
+                Route("/webhooks", webhooks_in.handler.handler, "/webhooks/{proxy+}"),
+                Route("/_local", self._dev_endpoint, "/_local/{proxy+}"),
+            ],
+            port=self._port,
+            quiet=self._quiet,
+        ).start()
+        self.scheduler = Scheduler([
+            Job(name, seconds, self._invoker(name, rule_arn))
+            for name, (seconds, rule_arn) in self._schedules().items()
+        ])
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        for part in (self.scheduler, self.gateway, self.aws):
+            if part is not None:
+                part.stop()
+
+    @property
+    def url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    @property
+    def aws_endpoint(self) -> str:
+        assert self.aws is not None
+        return self.aws.endpoint_url
+
+    @property
+    def table_name(self) -> str:
+        assert self.stack is not None
+        return self.stack.table_name
+
+    def seed_demo(self) -> list[DemoAgent]:
+        from api import deps
+
+        return seed_demo(deps.helpdesk(), self.admin_email)
+
+    def _schedules(self) -> dict[str, tuple[float, str]]:
+        assert self.stack is not None
+        return {
+            logical_id: (seconds, f"arn:aws:events:us-east-1:123456789012:rule/{logical_id}")
+            for logical_id, seconds in self.stack.schedules.items()
+        }
+
+    def _invoker(self, logical_id: str, rule_arn: str) -> Any:
+        """Invoke through the embedded Lambda service, as EventBridge would."""
+        import boto3
+
+        assert self.stack is not None
+        function_name = self.stack.function_names[logical_id]
+        client = boto3.client("lambda")
+
+        def invoke() -> None:
+            event = scheduled_event(rule_arn, datetime.now(UTC))
+            client.invoke(FunctionName=function_name, InvocationType="Event",
+                          Payload=json.dumps(event).encode())
+
+        return invoke
+
+    def _dev_endpoint(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Dev-only: /_local/aws-calls tells which DynamoDB operations ran (a test proves
+        no Scan did); /_local/executions lists ticket_event workflow runs."""
+        path = event.get("path", "")
+        if path.rstrip("/") == "/_local/aws-calls":
+            body: Any = {"dynamodb": aws_calls.snapshot()}
+        elif path.rstrip("/") == "/_local/executions":
+            body = {"executions": self._executions()}
+        else:
+            return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps({"errors": [{"code": "not_found", "title": "Not found",
+                                                    "details": f"no such resource: {path}"}]})}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body, default=str)}
+
+    def _executions(self) -> list[dict[str, Any]]:
+        import boto3
+
+        assert self.stack is not None
+        client = boto3.client("stepfunctions")
+        found = []
+        for arn in self.stack.state_machine_arns.values():
+            for run in client.list_executions(stateMachineArn=arn)["executions"]:
+                found.append({"name": run["name"], "status": run["status"],
+                              "state_machine": arn.rsplit(":", 1)[-1]})
+        return found

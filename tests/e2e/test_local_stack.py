@@ -1,0 +1,173 @@
+"""`make run`'s entry point as a subprocess on free ports, driven over real HTTP through
+what an integrator with HelpDeskEddy v2 code does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = ("e2e-admin@example.com", "e2e-admin-key")
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[dict]:
+    env = {**os.environ, "ADMIN_EMAIL": ADMIN[0], "ADMIN_API_KEY": ADMIN[1],
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "--port", str(_free_port()), "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    ready = None
+    output: list[str] = []
+    deadline = time.monotonic() + 120
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if line.startswith('{"event": "ready"'):
+            ready = json.loads(line)
+            break
+    assert ready, "the stack did not come up:\n" + "".join(output)
+    ready["process"] = process
+    ready["base"] = ready["api_url"].removesuffix("/api/v2")
+    yield ready
+    if process.poll() is None:
+        process.kill()
+
+
+def _session(email: str, key: str) -> requests.Session:
+    session = requests.Session()
+    session.auth = (email, key)
+    return session
+
+
+def _wait_for(check, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_integrator_flow_over_http(stack):
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    assert stack["admin_email"] == ADMIN[0] and stack["admin_api_key"] == ADMIN[1]
+    for kind in ("departments", "statuses", "priorities"):
+        answer = admin.get(f"{api}/{kind}/")
+        assert answer.status_code == 200 and answer.json()["data"]
+        assert answer.headers["X-Rate-Limit"] == "300"
+    created = admin.post(f"{api}/tickets/", json={
+        "title": "Не приходит счёт", "description": "Жду счёт с понедельника",
+        "user_email": "klient@example.ru", "user_name": "Клиент"})
+    assert created.status_code == 200, created.text
+    ticket = created.json()["data"]
+    assert ticket["unique_id"].startswith("HD-") and ticket["user_email"] == "klient@example.ru"
+    assert admin.get(f"{api}/tickets/{ticket['id']}").json()["data"]["title"] == "Не приходит счёт"
+    post = admin.post(f"{api}/tickets/{ticket['id']}/posts", json={"text": "Отправили ещё раз"})
+    assert post.status_code == 200
+    comment = admin.post(f"{api}/tickets/{ticket['id']}/comments/", json={"text": "проверить"})
+    assert comment.json()["data"]["visible"] is False
+    changed = admin.put(f"{api}/tickets/{ticket['id']}/", json={"status_id": "closed",
+                                                                "owner_id": 1})
+    assert (changed.json()["data"]["status_id"], changed.json()["data"]["owner_id"]) == (
+        "closed", 1)
+    rows = admin.get(f"{api}/tickets/{ticket['id']}/audit/").json()["data"]
+    assert {"created", "post_added", "comment_added", "updated"} <= {r["action"] for r in rows}
+    users = admin.get(f"{api}/users/").json()["data"]
+    assert {"klient@example.ru", ADMIN[0]} <= {u["email"] for u in users}
+    listed = admin.get(f"{api}/tickets/", params={"search": "счёт"}).json()
+    assert list(listed["data"]) == [str(ticket["id"])] and listed["pagination"]["total"] == 1
+
+    # The ticket_event workflow ran for the new ticket and recorded its outcome.
+    def creation_workflow() -> str | None:
+        audit = admin.get(f"{api}/tickets/{ticket['id']}/audit/").json()["data"]
+        status = next(r["workflow_status"] for r in audit if r["action"] == "created")
+        return status if status != "PENDING" else None
+
+    assert _wait_for(creation_workflow) == "SUCCEEDED"
+    runs = requests.get(f"{stack['base']}/_local/executions", timeout=10).json()["executions"]
+    assert {"name": f"ticket-{ticket['id']}-v1", "status": "SUCCEEDED"}.items() <= next(
+        r for r in runs if r["name"] == f"ticket-{ticket['id']}-v1").items()
+
+
+def test_agent_of_another_department_gets_404(stack):
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    sales = admin.post(f"{api}/departments/", json={"name": {"en": "Sales"}}).json()["data"]
+    agent = admin.post(f"{api}/users/", json={"name": "Sam", "email": "sam@example.com",
+                                              "group_id": 2, "department": [sales["id"]]})
+    key = agent.json()["data"]["api_key"]
+    support_ticket = admin.post(f"{api}/tickets/", json={"title": "support only",
+                                                         "user_email": "x@example.com"})
+    as_agent = _session("sam@example.com", key)
+    answer = as_agent.get(f"{api}/tickets/{support_ticket.json()['data']['id']}/")
+    assert answer.status_code == 404 and answer.json()["errors"][0]["code"] == "not_found"
+
+
+def test_the_301st_call_in_a_minute_is_refused(stack):
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    made = admin.post(f"{api}/users/", json={"name": "Busy", "email": "busy@example.com",
+                                             "group_id": 2, "department": [1]})
+    busy = _session("busy@example.com", made.json()["data"]["api_key"])
+    remaining = [busy.get(f"{api}/priorities/") for _ in range(300)]
+    assert all(r.status_code == 200 for r in remaining)
+    # A minute boundary inside the loop would reset the window; allow for it.
+    over = busy.get(f"{api}/priorities/")
+    if over.status_code == 200:
+        over = next(r for r in (busy.get(f"{api}/priorities/") for _ in range(300))
+                    if r.status_code == 429)
+    assert over.status_code == 429
+    assert over.headers["X-Rate-Limit"] == "300"
+    assert over.headers["X-Rate-Limit-Remaining"] == "0"
+    assert over.json()["errors"][0]["code"] == "rate_limited"
+    assert busy.get(f"{api}/priorities/").status_code == 429  # blocked, not just counted
+
+
+def test_bad_requests_get_4xx_envelopes_never_500(stack):
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    cases = [
+        admin.post(f"{api}/tickets/", data="{broken", headers={"content-type":
+                                                                "application/json"}),
+        admin.post(f"{api}/tickets/", json={"title": "x", "priority_id": "urgent"}),
+        admin.get(f"{api}/tickets/999999/"),
+        admin.get(f"{api}/tickets/abc/"),
+        requests.get(f"{api}/tickets/", timeout=10),
+        _session(ADMIN[0], "wrong").get(f"{api}/tickets/"),
+        admin.get(f"{api}/no-such-thing"),
+    ]
+    for answer in cases:
+        assert 400 <= answer.status_code < 500, answer.text
+        assert answer.json()["errors"][0]["details"]
+
+
+def test_no_scan_ran_and_ctrl_c_stops_cleanly(stack):
+    calls = requests.get(f"{stack['base']}/_local/aws-calls", timeout=10).json()["dynamodb"]
+    assert calls.get("Query", 0) > 0
+    assert calls.get("Scan", 0) == 0
+    process = stack["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0

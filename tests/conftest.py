@@ -43,7 +43,7 @@ def memory_table():
 
 
 @pytest.fixture
-def dynamo_table() -> Iterator[object]:
+def dynamodb_table() -> Iterator[object]:
     import boto3
     from moto import mock_aws
 

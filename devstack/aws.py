@@ -13,6 +13,7 @@ import copy
 import importlib
 import io
 import json
+import logging
 import os
 import re
 import socket
@@ -113,6 +114,7 @@ class EmbeddedAws:
         })
         time.tzset()
         _patch_lambda()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         import requests

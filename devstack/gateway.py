@@ -55,6 +55,9 @@ class Route:
     resource: str
     function_name: str = ""
     memory_limit_in_mb: int = 1024
+    # Like Lambda's reserved concurrency: 1 runs one request at a time, which shields a
+    # handler keeping per-request state in module globals (Chalice's app.current_request).
+    max_concurrency: int | None = None
 
     def match(self, path: str) -> str | None:
         """The part of `path` below the prefix ("" for the prefix itself), or None."""
@@ -250,6 +253,8 @@ class LocalGateway:
         # Longest prefix first, so a nested prefix wins over its parent.
         self.routes = sorted(routes, key=lambda route: len(route.prefix.rstrip("/")),
                              reverse=True)
+        self._slots = {id(route): threading.BoundedSemaphore(route.max_concurrency)
+                       for route in self.routes if route.max_concurrency}
         self.host = host
         self.port = port
         self.quiet = quiet
@@ -303,10 +308,12 @@ class LocalGateway:
         context = LambdaContext(route.name, route.memory_limit_in_mb, self.integration_timeout,
                                 event["requestContext"]["requestId"])
         outcome: dict[str, Any] = {}
+        slot = self._slots.get(id(route), contextlib.nullcontext())
 
         def run() -> None:
             try:
-                outcome["response"] = route.handler(event, context)
+                with slot:  # waiting here counts against the timeout, as a throttle would
+                    outcome["response"] = route.handler(event, context)
             except BaseException as error:
                 outcome["error"] = error
 

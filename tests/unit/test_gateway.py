@@ -285,6 +285,32 @@ def test_stuck_handler_is_504_not_a_hang(gateway: LocalGateway, session: request
     assert_envelope(session.get(f"{gateway.url}/stuck/x", timeout=5), 504, "gateway_timeout")
 
 
+def test_max_concurrency_runs_one_request_at_a_time() -> None:
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.05)
+        with lock:
+            inside[0] -= 1
+        return {"statusCode": 200, "body": "ok"}
+
+    route = Route("/api/v2", slow, "/api/v2/{proxy+}", max_concurrency=1)
+    with LocalGateway([route], quiet=True) as gateway:
+        statuses: list[int] = []
+        threads = [threading.Thread(target=lambda: statuses.append(
+            requests.get(f"{gateway.url}/api/v2/x", timeout=5).status_code)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [200] * 4
+    assert most[0] == 1
+
+
 # --- lifecycle and log --------------------------------------------------------------------
 
 def test_access_log_one_line_per_request_unless_quiet(capsys: pytest.CaptureFixture[str]) -> None:

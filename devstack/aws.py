@@ -200,6 +200,7 @@ def deploy_stack(aws: EmbeddedAws, stack_name: str = "helpdesk",
         if resource["Type"] == "AWS::Serverless::Function":
             info.function_names[name] = physical[name]
             info.handlers[name] = resource["Properties"]["Handler"]
+    _apply_time_to_live(aws, sam, physical)
     _make_state_machines_execute(aws, sam, physical, info)
     _export_environment(aws, info)
     return info
@@ -291,6 +292,16 @@ def _make_state_machines_execute(aws: EmbeddedAws, sam: dict[str, Any],
         )["stateMachineArn"]
     # Functions that were given the old ARN (e.g. TICKET_EVENT_STATE_MACHINE_ARN) keep it:
     # the recreated machine has the same name, hence the same ARN.
+
+
+def _apply_time_to_live(aws: EmbeddedAws, sam: dict[str, Any], physical: dict[str, str]) -> None:
+    """moto's CloudFormation ignores TimeToLiveSpecification; apply it as AWS would."""
+    dynamodb = aws.client("dynamodb")
+    for name, resource in sam["Resources"].items():
+        ttl = resource.get("Properties", {}).get("TimeToLiveSpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
+            dynamodb.update_time_to_live(TableName=physical[name], TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])})
 
 
 def _non_executing_backend(aws: EmbeddedAws) -> Any:

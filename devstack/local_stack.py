@@ -34,8 +34,15 @@ class LocalStack:
         from api import deps
 
         deps.helpdesk().bootstrap(self.admin_email, self.admin_api_key)
+        from chalice.local import LocalChalice
+
         import api.handler
         import webhooks_in.handler
+
+        # Chalice keeps the current request on the app object: fine for a Lambda that serves
+        # one request at a time, not for our threaded server. Keep it per thread, as
+        # `chalice local` does.
+        api.handler.app.__class__ = LocalChalice
 
         self.gateway = LocalGateway(
             routes=[

@@ -164,6 +164,26 @@ def test_bad_requests_get_4xx_envelopes_never_500(stack):
         assert answer.json()["errors"][0]["details"]
 
 
+def test_parallel_requests_do_not_see_each_others_data(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    ids = [
+        admin.post(f"{api}/tickets/", json={"title": f"parallel {n}",
+                                            "user_email": f"p{n}@example.com"}).json()["data"]["id"]
+        for n in range(8)
+    ]
+
+    def read(ticket_id: int) -> tuple[int, int]:
+        answer = _session(*ADMIN).get(f"{api}/tickets/{ticket_id}/")
+        return ticket_id, answer.json()["data"]["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pairs = list(pool.map(read, ids * 4))
+    assert all(asked == got for asked, got in pairs)
+
+
 def test_no_scan_ran_and_ctrl_c_stops_cleanly(stack):
     calls = requests.get(f"{stack['base']}/_local/aws-calls", timeout=10).json()["dynamodb"]
     assert calls.get("Query", 0) > 0

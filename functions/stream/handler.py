@@ -1,13 +1,13 @@
 """Lambda: the table's stream -> one ticket_event execution per new event item.
 
 The execution name is derived from the event (`ticket-<id>-v<version>`), so a redelivered
-stream record finds the execution already there and does nothing."""
+stream record finds the execution already there and does nothing. Failures are reported per
+record (ReportBatchItemFailures): the stream retries from the first failed record only."""
 
 from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -18,29 +18,40 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
+    DynamoDBRecordEventName,
 )
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+_clients: dict[str | None, Any] = {}
 
 
-@cache
 def _stepfunctions() -> Any:
-    import boto3
+    """One client per container. Keyed by endpoint because the local stack and the tests may
+    start the embedded AWS again, on another port, in one process."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint not in _clients:
+        import boto3  # not at import time: most stream records need no client at all
 
-    return boto3.client("stepfunctions")
+        _clients[endpoint] = boto3.client("stepfunctions")
+    return _clients[endpoint]
+
+
+def workflow_input(image: dict[str, Any]) -> dict[str, Any]:
+    """The ticket_event state machine's input, from the event item's new image."""
+    return {"ticket_id": int(image["ticket_id"]), "version": int(image["version"]),
+            "event_id": str(image["event_id"]), "kind": str(image["kind"]),
+            "pk": str(image["PK"]), "sk": str(image["SK"])}
 
 
 def start_workflow(record: DynamoDBRecord) -> None:
-    image = record.dynamodb.new_image if record.dynamodb else None
-    if record.event_name is None or record.event_name.name != "INSERT" or not image:
+    if record.event_name != DynamoDBRecordEventName.INSERT or record.dynamodb is None:
         return
-    if image.get("item_type") != "ticket_event":
+    image = record.dynamodb.new_image
+    if not image or image.get("item_type") != "ticket_event":
         return
-    ticket_id, version = int(image["ticket_id"]), int(image["version"])
-    name = f"ticket-{ticket_id}-v{version}"
-    payload = {"ticket_id": ticket_id, "version": version, "event_id": image["event_id"],
-               "kind": image["kind"], "pk": image["PK"], "sk": image["SK"]}
+    payload = workflow_input(image)
+    name = f"ticket-{payload['ticket_id']}-v{payload['version']}"
     client = _stepfunctions()
     try:
         client.start_execution(stateMachineArn=os.environ["TICKET_EVENT_STATE_MACHINE_ARN"],

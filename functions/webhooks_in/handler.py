@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 logger = Logger()
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     path = event.get("path") or "/webhooks"
     logger.info("webhook for an unknown channel", extra={"path": path})

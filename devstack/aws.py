@@ -1,334 +1,448 @@
-"""The embedded AWS: moto in server mode, in this process, with the stack of
-infra/template.yaml created in it and Lambda invocations running the real handlers.
+"""The embedded AWS: moto in server mode inside this process, with the stack of
+`infra/template.yaml` created in it. `make run` (devstack.local_stack) and the tests use it.
 
-Facts this relies on are in shared/LOCAL_AWS.md (moto 5.2): Lambda without Docker only echoes,
-so `_invoke_lambda` is replaced; CloudFormation cannot create API Gateway resources (the
-local gateway plays that part); state machines made by CloudFormation do not execute and keep
-their `${...}` placeholders, so they are created again in the executing backend.
-"""
+    with EmbeddedAws() as aws:
+        stack = deploy_stack(aws)
+        boto3.client("dynamodb").put_item(TableName=stack.table_name, Item=...)
+
+What is real: the template (translated offline by aws-sam-translator, created by moto's
+CloudFormation), the Lambda handlers (run in-process, see lambda_runtime.py), the ASL in
+state_machines/ (executed by moto's Step Functions interpreter) and the stream -> Lambda
+mapping (delivered by streams.py). What is not: API Gateway (devstack/gateway.py plays it),
+EventBridge schedules (`StackInfo.schedules` tells devstack/scheduler.py what to run)."""
 
 from __future__ import annotations
 
-import copy
-import importlib
+import contextlib
 import io
 import json
 import logging
 import os
 import re
-import socket
 import time
-import traceback
-import uuid
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
+
+import yaml
+
+from devstack import lambda_runtime
+from devstack.streams import StreamPoller
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-CODE_BUCKET = "local-lambda-code"
-# Resource types moto's CloudFormation cannot create; API Gateway is played by devstack.gateway.
-LOCAL_ONLY_SKIPPED = ("AWS::ApiGateway::",)
+ACCOUNT_ID = "123456789012"  # moto's default account
 
-
-@dataclass
-class StackInfo:
-    stack_name: str
-    table_name: str
-    bucket_name: str
-    dead_letter_queue_url: str
-    state_machine_arns: dict[str, str] = field(default_factory=dict)
-    function_names: dict[str, str] = field(default_factory=dict)
-    handlers: dict[str, str] = field(default_factory=dict)
-    schedules: dict[str, float] = field(default_factory=dict)  # function logical id -> seconds
-
-
-class LambdaContext:
-    """What a handler may read from its context object."""
-
-    def __init__(self, function_name: str, arn: str, memory: int, timeout: int) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = arn
-        self.memory_limit_in_mb = memory
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _run_handler_in_process(function: Any, event: Any) -> tuple[str, bool, str]:
-    """Replacement for moto's LambdaFunction._invoke_lambda: import and call the handler."""
-    module_name, _, attribute = function.handler.rpartition(".")
-    context = LambdaContext(function.function_name, function.function_arn,
-                            int(function.memory_size or 128), int(function.timeout or 3))
-    payload = json.loads(event) if isinstance(event, str | bytes) else event
-    try:
-        handler = getattr(importlib.import_module(module_name), attribute)
-        result = handler(payload if payload is not None else {}, context)
-        return json.dumps(result, default=str), False, ""
-    except Exception as error:
-        trace = traceback.format_exc()
-        print(trace, flush=True)
-        body = {"errorType": type(error).__name__, "errorMessage": str(error),
-                "stackTrace": trace.splitlines()}
-        return json.dumps(body), True, trace
-
-
-def _patch_lambda() -> None:
-    from moto.awslambda.models import LambdaFunction
-
-    def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
-        return _run_handler_in_process(self, event)
-
-    LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+# moto's CloudFormation has no API Gateway resources; devstack/gateway.py serves the API.
+# Everything that references a dropped resource (the API's Lambda permissions, the ApiUrl
+# output) is dropped with it. Everything else in the template creates fine in moto 5.2.5.
+UNSUPPORTED_TYPE_PREFIXES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+SUBSTITUTION_OUTPUT = "LocalSubstitution"
 
 
 class EmbeddedAws:
-    def __init__(self, port: int = 0, region: str = REGION) -> None:
-        self.port = port or _free_port()
-        self.region = region
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self._server: Any = None
+    """moto's server on 127.0.0.1 in this process, with this process's environment pointed at
+    it (boto3 honours AWS_ENDPOINT_URL for every service). One at a time per process: moto's
+    state is global."""
 
-    def start(self) -> EmbeddedAws:
+    _active: ClassVar[EmbeddedAws | None] = None
+
+    def __init__(self, port: int = 0, region: str = "us-east-1", *,
+                 verbose: bool = False) -> None:
+        self.port = port
+        self.region = region
+        self.verbose = verbose
+        self._server: Any = None
+        self._poller: StreamPoller | None = None
+        self._saved_env: dict[str, str | None] = {}
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        if EmbeddedAws._active is not None:
+            raise RuntimeError("an EmbeddedAws is already running in this process")
         from moto.server import ThreadedMotoServer
 
-        os.environ.update({
-            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.endpoint_url, "MOTO_PORT": str(self.port),
-            "MOTO_ALLOW_NONEXISTENT_REGION": "true", "TZ": "UTC",
+        self.set_environment({
+            "TZ": "UTC",  # moto's Wait states compare UTC stamps with local naive time
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": None,  # never pair real session tokens with fake keys
+            "AWS_PROFILE": None,
         })
         time.tzset()
-        _patch_lambda()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        if not self.verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
+        lambda_runtime.install()
+        self._poller = StreamPoller().start()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port,
+                                          verbose=self.verbose)
         self._server.start()
-        import requests
-
-        requests.post(f"{self.endpoint_url}/moto-api/config",
-                      json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
+        self.port = self._server.get_host_and_port()[1]
+        # MOTO_PORT: the Step Functions interpreter calls http://localhost:$MOTO_PORT itself.
+        self.set_environment({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint_url})
+        EmbeddedAws._active = self
+        self._moto_api("reset", {})  # a fresh AWS, whatever ran in this process before
+        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
         return self
 
     def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
         if self._server is not None:
-            self._server.stop()
-            self._server = None
+            try:
+                self._moto_api("reset", {})  # frees the state; the next start begins empty
+            finally:
+                self._server.stop()
+                self._server = None
+        lambda_runtime.uninstall()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        time.tzset()
+        if EmbeddedAws._active is self:
+            EmbeddedAws._active = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
 
-    def __enter__(self) -> EmbeddedAws:
-        return self.start()
+    def set_environment(self, values: dict[str, str | None]) -> None:
+        """Sets (None: removes) variables; stop() puts the previous values back."""
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def wait_for_streams(self, timeout: float = 10.0) -> bool:
+        """True once every DynamoDB stream record so far has reached its function."""
+        return self._poller.wait_idle(timeout) if self._poller is not None else True
+
+    def _moto_api(self, action: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/{action}",
+                                         data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
 
 
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    from cfnlint.decode import decode
+@dataclass(frozen=True)
+class StackInfo:
+    """What the local stack needs to know about the deployed stack, by logical id."""
 
-    template, problems = decode(str(path))
-    if template is None:
-        raise ValueError(f"cannot read {path}: {problems}")
-    return json.loads(json.dumps(template))  # plain dicts, not cfn-lint's node types
-
-
-def translate(template: dict[str, Any], code_uri: str) -> dict[str, Any]:
-    """SAM -> CloudFormation offline, with local paths made deployable."""
-    from samtranslator.translator.transform import transform
-
-    sam = copy.deepcopy(template)
-    sam.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = code_uri
-    for resource in sam["Resources"].values():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function" and "CodeUri" in properties:
-            properties["CodeUri"] = code_uri
-        if resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in properties:
-            asl = (TEMPLATE.parent / properties.pop("DefinitionUri")).resolve()
-            properties["Definition"] = json.loads(asl.read_text())
-
-    class NoPolicies:
-        def load(self) -> dict[str, Any]:
-            return {}
-
-    return transform(sam, {}, NoPolicies())
+    stack_name: str
+    table_name: str
+    bucket_name: str
+    state_machine_arns: dict[str, str]
+    function_names: dict[str, str]
+    handlers: dict[str, str]
+    schedules: dict[str, float]  # function logical id -> period in seconds (rate() rules)
+    queue_urls: dict[str, str]
+    outputs: dict[str, str]
+    environment: dict[str, str] = field(default_factory=dict)
+    dropped_resources: list[str] = field(default_factory=list)
 
 
 def deploy_stack(aws: EmbeddedAws, stack_name: str = "helpdesk",
-                 parameters: dict[str, str] | None = None) -> StackInfo:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=CODE_BUCKET)
-    s3.put_object(Bucket=CODE_BUCKET, Key="bundle.zip", Body=_placeholder_zip())
-    sam = load_template()
-    cloudformation = translate(sam, f"s3://{CODE_BUCKET}/bundle.zip")
-    schedules = _schedules(cloudformation)
-    cloudformation["Resources"] = _without_local_only(cloudformation["Resources"])
-    cloudformation.pop("Outputs", None)  # ApiUrl refers to the skipped API
-    cfn = aws.client("cloudformation")
-    cfn.create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(cloudformation),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v}
-                    for k, v in (parameters or {}).items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    physical = _physical_ids(cfn, stack_name)
-    info = StackInfo(
+                 parameters: dict[str, str] | None = None,
+                 template_path: Path = TEMPLATE) -> StackInfo:
+    """Creates the SAM template's stack in the embedded AWS and wires what moto leaves out.
+    The functions' environment (TABLE_NAME, ...) is put into os.environ, because the
+    handlers run in this process; stop() of `aws` restores it."""
+    parameters = {name: str(value) for name, value in (parameters or {}).items()}
+    template = load_template(template_path)
+    code_uri = _upload_code_bundle(aws, stack_name)
+    _localize(template, template_path.parent, code_uri)
+    translated = translate(template, parameters)
+    dropped = prune_unsupported(translated)
+    substitutions = _expose_substitutions(translated)
+
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(
+        StackName=stack_name, TemplateBody=json.dumps(translated),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {stack_name}: {stack['StackStatus']} "
+                           f"{stack.get('StackStatusReason', '')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    physical = _physical_ids(cloudformation, stack_name)
+    resources = translated["Resources"]
+
+    _apply_table_settings(aws, resources, physical)
+    state_machines = _recreate_state_machines(aws, resources, physical, substitutions, outputs)
+    functions = {k: physical[k] for k, r in resources.items()
+                 if r["Type"] == "AWS::Lambda::Function"}
+    environment = _function_environment(aws, functions)
+    aws.set_environment(dict(environment))
+    return StackInfo(
         stack_name=stack_name,
-        table_name=physical["Table"],
-        bucket_name=physical["Bucket"],
-        dead_letter_queue_url=physical["DeadLetterQueue"],
-        schedules=schedules,
+        table_name=_only(resources, physical, "AWS::DynamoDB::Table"),
+        bucket_name=_only(resources, physical, "AWS::S3::Bucket"),
+        state_machine_arns=state_machines,
+        function_names=functions,
+        handlers={k: resources[k]["Properties"]["Handler"] for k in functions},
+        schedules=schedules_of(translated),
+        queue_urls={k: physical[k] for k, r in resources.items()
+                    if r["Type"] == "AWS::SQS::Queue"},
+        outputs={k: v for k, v in outputs.items() if not k.startswith(SUBSTITUTION_OUTPUT)},
+        environment=environment,
+        dropped_resources=dropped,
     )
-    for name, resource in sam["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Function":
-            info.function_names[name] = physical[name]
-            info.handlers[name] = resource["Properties"]["Handler"]
-    _apply_time_to_live(aws, sam, physical)
-    _make_state_machines_execute(aws, sam, physical, info)
-    _export_environment(aws, info)
-    return info
 
 
-def _without_local_only(resources: dict[str, Any]) -> dict[str, Any]:
-    """Drop what moto cannot create, and whatever refers to it (e.g. the Lambda permissions
-    for API Gateway), until nothing left points at a dropped resource."""
-    dropped = {name for name, r in resources.items() if r["Type"].startswith(LOCAL_ONLY_SKIPPED)}
+# --- the template --------------------------------------------------------------------------
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML with CloudFormation's short forms (!Ref, !GetAtt, !Sub, ...). cfn-lint has such
+    a loader too, but importing cfnlint costs about a second; this costs nothing."""
+
+
+def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _short_form)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
+              ) -> dict[str, Any]:
+    """SAM -> plain CloudFormation, offline. Local CodeUri/DefinitionUri must be gone."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:  # the loader would ask IAM for AWS managed policy ARNs
+        def load(self) -> dict[str, str]:
+            return {}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator insists
+    return transform(json.loads(json.dumps(template)), dict(parameters or {}),
+                     NoManagedPolicies())  # type: ignore[arg-type]
+
+
+def _localize(template: dict[str, Any], base: Path, code_uri: str) -> None:
+    """Points local CodeUri at the uploaded bundle and inlines each DefinitionUri's ASL."""
+    function_globals = template.get("Globals", {}).get("Function", {})
+    if isinstance(function_globals.get("CodeUri"), str):
+        function_globals["CodeUri"] = code_uri
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function" and isinstance(
+                props.get("CodeUri"), str) and not props["CodeUri"].startswith("s3://"):
+            props["CodeUri"] = code_uri
+        if resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(
+                props.get("DefinitionUri"), str):
+            props["Definition"] = json.loads(
+                (base / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
+
+
+def _upload_code_bundle(aws: EmbeddedAws, stack_name: str) -> str:
+    """moto wants function code in S3; the handlers really run from functions/ in-process,
+    so a placeholder zip is enough."""
+    s3 = aws.client("s3")
+    bucket = f"{stack_name.lower()}-local-code"
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=bucket)
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("README.txt", "handlers run in-process from functions/\n")
+    s3.put_object(Bucket=bucket, Key="bundle.zip", Body=bundle.getvalue())
+    return f"s3://{bucket}/bundle.zip"
+
+
+def references(node: Any) -> set[str]:
+    """Logical ids a template fragment refers to (Ref, GetAtt, Sub, DependsOn)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text, names = (value[0], value[1]) if isinstance(value, list) else (value, {})
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+                found -= set(names)
+                found |= references(names)
+            elif key == "DependsOn":
+                found |= {value} if isinstance(value, str) else set(value)
+            else:
+                found |= references(value)
+    return {name for name in found if not name.startswith("AWS::")}
+
+
+def prune_unsupported(template: dict[str, Any]) -> list[str]:
+    """Drops what moto cannot create, and whatever refers to it; returns the logical ids."""
+    resources = template["Resources"]
+    dropped = {k for k, r in resources.items() if r["Type"].startswith(UNSUPPORTED_TYPE_PREFIXES)}
     while True:
-        referring = {
-            name for name, resource in resources.items()
-            if name not in dropped and any(_refers_to(resource, other) for other in dropped)
-        }
-        if not referring:
-            return {name: r for name, r in resources.items() if name not in dropped}
-        dropped |= referring
+        more = {k for k, r in resources.items() if k not in dropped and references(r) & dropped}
+        if not more:
+            break
+        dropped |= more
+    for name in dropped:
+        del resources[name]
+    outputs = template.get("Outputs", {})
+    for name in [k for k, o in outputs.items() if references(o) & dropped]:
+        del outputs[name]
+    return sorted(dropped)
 
 
-def _refers_to(resource: dict[str, Any], logical_id: str) -> bool:
-    text = json.dumps(resource)
-    return (f'{{"Ref": "{logical_id}"}}' in text or f'["{logical_id}",' in text
-            or "${" + logical_id + "}" in text or "${" + logical_id + "." in text
-            or f'"DependsOn": "{logical_id}"' in text or f'"{logical_id}"]' in text)
+def _expose_substitutions(template: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """moto's CloudFormation ignores DefinitionSubstitutions. Turning each value into a stack
+    output makes moto resolve it exactly like any other Ref/GetAtt."""
+    exposed: dict[str, dict[str, str]] = {}
+    outputs = template.setdefault("Outputs", {})
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::StepFunctions::StateMachine":
+            continue
+        exposed[logical_id] = {}
+        for index, (key, value) in enumerate(
+                resource["Properties"].get("DefinitionSubstitutions", {}).items()):
+            output = f"{SUBSTITUTION_OUTPUT}{logical_id}{index}"
+            outputs[output] = {"Value": value}
+            exposed[logical_id][key] = output
+    return exposed
 
 
-def _placeholder_zip() -> bytes:
-    """moto wants code in S3; the handlers really run from the source tree in-process."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "handlers run in-process from functions/")
-    return buffer.getvalue()
-
-
-def _schedules(cloudformation: dict[str, Any]) -> dict[str, float]:
-    """Function logical id -> period in seconds, from the translated schedule rules."""
+def schedules_of(template: dict[str, Any]) -> dict[str, float]:
+    """EventBridge rate() rules of a translated template: target function -> seconds.
+    moto stores the rules but never fires them; the local scheduler loop does."""
     units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400,
              "days": 86400}
-    found = {}
-    for resource in cloudformation["Resources"].values():
-        if resource["Type"] != "AWS::Events::Rule":
+    found: dict[str, float] = {}
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in props:
             continue
-        properties = resource["Properties"]
-        match = re.fullmatch(r"rate\((\d+) (\w+)\)", properties.get("ScheduleExpression", ""))
-        if not match:
+        if props.get("State", "ENABLED") != "ENABLED":
             continue
-        for target in properties.get("Targets", []):
-            target_arn = target["Arn"]
-            if isinstance(target_arn, dict) and "Fn::GetAtt" in target_arn:
-                found[target_arn["Fn::GetAtt"][0]] = int(match[1]) * units[match[2]]
+        match = re.fullmatch(r"rate\((\d+) (\w+)\)", props["ScheduleExpression"].strip())
+        if not match or match[2] not in units:
+            logger.warning("%s: only rate() schedules run locally, not %s", logical_id,
+                           props["ScheduleExpression"])
+            continue
+        for target in props.get("Targets", []):
+            for name in references(target.get("Arn")):
+                found[name] = float(int(match[1]) * units[match[2]])
     return found
 
 
-def _physical_ids(cfn: Any, stack_name: str) -> dict[str, str]:
-    deadline = time.monotonic() + 60
-    while True:
-        status = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"]
-        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"stack {stack_name} stuck in {status}")
-        time.sleep(0.1)
-    if status != "CREATE_COMPLETE":
-        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
-        reasons = [e.get("ResourceStatusReason") for e in events if "FAILED" in e["ResourceStatus"]]
-        raise RuntimeError(f"stack {stack_name}: {status}: {reasons}")
-    resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
-    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+# --- after creation -------------------------------------------------------------------------
+def _physical_ids(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(
+            StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            ids[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId", "")
+    return ids
 
 
-def _make_state_machines_execute(aws: EmbeddedAws, sam: dict[str, Any],
-                                 physical: dict[str, str], info: StackInfo) -> None:
-    lambda_client = aws.client("lambda")
-    stepfunctions = aws.client("stepfunctions")
-    for name, resource in sam["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::StateMachine":
-            continue
-        properties = resource["Properties"]
-        definition = (TEMPLATE.parent / properties["DefinitionUri"]).read_text()
-        for placeholder, value in properties.get("DefinitionSubstitutions", {}).items():
-            definition = definition.replace(
-                "${" + placeholder + "}", _resolve(value, physical, lambda_client))
-        created_arn = physical[name]
-        created = _non_executing_backend(aws).describe_state_machine(created_arn)
-        _non_executing_backend(aws).delete_state_machine(created_arn)
-        info.state_machine_arns[name] = stepfunctions.create_state_machine(
-            name=created.name, definition=definition, roleArn=created.roleArn,
-            type=properties.get("Type", "STANDARD"),
-        )["stateMachineArn"]
-    # Functions that were given the old ARN (e.g. TICKET_EVENT_STATE_MACHINE_ARN) keep it:
-    # the recreated machine has the same name, hence the same ARN.
+def _only(resources: dict[str, Any], physical: dict[str, str], kind: str) -> str:
+    found = [physical[k] for k, r in resources.items() if r["Type"] == kind]
+    if len(found) != 1:
+        raise RuntimeError(f"the template must define exactly one {kind}, not {len(found)}")
+    return found[0]
 
 
-def _apply_time_to_live(aws: EmbeddedAws, sam: dict[str, Any], physical: dict[str, str]) -> None:
-    """moto's CloudFormation ignores TimeToLiveSpecification; apply it as AWS would."""
+def _apply_table_settings(aws: EmbeddedAws, resources: dict[str, Any],
+                          physical: dict[str, str]) -> None:
+    """moto's CloudFormation ignores TimeToLiveSpecification and
+    PointInTimeRecoverySpecification; the API calls apply them as AWS would."""
     dynamodb = aws.client("dynamodb")
-    for name, resource in sam["Resources"].items():
-        ttl = resource.get("Properties", {}).get("TimeToLiveSpecification")
-        if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
-            dynamodb.update_time_to_live(TableName=physical[name], TimeToLiveSpecification={
-                "AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])})
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props, name = resource["Properties"], physical[logical_id]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"], "Enabled": True})
+        pitr = props.get("PointInTimeRecoverySpecification")
+        if pitr and pitr.get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
 
 
-def _non_executing_backend(aws: EmbeddedAws) -> Any:
+def _recreate_state_machines(aws: EmbeddedAws, resources: dict[str, Any],
+                             physical: dict[str, str], substitutions: dict[str, dict[str, str]],
+                             outputs: dict[str, str]) -> dict[str, str]:
+    """CloudFormation put the state machines in moto's non-executing store, with `${...}`
+    unreplaced; create each again, substituted, in the executing one (same name and ARN)."""
     from moto.stepfunctions.models import stepfunctions_backends
 
-    return stepfunctions_backends[ACCOUNT][aws.region]
+    stored = stepfunctions_backends[ACCOUNT_ID][aws.region]
+    stepfunctions = aws.client("stepfunctions")
+    arns: dict[str, str] = {}
+    for logical_id, names in substitutions.items():
+        created = stored.describe_state_machine(physical[logical_id])
+        definition = created.definition
+        for key, output in names.items():
+            definition = definition.replace("${" + key + "}", outputs[output])
+        left = re.findall(r"\$\{[A-Za-z0-9_.]+\}", definition)
+        if left:
+            raise RuntimeError(f"{logical_id}: no DefinitionSubstitutions for {left}")
+        kind = resources[logical_id]["Properties"].get("StateMachineType", "STANDARD")
+        answer = stepfunctions.create_state_machine(
+            name=created.name, definition=definition, roleArn=created.roleArn, type=kind)
+        if answer["stateMachineArn"] != created.arn:  # the functions' env holds that ARN
+            raise RuntimeError(f"{logical_id}: executing copy got {answer['stateMachineArn']}")
+        arns[logical_id] = answer["stateMachineArn"]
+    return arns
 
 
-def _resolve(value: Any, physical: dict[str, str], lambda_client: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if "Ref" in value:
-        return physical[value["Ref"]]
-    if "Fn::GetAtt" in value:
-        logical, attribute = value["Fn::GetAtt"]
-        if attribute == "Arn":
-            return lambda_client.get_function(FunctionName=physical[logical])[
-                "Configuration"]["FunctionArn"]
-    raise ValueError(f"cannot resolve substitution {value!r} locally")
-
-
-def _export_environment(aws: EmbeddedAws, info: StackInfo) -> None:
-    """Every function shares this process, so their template environment goes in ours."""
-    lambda_client = aws.client("lambda")
-    for function_name in info.function_names.values():
-        configuration = lambda_client.get_function_configuration(FunctionName=function_name)
-        variables = configuration.get("Environment", {}).get("Variables", {})
-        os.environ.update({name: str(value) for name, value in variables.items()})
-    os.environ.setdefault("TABLE_NAME", info.table_name)
-    os.environ.setdefault("BUCKET_NAME", info.bucket_name)
+def _function_environment(aws: EmbeddedAws, functions: dict[str, str]) -> dict[str, str]:
+    """The union of the functions' resolved environment variables. The handlers share this
+    process, so they share one environment; a variable with different values per function
+    cannot be honoured and is reported."""
+    lambdas = aws.client("lambda")
+    merged: dict[str, str] = {}
+    for logical_id, name in sorted(functions.items()):
+        config = lambdas.get_function_configuration(FunctionName=name)
+        for key, value in config.get("Environment", {}).get("Variables", {}).items():
+            value = str(value)  # moto keeps Number parameters as numbers
+            if key in merged and merged[key] != value:
+                logger.warning("%s differs between functions (%s: %r); using %r", key,
+                               logical_id, value, merged[key])
+                continue
+            merged[key] = value
+    return merged

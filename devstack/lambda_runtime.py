@@ -1,0 +1,147 @@
+"""Runs moto's Lambda functions in-process: the real handler from the functions/ bundle.
+
+moto without Docker only echoes the payload. Every invocation path of moto (boto3 `invoke`,
+Step Functions Lambda tasks, event-source mappings) ends in
+`LambdaFunction._invoke_lambda(self, event) -> (json_text, errored, logs)`, so replacing that
+one method runs our handlers for all of them, in server mode too."""
+
+from __future__ import annotations
+
+import decimal
+import importlib
+import json
+import logging
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Python runtime's context object that handlers and Powertools use."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    timeout_seconds: float
+    identity: Any = None
+    client_context: Any = None
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self.timeout_seconds - (time.monotonic() - self._started)
+        return max(0, int(left * 1000))
+
+
+def resolve_handler(handler: str) -> Handler:
+    """`module.attr` as Lambda reads it from the Handler setting, imported from functions/."""
+    module_name, _, attr = handler.rpartition(".")
+    if not module_name:
+        raise ValueError(f"bad handler {handler!r}: expected 'module.function'")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _to_json(value: Any) -> str:
+    # The Python runtime serializes Decimal as a number and refuses anything else unknown.
+    def default(item: Any) -> Any:
+        if isinstance(item, decimal.Decimal):
+            return int(item) if item == item.to_integral_value() else float(item)
+        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+
+    return json.dumps(value, default=default)
+
+
+def _error(kind: str, message: str, request_id: str, trace: list[str]) -> str:
+    return json.dumps({"errorMessage": message, "errorType": kind, "requestId": request_id,
+                       "stackTrace": trace})
+
+
+def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
+    """Calls the handler of a moto `LambdaFunction` with the event; Lambda's result shape."""
+    if isinstance(event, (str, bytes)):  # moto passes "{}" (a string) for an empty payload
+        event = json.loads(event or "{}")
+    request_id = str(uuid.uuid4())
+    timeout = float(function.timeout or 3)
+    context = LambdaContext(
+        function_name=function.function_name,
+        function_version=str(function.version),
+        invoked_function_arn=function.function_arn,
+        memory_limit_in_mb=int(function.memory_size or 128),
+        aws_request_id=request_id,
+        log_group_name=function.logs_group_name,
+        log_stream_name=f"local/[{function.version}]{request_id}",
+        timeout_seconds=timeout,
+    )
+    started = time.monotonic()
+    errored = False
+    try:
+        result = resolve_handler(function.handler)(event, context)
+        try:
+            payload = _to_json(result)
+        except (TypeError, ValueError) as problem:
+            errored = True
+            payload = _error("Runtime.MarshalError", f"Unable to marshal response: {problem}",
+                             request_id, [])
+    except Exception as problem:  # the handler's failure is the invocation's result
+        errored = True
+        trace = traceback.format_exception(problem)
+        logger.warning("%s failed: %s", function.function_name, "".join(trace).rstrip())
+        payload = _error(type(problem).__name__, str(problem), request_id,
+                         traceback.format_tb(problem.__traceback__))
+    elapsed = time.monotonic() - started
+    if elapsed > timeout:
+        # A thread cannot be killed; say loudly what AWS would have done instead.
+        logger.warning("%s ran %.1f s, over its %.0f s timeout: AWS would time it out",
+                       function.function_name, elapsed, timeout)
+    logs = (f"START RequestId: {request_id}\nEND RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {elapsed * 1000:.2f} ms")
+    return payload, errored, logs
+
+
+_lock = threading.Lock()
+_original: Any = None
+
+
+def install() -> None:
+    """Routes moto's Lambda invocations to `invoke`; idempotent."""
+    global _original
+    from moto.awslambda.models import LambdaFunction
+
+    with _lock:
+        if _original is not None:
+            return
+        if str(FUNCTIONS_DIR) not in sys.path:
+            sys.path.insert(0, str(FUNCTIONS_DIR))
+        _original = LambdaFunction._invoke_lambda
+
+        def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+            return invoke(self, event)
+
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Gives moto back its own (Docker) invocation, so later plain moto tests see no change."""
+    global _original
+    from moto.awslambda.models import LambdaFunction
+
+    with _lock:
+        if _original is not None:
+            LambdaFunction._invoke_lambda = _original  # type: ignore[method-assign]
+            _original = None

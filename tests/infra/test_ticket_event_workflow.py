@@ -1,85 +1,160 @@
-"""The stack from the template on the embedded AWS: the table as declared, and the
-ticket_event workflow running end to end from the table's stream."""
+"""The ticket_event workflow end to end on the embedded AWS: an event item written to the
+table reaches the stream handler, which starts the state machine, which runs the rules Lambda
+and records the outcome on the item."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 
-from devstack.aws import EmbeddedAws, StackInfo, deploy_stack
+from devstack.aws import EmbeddedAws, StackInfo
 
-
-@pytest.fixture(scope="module")
-def deployed() -> Iterator[tuple[EmbeddedAws, StackInfo]]:
-    aws = EmbeddedAws().start()
-    try:
-        yield aws, deploy_stack(aws, stack_name="workflow-test")
-    finally:
-        aws.stop()
+T = TypeVar("T")
+_serialize = TypeSerializer().serialize
 
 
-def _event_item(ticket_id: int, version: int) -> dict[str, Any]:
-    return {
-        "PK": {"S": f"TICKET#{ticket_id:012}"}, "SK": {"S": f"EVENT#{version:012}"},
-        "item_type": {"S": "ticket_event"}, "event_id": {"S": f"{ticket_id}-{version}"},
-        "ticket_id": {"N": str(ticket_id)}, "version": {"N": str(version)},
-        "kind": {"S": "created"}, "workflow_status": {"S": "PENDING"},
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def event_item(ticket_id: int, version: int, kind: str = "created") -> dict[str, Any]:
+    """An event item as the domain writes it (DynamoDB JSON)."""
+    item = {
+        "PK": f"TICKET#{ticket_id:012}", "SK": f"EVENT#{version:012}",
+        "item_type": "ticket_event", "event_id": f"{ticket_id}-{version}",
+        "ticket_id": ticket_id, "version": version, "kind": kind,
+        "actor": {"type": "staff", "id": 1},
+        "changes": [{"field": "status_id", "old": "open", "new": "closed"}],
+        "at": "2026-11-23T09:00:00.000000Z", "workflow_status": "PENDING",
     }
+    return {name: _serialize(value) for name, value in item.items()}
 
 
-def _status_after(aws: EmbeddedAws, table: str, item: dict[str, Any]) -> dict[str, Any]:
-    client = aws.client("dynamodb")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = client.get_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})["Item"]
-        if found["workflow_status"]["S"] != "PENDING":
-            return found
-        time.sleep(0.1)
-    raise AssertionError("the workflow never recorded an outcome")
+def key(item: dict[str, Any]) -> dict[str, Any]:
+    return {"PK": item["PK"], "SK": item["SK"]}
 
 
-def test_table_is_created_as_the_template_declares(deployed):
-    aws, stack = deployed
-    table = aws.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
-    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == [
-        "GSI1", "GSI2", "GSI3", "GSI4", "GSI5"]
-    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    ttl = aws.client("dynamodb").describe_time_to_live(TableName=stack.table_name)
-    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
-    assert stack.schedules == {"SlaSchedulerFunction": 60}
+def outcome(aws: EmbeddedAws, stack: StackInfo, item: dict[str, Any]) -> dict[str, Any]:
+    dynamodb = aws.client("dynamodb")
+
+    def recorded() -> dict[str, Any] | None:
+        found = dynamodb.get_item(TableName=stack.table_name, Key=key(item)).get("Item")
+        return found if found and found["workflow_status"]["S"] != "PENDING" else None
+
+    return wait_for(recorded, "the workflow to record its outcome")
 
 
-def test_an_event_item_runs_the_workflow_once(deployed):
-    aws, stack = deployed
-    item = _event_item(41, 1)
+def executions(aws: EmbeddedAws, stack: StackInfo, name: str) -> list[dict[str, Any]]:
+    runs = aws.client("stepfunctions").list_executions(
+        stateMachineArn=stack.state_machine_arns["TicketEventStateMachine"])["executions"]
+    return [run for run in runs if run["name"] == name]
+
+
+def test_an_event_item_runs_the_workflow(aws: EmbeddedAws, stack: StackInfo):
+    item = event_item(41, 1)
     aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
-    recorded = _status_after(aws, stack.table_name, item)
-    assert recorded["workflow_status"]["S"] == "SUCCEEDED"
-    assert recorded["rules_evaluated"]["N"] == "0"
-    machine = stack.state_machine_arns["TicketEventStateMachine"]
-    # The same record delivered again (here: the item written again) starts nothing new.
+    recorded = outcome(aws, stack, item)
+    assert recorded["workflow_status"] == {"S": "SUCCEEDED"}
+    assert recorded["rules_evaluated"] == {"N": "0"}
+    assert recorded["workflow_finished_at"]["S"].startswith("20")
+    (run,) = executions(aws, stack, "ticket-41-v1")
+    described = aws.client("stepfunctions").describe_execution(executionArn=run["executionArn"])
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["input"]) == {
+        "ticket_id": 41, "version": 1, "event_id": "41-1", "kind": "created",
+        "pk": "TICKET#000000000041", "sk": "EVENT#000000000001"}
+
+
+def test_a_redelivered_record_starts_nothing_new(aws: EmbeddedAws, stack: StackInfo):
+    item = event_item(44, 3, kind="updated")
     aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
-    time.sleep(0.5)
-    runs = aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
-    assert [r["name"] for r in runs if r["name"] == "ticket-41-v1"] == ["ticket-41-v1"]
+    assert outcome(aws, stack, item)["workflow_status"] == {"S": "SUCCEEDED"}
+
+    # The stream delivers the same INSERT again (at-least-once): same execution name.
+    record = {"eventID": "redelivered", "eventName": "INSERT", "eventVersion": "1.1",
+              "eventSource": "aws:dynamodb", "awsRegion": aws.region,
+              "dynamodb": {"Keys": key(item), "NewImage": item, "SequenceNumber": "7",
+                           "SizeBytes": 1, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    answer = aws.client("lambda").invoke(
+        FunctionName=stack.function_names["StreamFunction"],
+        Payload=json.dumps({"Records": [record]}).encode())
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"batchItemFailures": []}
+
+    # The item written again is a MODIFY, which starts nothing either.
+    aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
+    assert aws.wait_for_streams()
+    assert [run["status"] for run in executions(aws, stack, "ticket-44-v3")] == ["SUCCEEDED"]
 
 
-def test_a_failing_rules_function_marks_the_event_failed(deployed, monkeypatch):
+def test_a_failing_rules_function_marks_the_event_failed(
+        aws: EmbeddedAws, stack: StackInfo, monkeypatch: pytest.MonkeyPatch):
     import helpdesk.automation
 
     def broken(event: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("rule store unavailable")
 
     monkeypatch.setattr(helpdesk.automation, "evaluate_rules", broken)
-    import rules.handler
-
-    monkeypatch.setattr(rules.handler, "evaluate_rules", broken)
-    aws, stack = deployed
-    item = _event_item(42, 1)
+    item = event_item(42, 1)
     aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
-    recorded = _status_after(aws, stack.table_name, item)
-    assert recorded["workflow_status"]["S"] == "FAILED"
-    assert recorded["workflow_error"]["S"] == "RuntimeError"
+    recorded = outcome(aws, stack, item)
+    assert recorded["workflow_status"] == {"S": "FAILED"}
+    assert recorded["workflow_error"] == {"S": "RuntimeError"}
+    assert "rule store unavailable" in recorded["workflow_error_detail"]["S"]
+    assert "rules_evaluated" not in recorded
+    runs = wait_for(lambda: [r for r in executions(aws, stack, "ticket-42-v1")
+                             if r["status"] != "RUNNING"], "the execution to end")
+    assert [run["status"] for run in runs] == ["FAILED"]
+
+
+def test_a_committed_transaction_starts_the_workflow_and_a_cancelled_one_does_not(
+        aws: EmbeddedAws, stack: StackInfo):
+    """The domain writes ticket and event in one transaction; a lost optimistic-locking race
+    cancels it, and nothing may run for the event that was never written."""
+    dynamodb = aws.client("dynamodb")
+    table = stack.table_name
+    ticket = {"PK": _serialize("TICKET#000000000045"), "SK": _serialize("TICKET"),
+              "item_type": _serialize("ticket"), "version": _serialize(1)}
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": table, "Item": ticket,
+                 "ConditionExpression": "attribute_not_exists(PK)"}},
+        {"Put": {"TableName": table, "Item": event_item(45, 1),
+                 "ConditionExpression": "attribute_not_exists(PK)"}},
+    ])
+    assert outcome(aws, stack, event_item(45, 1))["workflow_status"] == {"S": "SUCCEEDED"}
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": event_item(45, 2),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"TableName": table, "Item": {**ticket, "version": _serialize(2)},
+                     "ConditionExpression": "version = :seen",
+                     "ExpressionAttributeValues": {":seen": _serialize(0)}}},
+        ])
+    assert aws.wait_for_streams()
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=key(event_item(45, 2)))
+    assert executions(aws, stack, "ticket-45-v2") == []
+
+
+def test_other_items_start_nothing(aws: EmbeddedAws, stack: StackInfo):
+    before = len(aws.client("stepfunctions").list_executions(
+        stateMachineArn=stack.state_machine_arns["TicketEventStateMachine"])["executions"])
+    aws.client("dynamodb").put_item(TableName=stack.table_name, Item={
+        "PK": _serialize("TICKET#000000000046"), "SK": _serialize("POST#000000000001"),
+        "item_type": _serialize("post"), "text": _serialize("hello")})
+    assert aws.wait_for_streams()
+    after = aws.client("stepfunctions").list_executions(
+        stateMachineArn=stack.state_machine_arns["TicketEventStateMachine"])["executions"]
+    assert len(after) == before

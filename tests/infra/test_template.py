@@ -209,6 +209,18 @@ def test_deployed_wiring(aws: EmbeddedAws, stack: StackInfo):
     assert "ApiUrl" not in stack.outputs and "Api" in stack.dropped_resources
 
 
+def test_powertools_keeps_working_when_chalice_named_its_logger_first():
+    """All functions share this process locally; the Chalice app shares the service name."""
+    from aws_lambda_powertools import Logger
+    from chalice import Chalice
+
+    from devstack.lambda_runtime import share_service_logger
+
+    Chalice(app_name="infra-test-service")  # puts a plain stdout handler on that logger
+    share_service_logger("infra-test-service")
+    Logger(service="infra-test-service").append_keys(checked=True)  # would raise before
+
+
 def test_a_direct_invocation_runs_the_real_handler(aws: EmbeddedAws, stack: StackInfo):
     answer = aws.client("lambda").invoke(
         FunctionName=stack.function_names["SlaSchedulerFunction"],

@@ -158,3 +158,64 @@ def test_other_items_start_nothing(aws: EmbeddedAws, stack: StackInfo):
     after = aws.client("stepfunctions").list_executions(
         stateMachineArn=stack.state_machine_arns["TicketEventStateMachine"])["executions"]
     assert len(after) == before
+
+
+def test_a_failing_batch_is_retried_then_described_in_the_dead_letter_queue(
+        aws: EmbeddedAws, stack: StackInfo, monkeypatch: pytest.MonkeyPatch):
+    lambdas = aws.client("lambda")
+    (mapping,) = lambdas.list_event_source_mappings(
+        FunctionName=stack.function_names["StreamFunction"])["EventSourceMappings"]
+    machine = stack.state_machine_arns["TicketEventStateMachine"]
+    lambdas.update_event_source_mapping(UUID=mapping["UUID"], MaximumRetryAttempts=1)
+    monkeypatch.setenv("TICKET_EVENT_STATE_MACHINE_ARN", f"{machine}-gone")
+    try:
+        aws.client("dynamodb").put_item(TableName=stack.table_name, Item=event_item(47, 1))
+        assert aws.wait_for_streams()
+    finally:
+        lambdas.update_event_source_mapping(UUID=mapping["UUID"],
+                                            MaximumRetryAttempts=mapping["MaximumRetryAttempts"])
+    received = aws.client("sqs").receive_message(
+        QueueUrl=stack.queue_urls["DeadLetterQueue"], MaxNumberOfMessages=10)["Messages"]
+    (failure,) = [json.loads(m["Body"]) for m in received]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert executions(aws, stack, "ticket-47-v1") == []
+
+
+def test_the_stream_handler_reports_only_the_records_that_failed(
+        monkeypatch: pytest.MonkeyPatch):
+    import stream.handler
+    from devstack.lambda_runtime import LambdaContext
+
+    class AlreadyExistsError(Exception):
+        pass
+
+    started: list[str] = []
+
+    class StepFunctions:
+        class exceptions:  # the shape of a boto3 client
+            ExecutionAlreadyExists = AlreadyExistsError
+
+        def start_execution(self, stateMachineArn: str, name: str, input: str) -> None:
+            if name == "ticket-5-v2":
+                raise RuntimeError("throttled")
+            if name == "ticket-5-v3":
+                raise AlreadyExistsError(name)
+            started.append(name)
+
+    monkeypatch.setattr(stream.handler, "_stepfunctions", StepFunctions)
+    monkeypatch.setenv("TICKET_EVENT_STATE_MACHINE_ARN", "arn:aws:states:::stateMachine:x")
+
+    def record(version: int, name: str = "INSERT") -> dict[str, Any]:
+        item = event_item(5, version)
+        return {"eventID": str(version), "eventName": name, "eventSource": "aws:dynamodb",
+                "dynamodb": {"Keys": key(item), "NewImage": item,
+                             "SequenceNumber": f"10{version}"}}
+
+    context = LambdaContext("stream", "$LATEST", "arn:aws:lambda:::function:stream", 128,
+                            "request", "/aws/lambda/stream", "local", 30)
+    answer = stream.handler.handler({"Records": [record(1), record(2), record(3),
+                                                 record(4, "MODIFY")]}, context)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "102"}]}
+    assert started == ["ticket-5-v1"]

@@ -8,8 +8,11 @@
 What is real: the template (translated offline by aws-sam-translator, created by moto's
 CloudFormation), the Lambda handlers (run in-process, see lambda_runtime.py), the ASL in
 state_machines/ (executed by moto's Step Functions interpreter) and the stream -> Lambda
-mapping (delivered by streams.py). What is not: API Gateway (devstack/gateway.py plays it),
-EventBridge schedules (`StackInfo.schedules` tells devstack/scheduler.py what to run)."""
+mapping (moto creates it from the template's AWS::Lambda::EventSourceMapping and does call
+the function on every write, but synchronously and even for rolled-back transactions;
+streams.py delivers the records the way AWS does instead). What is not: API Gateway
+(devstack/gateway.py plays it), EventBridge schedules (`StackInfo.schedules` tells
+devstack/scheduler.py what to run)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 import urllib.request
 import zipfile
@@ -67,6 +71,14 @@ class EmbeddedAws:
     def start(self) -> Self:
         if EmbeddedAws._active is not None:
             raise RuntimeError("an EmbeddedAws is already running in this process")
+        EmbeddedAws._active = self
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # e.g. the port is taken: leave the process as it was
+            raise
+
+    def _start(self) -> Self:
         from moto.server import ThreadedMotoServer
 
         self.set_environment({
@@ -83,13 +95,14 @@ class EmbeddedAws:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
         lambda_runtime.install()
         self._poller = StreamPoller().start()
+        if self.port:
+            _ensure_free(self.port)  # moto's server thread would die and start() wait forever
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port,
                                           verbose=self.verbose)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
         # MOTO_PORT: the Step Functions interpreter calls http://localhost:$MOTO_PORT itself.
         self.set_environment({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint_url})
-        EmbeddedAws._active = self
         self._moto_api("reset", {})  # a fresh AWS, whatever ran in this process before
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
         return self
@@ -99,11 +112,10 @@ class EmbeddedAws:
             self._poller.stop()
             self._poller = None
         if self._server is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._moto_api("reset", {})  # frees the state; the next start begins empty
-            finally:
-                self._server.stop()
-                self._server = None
+            self._server.stop()
+            self._server = None
         lambda_runtime.uninstall()
         for name, value in self._saved_env.items():
             if value is None:
@@ -145,6 +157,14 @@ class EmbeddedAws:
                                          data=json.dumps(body).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=10) as answer:
             answer.read()
+
+
+def _ensure_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as problem:
+            raise OSError(f"port {port} for the embedded AWS is taken: {problem}") from None
 
 
 @dataclass(frozen=True)

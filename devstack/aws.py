@@ -193,7 +193,7 @@ def deploy_stack(aws: EmbeddedAws, stack_name: str = "helpdesk",
     parameters = {name: str(value) for name, value in (parameters or {}).items()}
     template = load_template(template_path)
     code_uri = _upload_code_bundle(aws, stack_name)
-    _localize(template, template_path.parent, code_uri)
+    localize(template, template_path.parent, code_uri)
     translated = translate(template, parameters)
     dropped = prune_unsupported(translated)
     substitutions = _expose_substitutions(translated)
@@ -276,7 +276,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
                      NoManagedPolicies())  # type: ignore[arg-type]
 
 
-def _localize(template: dict[str, Any], base: Path, code_uri: str) -> None:
+def localize(template: dict[str, Any], base: Path, code_uri: str) -> None:
     """Points local CodeUri at the uploaded bundle and inlines each DefinitionUri's ASL."""
     function_globals = template.get("Globals", {}).get("Function", {})
     if isinstance(function_globals.get("CodeUri"), str):

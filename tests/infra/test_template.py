@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devstack.aws import TEMPLATE, EmbeddedAws, StackInfo, load_template, translate
+from devstack.aws import TEMPLATE, EmbeddedAws, StackInfo, load_template, localize, translate
 from devstack.lambda_runtime import resolve_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +37,8 @@ def sam() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def cloudformation(sam: dict[str, Any]) -> dict[str, Any]:
-    local = json.loads(json.dumps(sam))  # the translator needs deployable paths
-    local["Globals"]["Function"]["CodeUri"] = "s3://bucket/bundle.zip"
-    for resource in local["Resources"].values():
-        props = resource["Properties"]
-        if "DefinitionUri" in props:
-            props["Definition"] = json.loads((TEMPLATE.parent / props.pop("DefinitionUri"))
-                                             .read_text())
+    local = json.loads(json.dumps(sam))
+    localize(local, TEMPLATE.parent, "s3://bucket/bundle.zip")  # what `sam build` would do
     return translate(local)
 
 

@@ -217,8 +217,6 @@ def deploy_stack(aws: EmbeddedAws, stack_name: str = "helpdesk",
                  if r["Type"] == "AWS::Lambda::Function"}
     environment = _function_environment(aws, functions)
     aws.set_environment(dict(environment))
-    if environment.get("POWERTOOLS_SERVICE_NAME"):
-        lambda_runtime.share_service_logger(environment["POWERTOOLS_SERVICE_NAME"])
     return StackInfo(
         stack_name=stack_name,
         table_name=_only(resources, physical, "AWS::DynamoDB::Table"),

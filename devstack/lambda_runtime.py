@@ -114,27 +114,6 @@ def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
     return payload, errored, logs
 
 
-def share_service_logger(service: str) -> None:
-    """One log handler for the Powertools service, as if each function had its own process.
-
-    On AWS every function has its own process. Here they share one, and the Chalice app (named
-    like the Powertools service) and Powertools both configure the logger of that name; if
-    Chalice comes first, Powertools finds Chalice's plain formatter in front and
-    `inject_lambda_context` fails. Chalice adds nothing when a stdout handler is already
-    there, so the state this leaves is the one of Powertools being set up first."""
-    from aws_lambda_powertools import Logger
-    from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
-
-    Logger(service=service)  # configures the service's logger once per process
-    log = logging.getLogger(service)
-    ours = getattr(log, "powertools_handler", None)
-    if ours is None:
-        return
-    plain = [h for h in log.handlers if type(h) is logging.StreamHandler
-             and not isinstance(h.formatter, BasePowertoolsFormatter)]
-    log.handlers = [ours, *(h for h in log.handlers if h is not ours and h not in plain)]
-
-
 _lock = threading.Lock()
 _original: Any = None
 

@@ -18,7 +18,8 @@ from helpdesk.errors import DomainError, Unauthorized
 
 PREFIX = "/api/v2"
 
-app = Chalice(app_name="helpdesk")
+# configure_logs=False: Chalice would put its own handler on the Powertools service logger.
+app = Chalice(app_name="helpdesk", configure_logs=False)
 for blueprint in (tickets, users, dictionaries):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 

@@ -204,16 +204,20 @@ def test_deployed_wiring(aws: EmbeddedAws, stack: StackInfo):
     assert "ApiUrl" not in stack.outputs and "Api" in stack.dropped_resources
 
 
-def test_powertools_keeps_working_when_chalice_named_its_logger_first():
-    """All functions share this process locally; the Chalice app shares the service name."""
+def test_the_api_app_leaves_the_service_logger_to_powertools():
+    """All functions share one process locally and the Chalice app is named like the
+    Powertools service: Chalice must not put its plain handler on that logger."""
+    import logging
+
     from aws_lambda_powertools import Logger
-    from chalice import Chalice
 
-    from devstack.lambda_runtime import share_service_logger
+    import api.app
 
-    Chalice(app_name="infra-test-service")  # puts a plain stdout handler on that logger
-    share_service_logger("infra-test-service")
-    Logger(service="infra-test-service").append_keys(checked=True)  # would raise before
+    assert api.app.app.app_name == "helpdesk"
+    assert not [h for h in logging.getLogger("helpdesk").handlers
+                if type(h) is logging.StreamHandler and h.formatter
+                and not hasattr(h.formatter, "append_keys")]
+    Logger(service="helpdesk").append_keys(checked=True)  # raised with Chalice's handler
 
 
 def test_a_direct_invocation_runs_the_real_handler(aws: EmbeddedAws, stack: StackInfo):

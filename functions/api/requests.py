@@ -66,15 +66,7 @@ class Query:
 
     def number(self, name: str) -> int | None:
         value = self.text(name)
-        if value is None:
-            return None
-        try:
-            number = int(value)
-        except ValueError:
-            raise InvalidInput(f"{name} must be an integer, not {value!r}", field=name) from None
-        if number < 1:
-            raise InvalidInput(f"{name} must be a positive integer", field=name)
-        return number
+        return None if value is None else path_id(value, name)
 
     def flag(self, name: str) -> bool:
         return (self.text(name) or "").lower() in {"1", "true", "yes"}
@@ -109,6 +101,7 @@ def paginate(items: list[Any], query: Query) -> tuple[list[Any], dict[str, int]]
 
 
 def path_id(value: str, name: str) -> int:
+    """A positive integer id from a path segment or query parameter, or a 400 naming it."""
     try:
         number = int(value)
     except ValueError:

@@ -93,18 +93,8 @@ class Users:
         group_id = fields.group_id or CUSTOMER_GROUP
         role = self._role(group_id)
         self._require_may_manage(viewer, role)
-        now = self._clock()
-        user = User(
-            id=self._repository.next_id("user"),
-            kind=UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF,
-            group_id=group_id,
-            name=fields.name,
-            email=fields.email,
-            contacts=[Contact(kind="email", value=fields.email)],
-            date_created=now,
-            date_updated=now,
-            version=1,
-        )
+        kind = UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF
+        user = self._new_user(kind, group_id, fields.name, fields.email)
         self._apply(user, fields.model_dump(exclude_unset=True, exclude={"name", "email"}))
         api_key = None
         if user.kind is UserKind.STAFF:
@@ -184,18 +174,8 @@ class Users:
         existing = self._repository.user_by_contact("email", email)
         if existing is not None:
             return existing
-        now = self._clock()
-        user = User(
-            id=self._repository.next_id("user"),
-            kind=UserKind.CUSTOMER,
-            group_id=CUSTOMER_GROUP,
-            name=name or email.split("@")[0],
-            email=email,
-            contacts=[Contact(kind="email", value=email)],
-            date_created=now,
-            date_updated=now,
-            version=1,
-        )
+        user = self._new_user(UserKind.CUSTOMER, CUSTOMER_GROUP, name or email.split("@")[0],
+                              email)
         try:
             self._repository.save_user(user, None, [("email", email)])
         except ContactTaken:
@@ -215,23 +195,26 @@ class Users:
                 existing.version = previous + 1
                 self._repository.save_user(existing, previous)
             return existing
-        now = self._clock()
-        user = User(
-            id=self._repository.next_id("user"),
-            kind=UserKind.STAFF,
-            group_id=ADMIN_GROUP,
-            name=name,
-            email=email,
-            contacts=[Contact(kind="email", value=email)],
-            api_key_hash=hash_api_key(api_key),
-            date_created=now,
-            date_updated=now,
-            version=1,
-        )
+        user = self._new_user(UserKind.STAFF, ADMIN_GROUP, name, email)
+        user.api_key_hash = hash_api_key(api_key)
         self._repository.save_user(user, None, [("email", email)])
         return user
 
     # --- helpers ---------------------------------------------------------------------------
+    def _new_user(self, kind: UserKind, group_id: int, name: str, email: str) -> User:
+        now = self._clock()
+        return User(
+            id=self._repository.next_id("user"),
+            kind=kind,
+            group_id=group_id,
+            name=name,
+            email=email,
+            contacts=[Contact(kind="email", value=email)],
+            date_created=now,
+            date_updated=now,
+            version=1,
+        )
+
     def _role(self, group_id: int) -> Role:
         try:
             return self._dictionaries.role_of_group(group_id)

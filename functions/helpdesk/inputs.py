@@ -6,13 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from helpdesk.dates import parse_datetime
 
 
 def _none_if_blank(value: Any) -> Any:
     return None if value == "" else value
+
+
+def _email(value: str) -> str:
+    if "@" not in value or " " in value or value.startswith("@") or value.endswith("@"):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value.lower()
 
 
 def _as_list(value: Any) -> Any:
@@ -44,6 +50,8 @@ OptionalId = Annotated[int | None, BeforeValidator(_none_if_blank), Field(ge=1)]
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
 IdList = Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)]
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
+Email = Annotated[str, AfterValidator(_email)]
+EmailList = Annotated[list[Email], BeforeValidator(_as_list)]
 When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
 
 
@@ -61,37 +69,22 @@ class TicketFields(Input):
     ticket_lock: Flag | None = None
     owner_id: OptionalId = None
     user_id: OptionalId = None
-    cc: StrList | None = None
-    bcc: StrList | None = None
+    cc: EmailList | None = None
+    bcc: EmailList | None = None
     followers: IdList | None = None
     custom_fields: dict[str, Any] | None = None
     tags: StrList | None = None
 
-    @field_validator("cc", "bcc")
-    @classmethod
-    def _addresses(cls, value: list[str] | None) -> list[str] | None:
-        for address in value or []:
-            if "@" not in address or " " in address:
-                raise ValueError(f"{address!r} is not an e-mail address")
-        return [address.lower() for address in value] if value is not None else None
 
 
 class TicketCreate(TicketFields):
     title: str = Field(min_length=1, max_length=1000)
-    user_email: str | None = None
+    user_email: Annotated[Email | None, BeforeValidator(_none_if_blank)] = None
     user_name: str | None = None
     create_from_user: OptionalId = None
     pid: OptionalId = None
     source: str | None = None
 
-    @field_validator("user_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if "@" not in value or " " in value:
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value.lower()
 
 
 class TicketUpdate(TicketFields):
@@ -130,26 +123,14 @@ class UserFields(Input):
 
 class UserCreate(UserFields):
     name: str = Field(min_length=1, max_length=200)
-    email: str
+    email: Email
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if "@" not in value or " " in value:
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value.lower()
 
 
 class UserUpdate(UserFields):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: str | None = None
+    email: Email | None = None
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or " " in value):
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value.lower() if value else value
 
 
 class DictionaryCreate(Input):

@@ -11,6 +11,7 @@ from chalice import Chalice, Response
 from api import errors
 from api.deps import current
 from api.routes.dictionaries import dictionaries
+from api.routes.organizations import organizations
 from api.routes.tickets import tickets
 from api.routes.users import users
 from api.routing import set_viewer
@@ -20,7 +21,7 @@ PREFIX = "/api/v2"
 
 # configure_logs=False: Chalice would put its own handler on the Powertools service logger.
 app = Chalice(app_name="helpdesk", configure_logs=False)
-for blueprint in (tickets, users, dictionaries):
+for blueprint in (tickets, users, organizations, dictionaries):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.dates import format_datetime
-from helpdesk.models import DictionaryEntry, Message, Ticket, TicketEvent, User
+from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
 
 
 def ticket_view(ticket: Ticket) -> dict[str, Any]:
@@ -102,3 +102,21 @@ def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
 
 def entry_view(entry: DictionaryEntry) -> dict[str, Any]:
     return {"id": entry.id, "name": entry.name, **entry.extra}
+
+
+def organization_view(organization: Organization, employees: list[int]) -> dict[str, Any]:
+    return {
+        "id": organization.id,
+        "name": organization.name,
+        "domains": organization.domains,
+        "address": organization.address,
+        "phone": organization.phone,
+        "email": organization.email,
+        "web": organization.web,
+        "minute_limit": organization.minute_limit,
+        "employees": employees,
+        "managers": organization.managers,
+        "custom_fields": organization.custom_fields,
+        "date_created": format_datetime(organization.date_created),
+        "date_updated": format_datetime(organization.date_updated),
+    }

@@ -136,3 +136,39 @@ class UserUpdate(UserFields):
 class DictionaryCreate(Input):
     id: str | None = None
     name: dict[str, str] = Field(min_length=1)
+
+
+def _domains(value: Any) -> Any:
+    domains = _as_list(value)
+    if not isinstance(domains, list):
+        return domains
+    cleaned = []
+    for domain in domains:
+        domain = str(domain).strip().lower().removeprefix("@")
+        if not domain or "." not in domain or " " in domain or "@" in domain:
+            raise ValueError(f"{domain!r} is not a mail domain such as 'example.com'")
+        cleaned.append(domain)
+    return list(dict.fromkeys(cleaned))
+
+
+Domains = Annotated[list[str], BeforeValidator(_domains)]
+
+
+class OrganizationFields(Input):
+    domains: Domains | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    web: str | None = None
+    minute_limit: int | None = Field(default=None, ge=0)
+    employees: IdList | None = None
+    managers: IdList | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class OrganizationCreate(OrganizationFields):
+    name: str = Field(min_length=1, max_length=300)
+
+
+class OrganizationUpdate(OrganizationFields):
+    name: str | None = Field(default=None, min_length=1, max_length=300)

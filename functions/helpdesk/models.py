@@ -88,6 +88,25 @@ class User(Model):
         return self.status == "active"
 
 
+class Organization(Model):
+    """A customer company. Membership lives on the user (`organiz_id`); a new customer whose
+    e-mail domain is in `domains` joins it."""
+
+    id: int
+    name: str
+    domains: list[str] = Field(default_factory=list)
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    web: str = ""
+    minute_limit: int = 0
+    managers: list[int] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    date_created: datetime = Field(default_factory=utcnow)
+    date_updated: datetime = Field(default_factory=utcnow)
+    version: int = 0
+
+
 class Ticket(Model):
     id: int
     unique_id: str

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from helpdesk.dictionaries import Dictionaries
 from helpdesk.models import User, utcnow
+from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.store.repository import Repository
 from helpdesk.store.table import Table
@@ -41,6 +42,7 @@ class Helpdesk:
         self.repository = Repository(self.table)
         self.dictionaries = Dictionaries(self.repository)
         self.users = Users(self.repository, self.dictionaries, self.clock)
+        self.organizations = Organizations(self.repository, self.clock)
         self.tickets = Tickets(
             self.repository, self.dictionaries, self.users, self.clock,
             self.settings.ticket_prefix,

@@ -202,8 +202,15 @@ class Users:
 
     # --- helpers ---------------------------------------------------------------------------
     def _new_user(self, kind: UserKind, group_id: int, name: str, email: str) -> User:
+        """A new user; a customer whose mail domain an organization claims joins it."""
         now = self._clock()
+        organization = (
+            self._repository.organization_by_domain(email.rpartition("@")[2])
+            if kind is UserKind.CUSTOMER else None
+        )
         return User(
+            organiz_id=organization.id if organization else None,
+            organization=organization.name if organization else "",
             id=self._repository.next_id("user"),
             kind=kind,
             group_id=group_id,

@@ -12,7 +12,7 @@ ROUTES = sorted(
     for path, methods in app.routes.items()
     for method in methods
 )
-IDS = {"ticket_id": "1", "message_id": "1", "user_id": "1"}
+IDS = {"ticket_id": "1", "message_id": "1", "user_id": "1", "organization_id": "1"}
 
 
 def _concrete(path: str, **ids: str) -> str:
@@ -63,11 +63,12 @@ def test_malformed_json_is_400_and_changes_nothing(seeded, path, method):
 def test_unknown_and_malformed_ids(seeded, path, method):
     api, _, _ = seeded
     body = {"text": "x", "title": "x", "name": "x", "email": "new@x.io"}
-    missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999"), body)
+    missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999",
+                                          organization_id="99999"), body)
     assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
     _assert_envelope(missing, missing.status, "99999")
-    wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc"),
-                     body)
+    wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc",
+                                        organization_id="abc"), body)
     _assert_envelope(wrong, 400, "integer")
 
 

@@ -148,3 +148,46 @@ def test_rate_limit_headers_429_and_block(api, memory_table, clock):
 def test_unknown_routes_answer_404_with_the_envelope(api, path):
     answer = api.call("GET", path)
     assert answer.status == 404 and answer.body["errors"][0]["code"] == "not_found"
+
+
+def test_organizations_domains_membership_and_filters(api):
+    early = api.call("POST", "/users", {"name": "Early", "email": "early@acme.io"}).body["data"]
+    created = api.call("POST", "/organizations/", {
+        "name": "ACME", "domains": ["@Acme.io"], "phone": "+1 555", "employees": [early["id"]],
+        "managers": [1]})
+    assert created.status == 200, created.body
+    acme = created.body["data"]
+    assert acme["domains"] == ["acme.io"] and acme["employees"] == [early["id"]]
+    # A new customer from a claimed domain joins the organization.
+    ticket = api.call("POST", "/tickets", {"title": "x", "user_email": "new@acme.io"}).body
+    newcomer = api.call("GET", f"/users/{ticket['data']['user_id']}").body["data"]
+    assert (newcomer["organiz_id"], newcomer["organization"]) == (acme["id"], "ACME")
+    members = api.call("GET", f"/organizations/{acme['id']}").body["data"]["employees"]
+    assert sorted(members) == sorted([early["id"], newcomer["id"]])
+    assert [u["id"] for u in api.call("GET", f"/users?organization_id={acme['id']}").body[
+        "data"]] == sorted([early["id"], newcomer["id"]], key=lambda i: i != early["id"])
+    by_member = api.call("GET", f"/organizations?employee_id={newcomer['id']}").body["data"]
+    assert [o["id"] for o in by_member] == [acme["id"]]
+    assert api.call("GET", "/organizations?manager_id=1&search=acm").body["pagination"][
+        "total"] == 1
+    # A domain belongs to one organization.
+    taken = api.call("POST", "/organizations", {"name": "Other", "domains": ["acme.io"]})
+    assert taken.status == 409 and "acme.io" in taken.body["errors"][0]["details"]
+    moved = api.call("PUT", f"/organizations/{acme['id']}", {"employees": [newcomer["id"]]})
+    assert moved.body["data"]["employees"] == [newcomer["id"]]
+    assert api.call("GET", f"/users/{early['id']}").body["data"]["organiz_id"] == 0
+    assert api.call("DELETE", f"/organizations/{acme['id']}").status == 200
+    assert api.call("GET", f"/users/{newcomer['id']}").body["data"]["organiz_id"] == 0
+    reused = api.call("POST", "/organizations", {"name": "ACME 2", "domains": ["acme.io"]})
+    assert reused.status == 200
+
+
+def test_organization_input_is_validated(api):
+    bad_domain = api.call("POST", "/organizations", {"name": "X", "domains": ["not a domain"]})
+    assert bad_domain.status == 400 and bad_domain.body["errors"][0]["source"]["field"] == (
+        "domains")
+    no_name = api.call("POST", "/organizations", {"domains": ["x.io"]})
+    assert no_name.status == 400 and "name" in no_name.body["errors"][0]["details"]
+    staff_as_employee = api.call("POST", "/organizations", {"name": "Y", "employees": [1]})
+    assert staff_as_employee.status == 400
+    assert api.call("GET", "/organizations").body["data"] == []  # nothing half-made

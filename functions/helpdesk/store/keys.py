@@ -4,7 +4,9 @@ Base table: PK / SK (strings). Overloaded sparse GSIs, each keyed <NAME>PK / <NA
 
 - GSI1: tickets by status        TSTATUS#<status>   -> <updated>#<id>
         users by kind            USERS#<kind>       -> <name>#<id>
+        organizations            ORGS               -> <name>#<id>
 - GSI2: tickets by department    TDEPT#<department> -> <updated>#<id>
+        users by organization    ORGUSERS#<org>     -> <name>#<id>
 - GSI3: tickets by owner         TOWNER#<owner>     -> <updated>#<id>
 - GSI4: tickets by requester     TUSER#<user>       -> <updated>#<id>
 - GSI5: every live ticket        TICKETS            -> <updated>#<id>
@@ -118,8 +120,38 @@ def user(user_id: int) -> tuple[str, str]:
     return f"USER#{pad(user_id)}", "USER"
 
 
-def user_index_keys(kind: str, name: str, user_id: int) -> dict[str, str]:
-    return {"GSI1PK": f"USERS#{kind}", "GSI1SK": f"{name.casefold()[:64]}#{pad(user_id)}"}
+def _by_name(name: str, entity_id: int) -> str:
+    return f"{name.casefold()[:64]}#{pad(entity_id)}"
+
+
+def user_index_keys(kind: str, name: str, user_id: int,
+                    organization_id: int | None) -> dict[str, str]:
+    keys = {"GSI1PK": f"USERS#{kind}", "GSI1SK": _by_name(name, user_id)}
+    if organization_id is not None:
+        keys |= {"GSI2PK": f"ORGUSERS#{organization_id}", "GSI2SK": _by_name(name, user_id)}
+    return keys
+
+
+def users_of_organization(organization_id: int) -> tuple[str, str]:
+    return "GSI2", f"ORGUSERS#{organization_id}"
+
+
+# --- organizations ---------------------------------------------------------------------------
+def organization(organization_id: int) -> tuple[str, str]:
+    return f"ORG#{pad(organization_id)}", "ORG"
+
+
+def organization_index_keys(name: str, organization_id: int) -> dict[str, str]:
+    return {"GSI1PK": "ORGS", "GSI1SK": _by_name(name, organization_id)}
+
+
+def all_organizations() -> tuple[str, str]:
+    return "GSI1", "ORGS"
+
+
+def organization_domain(domain: str) -> tuple[str, str]:
+    """Unique item: a mail domain belongs to at most one organization."""
+    return f"ORGDOMAIN#{domain}", "ORGDOMAIN"
 
 
 def users_by_kind(kind: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpdesk.models import DictionaryEntry, Message, Ticket, TicketEvent, User
+from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
 from helpdesk.store import keys
 from helpdesk.store.table import (
     Condition,
@@ -23,6 +23,12 @@ from helpdesk.store.table import (
 
 class StaleVersion(Exception):
     """Someone else changed the item since we read it: reload and apply the change again."""
+
+
+class DomainTaken(Exception):
+    def __init__(self, domain: str) -> None:
+        super().__init__(f"domain {domain} already belongs to another organization")
+        self.domain = domain
 
 
 class ContactTaken(Exception):
@@ -81,7 +87,8 @@ def user_item(user: User) -> Item:
         "SK": sk,
         "item_type": "user",
         **user.model_dump(mode="json"),
-        **keys.user_index_keys(user.kind.value, f"{user.name} {user.lastname}", user.id),
+        **keys.user_index_keys(user.kind.value, f"{user.name} {user.lastname}", user.id,
+                               user.organiz_id),
     }
 
 
@@ -213,6 +220,67 @@ class Repository:
         self.table.transact(
             [Delete(*keys.user(user.id))]
             + [Delete(*keys.contact(c.kind, c.value)) for c in user.contacts]
+        )
+
+    def users_of_organization(self, organization_id: int) -> list[User]:
+        index, pk = keys.users_of_organization(organization_id)
+        return [
+            User.model_validate(item)
+            for item in query_all(self.table, QueryRequest(pk=pk, index=index))
+        ]
+
+    # --- organizations -------------------------------------------------------------------
+    def get_organization(self, organization_id: int) -> Organization | None:
+        item = self.table.get(*keys.organization(organization_id))
+        return Organization.model_validate(item) if item else None
+
+    def organization_by_domain(self, domain: str) -> Organization | None:
+        link = self.table.get(*keys.organization_domain(domain))
+        return self.get_organization(int(link["organization_id"])) if link else None
+
+    def organizations(self) -> list[Organization]:
+        index, pk = keys.all_organizations()
+        return [
+            Organization.model_validate(item)
+            for item in query_all(self.table, QueryRequest(pk=pk, index=index))
+        ]
+
+    def save_organization(self, organization: Organization, previous_version: int | None,
+                          old_domains: list[str] = ()) -> None:  # type: ignore[assignment]
+        """The organization and its unique domain items, in one transaction."""
+        pk, sk = keys.organization(organization.id)
+        condition = (
+            Condition.item_absent()
+            if previous_version is None
+            else Condition.attrs_equal(version=previous_version)
+        )
+        item = {"PK": pk, "SK": sk, "item_type": "organization",
+                **organization.model_dump(mode="json"),
+                **keys.organization_index_keys(organization.name, organization.id)}
+        added = [d for d in organization.domains if d not in old_domains]
+        removed = [d for d in old_domains if d not in organization.domains]
+        operations: list[Operation] = [Put(item, condition)]
+        for domain in added:
+            domain_pk, domain_sk = keys.organization_domain(domain)
+            operations.append(Put({"PK": domain_pk, "SK": domain_sk, "item_type": "org_domain",
+                                   "organization_id": organization.id}, Condition.item_absent()))
+        operations += [
+            Delete(*keys.organization_domain(domain),
+                   Condition.attrs_equal(organization_id=organization.id))
+            for domain in removed
+        ]
+        try:
+            self.table.transact(operations)
+        except TransactionConflict as conflict:
+            for reason, domain in zip(conflict.reasons[1:], added, strict=False):
+                if reason == "ConditionalCheckFailed":
+                    raise DomainTaken(domain) from conflict
+            raise StaleVersion(str(conflict)) from conflict
+
+    def erase_organization(self, organization: Organization) -> None:
+        self.table.transact(
+            [Delete(*keys.organization(organization.id))]
+            + [Delete(*keys.organization_domain(d)) for d in organization.domains]
         )
 
     # --- dictionaries --------------------------------------------------------------------

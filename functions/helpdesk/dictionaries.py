@@ -55,6 +55,7 @@ DEFAULT_DEPARTMENT = 1
 class Dictionaries:
     def __init__(self, repository: Repository) -> None:
         self._repository = repository
+        self._known: dict[tuple[str, int | str], DictionaryEntry] = {}
 
     def install_defaults(self) -> None:
         for kind, entries in DEFAULTS.items():
@@ -67,7 +68,15 @@ class Dictionaries:
             e.extra.get("position", 1000), e.id if isinstance(e.id, int) else 0, str(e.id)))
 
     def get(self, kind: str, entry_id: int | str) -> DictionaryEntry | None:
-        return self._repository.dictionary_entry(kind, entry_id)
+        # Entries are never changed once written (only added), so a found one can be kept
+        # for the container's life: it saves a read on every authenticated request.
+        key = (kind, entry_id)
+        if key not in self._known:
+            entry = self._repository.dictionary_entry(kind, entry_id)
+            if entry is None:
+                return None
+            self._known[key] = entry
+        return self._known[key]
 
     def require(self, kind: str, entry_id: int | str, field: str) -> DictionaryEntry:
         entry = self.get(kind, entry_id)

@@ -11,6 +11,7 @@ from chalice import Chalice, Response
 from api import errors
 from api.deps import current
 from api.routes.dictionaries import dictionaries
+from api.routes.meta import PUBLIC_ROUTES, meta
 from api.routes.organizations import organizations
 from api.routes.tickets import tickets
 from api.routes.users import users
@@ -21,13 +22,15 @@ PREFIX = "/api/v2"
 
 # configure_logs=False: Chalice would put its own handler on the Powertools service logger.
 app = Chalice(app_name="helpdesk", configure_logs=False)
-for blueprint in (tickets, users, organizations, dictionaries):
+for blueprint in (tickets, users, organizations, dictionaries, meta):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 
 
 @app.middleware("http")
 def authenticate_and_limit(request: Any, get_response: Any) -> Response:
     """Basic `email:api_key`, then the per-key rate limit; both headers on every answer."""
+    if request.context.get("resourcePath") in PUBLIC_ROUTES:
+        return errors.rewrap_chalice_error(get_response(request))
     helpdesk = current()
     headers = {"X-Rate-Limit": str(helpdesk.rate_limiter.per_minute)}
     try:

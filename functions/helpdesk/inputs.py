@@ -46,9 +46,10 @@ def _as_datetime(value: Any) -> Any:
     return parse_datetime(value)
 
 
-OptionalId = Annotated[int | None, BeforeValidator(_none_if_blank), Field(ge=1)]
+PositiveId = Annotated[int, Field(ge=1)]
+OptionalId = Annotated[PositiveId | None, BeforeValidator(_none_if_blank)]
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
-IdList = Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)]
+IdList = Annotated[list[PositiveId], BeforeValidator(_as_list)]
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 Email = Annotated[str, AfterValidator(_email)]
 EmailList = Annotated[list[Email], BeforeValidator(_as_list)]

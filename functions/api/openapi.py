@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 description of /api/v2, served at /api/v2/openapi.json.
+
+Built from the Chalice route table and the pydantic input models; a test checks that every
+route is described here, so the document cannot fall behind the code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from helpdesk import inputs
+
+PREFIX = "/api/v2"
+TICKET_FILTERS = {
+    "status_id": "string", "priority_id": "integer", "type_id": "integer",
+    "department_id": "integer", "user_id": "integer", "owner_id": "integer",
+    "created_from": "string", "created_to": "string", "updated_from": "string",
+    "updated_to": "string", "search": "string", "trash": "boolean",
+}
+USER_FILTERS = {"group_id": "integer", "department_id": "integer", "status": "string",
+                "user_status": "integer", "organization_id": "integer", "search": "string"}
+ORGANIZATION_FILTERS = {"manager_id": "integer", "employee_id": "integer", "search": "string"}
+PAGED = {"page": "integer", "per_page": "integer"}
+
+
+@dataclass(frozen=True)
+class Doc:
+    summary: str
+    body: type[BaseModel] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def _dictionaries() -> dict[tuple[str, str], Doc]:
+    docs = {}
+    for kind in ("departments", "statuses", "priorities", "types", "groups", "user_statuses"):
+        docs[("GET", f"/{kind}")] = Doc(f"List {kind.replace('_', ' ')}")
+        docs[("POST", f"/{kind}")] = Doc(f"Add to {kind.replace('_', ' ')} (admins)",
+                                         inputs.DictionaryCreate)
+    return docs
+
+
+def _messages(kind: str, body: type[BaseModel]) -> dict[tuple[str, str], Doc]:
+    base = f"/tickets/{{ticket_id}}/{kind}s"
+    return {
+        ("GET", base): Doc(f"List a ticket's {kind}s", query=PAGED),
+        ("POST", base): Doc(f"Add a {kind}", inputs.MessageCreate),
+        ("PUT", base + "/{message_id}"): Doc(f"Edit a {kind}", body),
+        ("DELETE", base + "/{message_id}"): Doc(f"Delete a {kind}"),
+    }
+
+
+DOCS: dict[tuple[str, str], Doc] = {
+    ("GET", "/tickets"): Doc("List tickets (data keyed by id)", query=TICKET_FILTERS | PAGED),
+    ("POST", "/tickets"): Doc("Create a ticket", inputs.TicketCreate),
+    ("GET", "/tickets/{ticket_id}"): Doc("Get a ticket"),
+    ("PUT", "/tickets/{ticket_id}"): Doc("Change a ticket", inputs.TicketUpdate),
+    ("DELETE", "/tickets/{ticket_id}"): Doc("Move to the trash, or erase with delete=true",
+                                            query={"delete": "boolean"}),
+    ("POST", "/tickets/{ticket_id}/restore"): Doc("Restore a ticket from the trash"),
+    ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail"),
+    **_messages("post", inputs.MessageUpdate),
+    **_messages("comment", inputs.MessageUpdate),
+    ("GET", "/users"): Doc("List users", query=USER_FILTERS | PAGED),
+    ("POST", "/users"): Doc("Create a user (staff get their API key once)", inputs.UserCreate),
+    ("GET", "/users/{user_id}"): Doc("Get a user"),
+    ("PUT", "/users/{user_id}"): Doc("Change a user", inputs.UserUpdate),
+    ("DELETE", "/users/{user_id}"): Doc("Delete a user"),
+    ("POST", "/users/{user_id}/api_key"): Doc("Issue a new API key (shown once)"),
+    ("GET", "/organizations"): Doc("List organizations", query=ORGANIZATION_FILTERS | PAGED),
+    ("POST", "/organizations"): Doc("Create an organization", inputs.OrganizationCreate),
+    ("GET", "/organizations/{organization_id}"): Doc("Get an organization"),
+    ("PUT", "/organizations/{organization_id}"): Doc("Change an organization",
+                                                      inputs.OrganizationUpdate),
+    ("DELETE", "/organizations/{organization_id}"): Doc("Delete an organization (admins)"),
+    ("GET", "/openapi.json"): Doc("This document"),
+    **_dictionaries(),
+}
+
+ERRORS = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {"errors": {"type": "array", "items": {
+        "type": "object", "required": ["code", "title", "details"],
+        "properties": {"code": {"type": "string"}, "title": {"type": "string"},
+                       "details": {"type": "string"}}}}},
+}
+
+
+def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    models = sorted({doc.body for doc in DOCS.values() if doc.body}, key=lambda m: m.__name__)
+    refs, schemas = models_json_schema([(m, "validation") for m in models],
+                                       ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for route, methods in sorted(routes.items()):
+        path = route.removeprefix(PREFIX)
+        for method in methods:
+            doc = DOCS[(method, path)]
+            operation: dict[str, Any] = {
+                "summary": doc.summary,
+                "parameters": [
+                    {"name": part[1:-1], "in": "path", "required": True,
+                     "schema": {"type": "integer", "minimum": 1}}
+                    for part in path.split("/") if part.startswith("{")
+                ] + [{"name": name, "in": "query", "required": False,
+                      "schema": {"type": kind} | ({"minimum": 1} if kind == "integer" else {})}
+                     for name, kind in doc.query.items()],
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {
+                        "schema": {"type": "object", "required": ["data"]}}}},
+                    "4XX": {"description": "Refused", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}},
+                },
+            }
+            if doc.body is not None:
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": refs[(doc.body, "validation")]}}}
+            paths.setdefault(route, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Helpdesk API (HelpDeskEddy v2 compatible)", "version": "2"},
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": {**schemas.get("$defs", {}), "Errors": ERRORS},
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic",
+                                          "description": "email:api_key"}},
+        },
+        "security": [{"basic": []}],
+        "paths": paths,
+    }

@@ -191,3 +191,9 @@ def test_organization_input_is_validated(api):
     staff_as_employee = api.call("POST", "/organizations", {"name": "Y", "employees": [1]})
     assert staff_as_employee.status == 400
     assert api.call("GET", "/organizations").body["data"] == []  # nothing half-made
+
+
+def test_the_openapi_document_needs_no_key(api):
+    answer = api.call("GET", "/openapi.json", auth=False)
+    assert answer.status == 200 and answer.body["openapi"].startswith("3.")
+    assert "/api/v2/tickets/{ticket_id}/posts" in answer.body["paths"]

@@ -85,6 +85,7 @@ class TicketCreate(TicketFields):
     create_from_user: OptionalId = None
     pid: OptionalId = None
     source: str | None = None
+    mailbox: Email | None = None
 
 
 

@@ -130,6 +130,8 @@ class Ticket(Model):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     sla_date: datetime | None = None
     ticket_lock: bool = False
+    mailbox: str | None = None  # our address the conversation runs through (e-mail tickets)
+    mail_thread: list[str] = Field(default_factory=list)  # last Message-IDs, oldest first
     trashed: bool = False
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
@@ -148,6 +150,39 @@ class Attachment(Model):
     id: int
     name: str
     link: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    key: str = ""  # where the bytes are in the bucket
+    content_id: str | None = None  # inline image referenced as cid: from the HTML
+
+
+class MailOrigin(Model):
+    """Where a message came from when it came by mail: for threading, display and audit."""
+
+    message_id: str | None = None
+    ses_message_id: str | None = None
+    raw_key: str = ""  # the raw MIME in the bucket, always kept
+    sender: str = ""
+    sender_name: str = ""
+    mailbox: str = ""  # which of our addresses received it
+    full_text: str = ""  # before the quoted history was folded away
+    quoted: str = ""
+    html: str | None = None
+    auto_submitted: bool = False
+    automatic_reason: str | None = None
+    charset_problems: list[str] = Field(default_factory=list)
+    defects: list[str] = Field(default_factory=list)
+
+
+class Delivery(Model):
+    """Outbound delivery of a staff post to the customer's channel."""
+
+    status: str = "queued"  # queued | sent | failed | skipped
+    channel: str = "email"
+    message_id: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+    updated: datetime = Field(default_factory=utcnow)
 
 
 class Message(Model):
@@ -160,6 +195,8 @@ class Message(Model):
     text: str
     files: list[Attachment] = Field(default_factory=list)
     visible: bool = False  # comments only: shown to the customer in some UIs; never delivered
+    mail: MailOrigin | None = None
+    delivery: Delivery | None = None
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
 
@@ -179,6 +216,7 @@ class TicketEvent(Model):
     kind: str  # created, updated, post_added, comment_added, post_updated, ..., trashed, deleted
     actor: Actor
     changes: list[FieldChange] = Field(default_factory=list)
+    context: dict[str, Any] = Field(default_factory=dict)  # channel, automatic mail, ...
     at: datetime = Field(default_factory=utcnow)
     workflow_status: str = "PENDING"
 

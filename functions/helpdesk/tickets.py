@@ -9,7 +9,7 @@ transaction fail; the change is then applied again to the fresh ticket, never lo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,9 @@ from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketFi
 from helpdesk.models import (
     Actor,
     ActorType,
+    Attachment,
     FieldChange,
+    MailOrigin,
     Message,
     Role,
     Ticket,
@@ -39,6 +41,20 @@ REOPENED_STATUS = "open"
 CLOSED_STATUS = "closed"
 
 Mutation = Callable[[Ticket], list[Operation]]
+
+
+@dataclass
+class Inbound:
+    """A message arriving from outside: written with the ticket change in one transaction,
+    together with `extra` unique items (idempotency and threading keys)."""
+
+    author: User
+    text: str
+    mail: MailOrigin | None = None
+    files: list[Attachment] = field(default_factory=list)
+    message_id: int | None = None  # allocated beforehand when attachments are named after it
+    extra: list[Operation] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)  # for rules: channel, automatic
 
 
 @dataclass
@@ -101,22 +117,74 @@ class Tickets:
         requester = self._requester(viewer, fields)
         if fields.pid is not None:
             self.get(viewer, fields.pid)
-        now = self._clock()
-        ticket_id = self._repository.next_id("ticket")
         department = fields.department_id or (
             viewer.user.department[0]
             if viewer.role is Role.AGENT and viewer.user.department
             else DEFAULT_DEPARTMENT
         )
+        if viewer.role is Role.AGENT and department not in viewer.user.department:
+            raise Forbidden(f"you are not in department {department}", field="department_id")
+        first = None
+        if fields.description:
+            first = Inbound(author=requester, text=fields.description)
+        return self._open(requester, fields, department, first, viewer.actor)[0]
+
+    def open_with_message(self, fields: TicketCreate, inbound: Inbound,
+                          department_id: int | None = None) -> tuple[Ticket, Message]:
+        """A ticket opened by a customer's message on a channel (mail, messenger)."""
+        author = inbound.author
+        actor = Actor(type=ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER
+                      else ActorType.STAFF, id=author.id, name=author.name)
+        ticket, message = self._open(author, fields, department_id or DEFAULT_DEPARTMENT,
+                                     inbound, actor)
+        assert message is not None
+        return ticket, message
+
+    def add_inbound(self, ticket_id: int, inbound: Inbound, cc: list[str] = ()) -> Message:  # type: ignore[assignment]
+        """A customer's message joining an existing ticket (reopens it when closed)."""
+        author = inbound.author
+        author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
+        message = self._message_from(inbound, ticket_id, author_type)
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            ticket.search_text = f"{ticket.search_text} {inbound.text.casefold()}"[
+                :SEARCH_TEXT_LIMIT]
+            if author_type is ActorType.CUSTOMER and self._is_closed(ticket.status_id):
+                ticket.status_id = REOPENED_STATUS
+            known = {ticket.user_email, *ticket.cc}
+            ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
+            return [Put(message_item("post", message)), *inbound.extra]
+
+        actor = Actor(type=author_type, id=author.id, name=author.name)
+        system = Viewer(user=author, role=Role.ADMIN)  # channels are trusted like staff
+        self._change(system, ticket_id, "post_added", mutate, actor=actor,
+                     marker=FieldChange(field="post", new=message.id), context=inbound.context)
+        return message
+
+    def _message_from(self, inbound: Inbound, ticket_id: int,
+                      author_type: ActorType) -> Message:
+        now = self._clock()
+        return Message(
+            id=inbound.message_id or self._repository.next_id("message"),
+            ticket_id=ticket_id, user_id=inbound.author.id, author_type=author_type,
+            text=inbound.text, files=inbound.files, mail=inbound.mail,
+            date_created=now, date_updated=now,
+        )
+
+    def _open(self, requester: User, fields: TicketCreate, department: int,
+              first: Inbound | None, actor: Actor) -> tuple[Ticket, Message | None]:
+        now = self._clock()
+        ticket_id = self._repository.next_id("ticket")
         ticket = Ticket(
             id=ticket_id,
             unique_id=f"{self._prefix}-{ticket_id}",
             pid=fields.pid,
             title=fields.title,
-            description=fields.description or "",
+            description=fields.description or (first.text if first else ""),
             source=fields.source or "api",
             priority_id=DEFAULT_PRIORITY,
             department_id=department,
+            mailbox=fields.mailbox,
             user_id=requester.id,
             user_name=requester.name,
             user_lastname=requester.lastname,
@@ -126,34 +194,24 @@ class Tickets:
             version=1,
         )
         self._apply_fields(ticket, fields)
-        if viewer.role is Role.AGENT and ticket.department_id not in viewer.user.department:
-            raise Forbidden(
-                f"you are not in department {ticket.department_id}", field="department_id"
-            )
-        ticket.search_text = _search_text(ticket, [ticket.description])
+        ticket.search_text = _search_text(ticket, [first.text if first else ""])
         extra: list[Operation] = []
-        if ticket.description:
+        message = None
+        if first is not None:
             author_type = (
                 ActorType.CUSTOMER if requester.kind is UserKind.CUSTOMER else ActorType.STAFF
             )
-            first_post = Message(
-                id=self._repository.next_id("message"),
-                ticket_id=ticket_id,
-                user_id=requester.id,
-                author_type=author_type,
-                text=ticket.description,
-                date_created=now,
-                date_updated=now,
-            )
-            extra.append(Put(message_item("post", first_post)))
+            message = self._message_from(first, ticket_id, author_type)
+            extra += [Put(message_item("post", message)), *first.extra]
         changes = [
             FieldChange(field=name, old=None, new=_plain(getattr(ticket, name)))
             for name in Ticket.AUDITED
             if getattr(ticket, name) not in (None, "", [], {}, False)
         ]
-        event = self._event(ticket, viewer.actor, "created", changes, now)
+        event = self._event(ticket, actor, "created", changes, now)
+        event.context = first.context if first else {}
         self._repository.commit_ticket(ticket, event, None, extra)
-        return ticket
+        return ticket, message
 
     # --- changing --------------------------------------------------------------------------
     def update(self, viewer: Viewer, ticket_id: int, fields: TicketUpdate) -> Ticket:
@@ -271,6 +329,7 @@ class Tickets:
         *,
         actor: Actor | None = None,
         marker: FieldChange | None = None,
+        context: dict[str, Any] | None = None,
     ) -> Ticket:
         """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
         A change that alters nothing writes nothing and emits no event."""
@@ -287,6 +346,7 @@ class Tickets:
             ticket.version = before.version + 1
             ticket.date_updated = max(now, before.date_updated)
             event = self._event(ticket, actor or viewer.actor, kind, changes, now)
+            event.context = context or {}
             try:
                 self._repository.commit_ticket(ticket, event, before.version, extra)
             except StaleVersion:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
-from helpdesk.service import Helpdesk, Settings
+from helpdesk.service import Helpdesk
 
 
 @lru_cache(maxsize=1)
 def helpdesk() -> Helpdesk:
-    import boto3  # imported here so tests that inject a MemoryTable never load it
+    # Imported here so tests that inject a MemoryTable never load boto3.
+    from helpdesk.aws.runtime import helpdesk_from_env
 
-    from helpdesk.store.dynamo import DynamoTable
-
-    client = boto3.client("dynamodb")
-    return Helpdesk(DynamoTable(client, os.environ["TABLE_NAME"]), Settings.from_env())
+    return helpdesk_from_env()
 
 
 def use(instance: Helpdesk) -> None:

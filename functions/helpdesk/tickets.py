@@ -36,6 +36,7 @@ from helpdesk.store.table import Delete, KeyRange, Operation, Put
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
+THREAD_MEMORY = 20  # Message-IDs kept for References of our replies
 SEARCH_TEXT_LIMIT = 30_000
 REOPENED_STATUS = "open"
 CLOSED_STATUS = "closed"
@@ -55,6 +56,7 @@ class Inbound:
     message_id: int | None = None  # allocated beforehand when attachments are named after it
     extra: list[Operation] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)  # for rules: channel, automatic
+    thread_id: str | None = None  # the mail's Message-ID, remembered for replies
 
 
 @dataclass
@@ -130,13 +132,14 @@ class Tickets:
         return self._open(requester, fields, department, first, viewer.actor)[0]
 
     def open_with_message(self, fields: TicketCreate, inbound: Inbound,
-                          department_id: int | None = None) -> tuple[Ticket, Message]:
+                          department_id: int | None = None,
+                          ticket_id: int | None = None) -> tuple[Ticket, Message]:
         """A ticket opened by a customer's message on a channel (mail, messenger)."""
         author = inbound.author
         actor = Actor(type=ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER
                       else ActorType.STAFF, id=author.id, name=author.name)
         ticket, message = self._open(author, fields, department_id or DEFAULT_DEPARTMENT,
-                                     inbound, actor)
+                                     inbound, actor, ticket_id)
         assert message is not None
         return ticket, message
 
@@ -153,6 +156,8 @@ class Tickets:
                 ticket.status_id = REOPENED_STATUS
             known = {ticket.user_email, *ticket.cc}
             ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
+            if inbound.thread_id:
+                ticket.mail_thread = [*ticket.mail_thread, inbound.thread_id][-THREAD_MEMORY:]
             return [Put(message_item("post", message)), *inbound.extra]
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
@@ -160,6 +165,24 @@ class Tickets:
         self._change(system, ticket_id, "post_added", mutate, actor=actor,
                      marker=FieldChange(field="post", new=message.id), context=inbound.context)
         return message
+
+    def add_system_comment(self, ticket_id: int, text: str,
+                           files: list[Attachment] = ()) -> Message:  # type: ignore[assignment]
+        """A private note written by the system (bounces, delivery problems)."""
+        message_id = self._repository.next_id("message")
+        now = self._clock()
+        comment = Message(id=message_id, ticket_id=ticket_id, user_id=None,
+                          author_type=ActorType.SYSTEM, text=text, files=list(files),
+                          date_created=now, date_updated=now)
+        system = Viewer(user=User(id=0, kind=UserKind.STAFF, group_id=1, name="System"),
+                        role=Role.ADMIN)
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            return [Put(message_item("comment", comment))]
+
+        self._change(system, ticket_id, "comment_added", mutate, actor=Actor.system(),
+                     marker=FieldChange(field="comment", new=message_id))
+        return comment
 
     def _message_from(self, inbound: Inbound, ticket_id: int,
                       author_type: ActorType) -> Message:
@@ -172,9 +195,10 @@ class Tickets:
         )
 
     def _open(self, requester: User, fields: TicketCreate, department: int,
-              first: Inbound | None, actor: Actor) -> tuple[Ticket, Message | None]:
+              first: Inbound | None, actor: Actor,
+              ticket_id: int | None = None) -> tuple[Ticket, Message | None]:
         now = self._clock()
-        ticket_id = self._repository.next_id("ticket")
+        ticket_id = ticket_id or self._repository.next_id("ticket")
         ticket = Ticket(
             id=ticket_id,
             unique_id=f"{self._prefix}-{ticket_id}",
@@ -195,6 +219,8 @@ class Tickets:
         )
         self._apply_fields(ticket, fields)
         ticket.search_text = _search_text(ticket, [first.text if first else ""])
+        if first is not None and first.thread_id:
+            ticket.mail_thread = [first.thread_id]
         extra: list[Operation] = []
         message = None
         if first is not None:

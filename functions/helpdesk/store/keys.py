@@ -17,6 +17,7 @@ transaction as the user, because a GSI is eventually consistent and cannot enfor
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 TICKET_INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5")
@@ -179,3 +180,26 @@ def counter(name: str) -> tuple[str, str]:
 
 def rate_limit(principal: str) -> tuple[str, str]:
     return f"RATE#{principal}", "RATE"
+
+
+# --- mail --------------------------------------------------------------------------------------
+def _message_id_key(message_id: str) -> str:
+    """Message-IDs can be long; keys stay short and exact through a digest when needed."""
+    if len(message_id) <= 400:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def mail_message(message_id: str) -> tuple[str, str]:
+    """Unique item: a Message-ID we received or sent -> its ticket and post (threading and
+    idempotency: the same mail delivered again finds its post)."""
+    return f"MAIL#{_message_id_key(message_id)}", "MAIL"
+
+
+def ses_message(ses_message_id: str) -> tuple[str, str]:
+    """Unique item: an SES delivery we ingested (idempotency on SES's own id)."""
+    return f"SESMAIL#{ses_message_id}", "SESMAIL"
+
+
+def bouncing_address(address: str) -> tuple[str, str]:
+    return f"BOUNCE#{address}", "BOUNCE"

@@ -1,0 +1,37 @@
+"""Wiring for Lambda containers (and the local stack): the helpdesk and its AWS adapters,
+built once per process from the environment the template sets."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+
+from helpdesk.service import Helpdesk, Settings
+from helpdesk.store.dynamo import DynamoTable
+from helpdesk.store.s3 import S3Blobs
+
+
+@cache
+def client(service: str, endpoint: str | None = None) -> Any:
+    """One client per service (keyed by endpoint: the local stack may restart on a new port)."""
+    return boto3.client(service)
+
+
+def _client(service: str) -> Any:
+    return client(service, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def helpdesk_from_env() -> Helpdesk:
+    return Helpdesk(DynamoTable(_client("dynamodb"), os.environ["TABLE_NAME"]),
+                    Settings.from_env())
+
+
+def blobs_from_env() -> S3Blobs:
+    return S3Blobs(_client("s3"), os.environ["BUCKET_NAME"])
+
+
+def ses() -> Any:
+    return _client("ses")

@@ -34,6 +34,8 @@ def split_reply(text: str) -> SplitReply:
     if not isinstance(text, str):  # why: callers pass parsed mail; don't fail ingestion on None
         text = "" if text is None else str(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return SplitReply("", "", "")
     try:
         return _split(text)
     except Exception:  # why: losing a customer's mail is worse than not folding quotes
@@ -92,18 +94,33 @@ _SEPARATOR = re.compile(
     r")[ \t]*$",
     re.M | re.I,
 )
-# Outlook: "From:/От:" then Sent/To/Subject lines; "*From:*" when bold survived html-to-text.
-_FROM_LINE = re.compile(
-    r"^[ \t]*\*{0,2}(?:from|от|от кого|von|de)\*{0,2}[ \t]*:[ \t]*\*{0,2}[ \t]*(?P<value>\S[^\n]*)",
+# Outlook: "From:/От:" and right below it two more header lines, or one if From has an
+# address; "*From:*" when bold survived html-to-text. Each alternative scans a line once.
+_HEADER_KEY = (
+    r"\n[ \t]*\*{0,2}(?:sent|date|to|cc|bcc|subject|reply-to|отправлено|дата|кому|копия|тема"
+    r"|gesendet|datum|an|betreff|envoyé|à|objet|enviado|fecha|para|asunto)\*{0,2}[ \t]*:[^\n]*"
+)
+_OUTLOOK_BLOCK = re.compile(
+    r"^[ \t]*\*{0,2}(?:from|от|от кого|von|de)\*{0,2}[ \t]*:[ \t]*(?:\*{1,2}[ \t]*)?\S"
+    rf"(?:[^\n@]*@[^\n]*{_HEADER_KEY}|[^\n]*{_HEADER_KEY}{_HEADER_KEY})",
     re.M | re.I,
 )
-_OTHER_HEADER = re.compile(
-    r"[ \t]*\*{0,2}(sent|date|to|cc|bcc|subject|reply-to|отправлено|дата|кому|копия|тема"
-    r"|gesendet|datum|an|betreff|envoyé|à|objet|enviado|fecha|para|asunto)\*{0,2}[ \t]*:",
-    re.I,
-)
 _RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,})[ \t]*")
-_COLON_LINE = re.compile(rf"^(?![ \t]*>)[^\n]{{1,{_MAX_HEADER_LINE}}}?[:：][ \t]*$", re.M)
+# Candidates for attributions: unquoted lines ending in ":" with a digit or "@" (a date, a
+# time or an address); the lookaheads use character classes that exclude what they look for,
+# so each line is scanned a bounded number of times.
+_MAX = _MAX_HEADER_LINE
+_ATTRIBUTION_LINE = re.compile(
+    rf"^(?=[ \t]*[^\s>])(?=[^\n]{{10}})(?=[^\n\d@]{{0,{_MAX}}}[\d@])[^\n]{{1,{_MAX}}}?[:：][ \t]*$",
+    re.M,
+)
+# The same over two lines (Gmail wraps long ones); zero-width, so overlapping pairs are seen.
+_WRAPPED_ATTRIBUTION = re.compile(
+    rf"^(?=[ \t]*[^\s>])(?=(?P<first>[^\n]{{1,{_MAX}}})\n"
+    r"(?P<second>[ \t]*[^\s>][^\n]{0,150}?[:：])[ \t]*$)"
+    r"(?=[^\n\d@]*(?:\n[^\n\d@]*)?[\d@])",
+    re.M,
+)
 
 # --- signatures ---------------------------------------------------------------------------
 
@@ -170,35 +187,14 @@ class _Header:
     kind: HeaderKind  # "attribution": history below may be inline; "block": all below is history
 
 
-def _line_end(text: str, pos: int) -> int:
-    end = text.find("\n", pos)
-    return len(text) if end < 0 else end
-
-
 def _find_separator(text: str, endpos: int) -> _Header | None:
     match = _SEPARATOR.search(text, 0, endpos)
     return _Header(match.start(), match.end(), "block") if match else None
 
 
 def _find_outlook_block(text: str, endpos: int) -> _Header | None:
-    for match in _FROM_LINE.finditer(text, 0, endpos):
-        keys: set[str] = set()
-        pos = match.end()
-        for _ in range(6):  # From, Sent, To, Cc, Subject and a wrapped line
-            if pos >= len(text):
-                break
-            start = pos + 1
-            pos = _line_end(text, start)
-            line = text[start:min(pos, start + _MAX_HEADER_LINE)]
-            if _is_blank(line):
-                break
-            other = _OTHER_HEADER.match(line)
-            if other:
-                keys.add(other.group(1).lower())
-        has_address = "@" in match.group("value")
-        if len(keys) >= 2 or (keys and has_address):
-            return _Header(_rule_above(text, match.start()), match.end(), "block")
-    return None
+    match = _OUTLOOK_BLOCK.search(text, 0, endpos)
+    return _Header(_rule_above(text, match.start()), match.end(), "block") if match else None
 
 
 def _rule_above(text: str, start: int) -> int:
@@ -227,6 +223,8 @@ def _is_attribution(line: str) -> bool:
     words = body.rsplit(None, 1)
     head, last = (words[0], words[1]) if len(words) == 2 else ("", body)
     last = last.lower()
+    if last not in _WROTE_VERBS and "@" not in last:
+        return False  # the common case for colon-terminated prose: decided cheaply
     if last in _WROTE_VERBS:
         if _ATTRIBUTION_START.match(body) and (
             _TIME.search(body) or _YEAR.search(body) or _NUMERIC_DATE.search(body)
@@ -258,31 +256,31 @@ class _AttributionFinder:
         return any(pattern.match(line) for pattern in _LIBRARY_WROTE)
 
     def find(self, text: str, endpos: int) -> _Header | None:
-        for match in _COLON_LINE.finditer(text, 0, endpos):
-            start, end = match.start(), match.end()
+        for match in _ATTRIBUTION_LINE.finditer(text, 0, endpos):
             if self.matches(match.group().strip()):
-                return _Header(start, end, "attribution")
-            # Gmail wraps long attributions: "On ... Ivan Petrov <ivan@example.com>\nwrote:"
-            if start == 0:
-                continue
-            above = text.rfind("\n", max(0, start - 1 - _MAX_HEADER_LINE), start - 1) + 1
-            if above == 0 and start - 1 > _MAX_HEADER_LINE:
-                continue
-            previous = text[above:start - 1]
-            if _is_blank(previous) or _is_quote(previous):
-                continue
-            if self.matches(f"{previous.strip()} {match.group().strip()}"):
-                return _Header(above, end, "attribution")
+                return _Header(match.start(), match.end(), "attribution")
+        return None
+
+    def find_wrapped(self, text: str, endpos: int) -> _Header | None:
+        """"On ... Ivan Petrov <ivan@example.com>\nwrote:" (Gmail wraps at 76 characters)."""
+        for match in _WRAPPED_ATTRIBUTION.finditer(text, 0, endpos):
+            if self.matches(f"{match['first'].strip()} {match['second'].strip()}"):
+                return _Header(match.start(), match.end("second"), "attribution")
         return None
 
 
 def _find_header(text: str) -> _Header | None:
     """The first header at quote level 0; each search stops where a better one was found."""
+    attributions = _AttributionFinder()
     best: _Header | None = None
-    for finder in (_find_separator, _find_outlook_block, _AttributionFinder().find):
+    for finder in (_find_separator, _find_outlook_block, attributions.find):
         found = finder(text, best.start if best else len(text))
         if found and (best is None or found.start < best.start):
             best = found
+    # A wrapped pair may end on the line found alone ("...Petrov\n<ivan@example.com> wrote:")
+    wrapped = attributions.find_wrapped(text, best.end if best else len(text))
+    if wrapped and (best is None or wrapped.start < best.start):
+        best = wrapped
     return best
 
 
@@ -302,7 +300,7 @@ def _clean(text: str) -> str:
 
 def _trim(lines: list[str], lo: int, hi: int) -> int:
     """hi without the trailing blank lines of lines[lo:hi]."""
-    while hi > lo and _is_blank(lines[hi - 1]):
+    while hi > lo and not lines[hi - 1].strip():
         hi -= 1
     return hi
 

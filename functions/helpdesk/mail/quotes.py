@@ -45,16 +45,17 @@ def split_reply(text: str) -> SplitReply:
 
 # --- line kinds -----------------------------------------------------------------------------
 
-_QUOTE_LINE = re.compile(r"^[ \t]*>", re.M)
-_TEXT_LINE = re.compile(r"^[ \t]*[^\s>]", re.M)  # non-blank and not quoted
+# Leading whitespace but not the newline: [^\S\n]. Lines are tested without copying them.
+_QUOTE_LINE = re.compile(r"^[^\S\n]*>", re.M)
+_TEXT_LINE = re.compile(r"^[^\S\n]*[^\s>]", re.M)  # non-blank and not quoted
 
 
 def _is_quote(line: str) -> bool:
-    return line.lstrip().startswith(">")
+    return _QUOTE_LINE.match(line) is not None
 
 
 def _is_blank(line: str) -> bool:
-    return not line.strip()
+    return not line or line.isspace()
 
 
 # --- evidence that a line is written by a mail client ---------------------------------------
@@ -85,7 +86,8 @@ _MAX_HEADER_LINE = 300  # attributions are short; longer lines are never checked
 
 _SEPARATOR = re.compile(
     r"^[ \t]*(?:"
-    r"-{2,}[ \t]*(?:original message|forwarded message|исходное сообщение|пересылаемое сообщение"
+    r"-{2,}[ \t]*(?=[^\W\d_])"  # a letter must follow: "----" rules fail at once
+    r"(?:original message|forwarded message|исходное сообщение|пересылаемое сообщение"
     r"|переадресованное сообщение|перенаправленное сообщение|оригинальное сообщение"
     r"|пересланное сообщение|ursprüngliche nachricht|weitergeleitete nachricht"
     r"|message d'origine|message transféré|mensaje original|mensaje reenviado)[ \t]*-{2,}"
@@ -116,7 +118,7 @@ _ATTRIBUTION_LINE = re.compile(
 )
 # The same over two lines (Gmail wraps long ones); zero-width, so overlapping pairs are seen.
 _WRAPPED_ATTRIBUTION = re.compile(
-    rf"^(?=[ \t]*[^\s>])(?=(?P<first>[^\n]{{1,{_MAX}}})\n"
+    rf"^(?=[ \t]*[^\s>])(?=(?P<first>[^\n]{{20,{_MAX}}})\n"
     r"(?P<second>[ \t]*[^\s>][^\n]{0,150}?[:：])[ \t]*$)"
     r"(?=[^\n\d@]*(?:\n[^\n\d@]*)?[\d@])",
     re.M,
@@ -300,7 +302,7 @@ def _clean(text: str) -> str:
 
 def _trim(lines: list[str], lo: int, hi: int) -> int:
     """hi without the trailing blank lines of lines[lo:hi]."""
-    while hi > lo and not lines[hi - 1].strip():
+    while hi > lo and _is_blank(lines[hi - 1]):
         hi -= 1
     return hi
 

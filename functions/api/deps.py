@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from helpdesk.service import Helpdesk
+from helpdesk.store.blobs import BlobStore
 
 
 @lru_cache(maxsize=1)
@@ -27,3 +28,19 @@ _override: list[Helpdesk] = []
 
 def current() -> Helpdesk:
     return _override[0] if _override else helpdesk()
+
+
+_blobs: list[BlobStore] = []
+
+
+def blobs() -> BlobStore:
+    """Where attachments are; tests inject their own with `use_blobs`."""
+    if not _blobs:
+        from helpdesk.aws.runtime import blobs_from_env
+
+        _blobs.append(blobs_from_env())
+    return _blobs[0]
+
+
+def use_blobs(instance: BlobStore) -> None:
+    _blobs[:] = [instance]

@@ -61,6 +61,7 @@ DOCS: dict[tuple[str, str], Doc] = {
                                             query={"delete": "boolean"}),
     ("POST", "/tickets/{ticket_id}/restore"): Doc("Restore a ticket from the trash"),
     ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail"),
+    ("GET", "/tickets/{ticket_id}/files/{file_id}"): Doc("Download a file (302 to a link)"),
     **_messages("post", inputs.MessageUpdate),
     **_messages("comment", inputs.MessageUpdate),
     ("GET", "/users"): Doc("List users", query=USER_FILTERS | PAGED),

@@ -46,8 +46,19 @@ def message_view(message: Message, kind: str) -> dict[str, Any]:
         "text": message.text,
         "date_created": format_datetime(message.date_created),
         "date_updated": format_datetime(message.date_updated),
-        "files": [file.model_dump() for file in message.files],
+        "files": [{"id": f.id, "name": f.name, "link": f.link, "content_type": f.content_type,
+                   "size": f.size} for f in message.files],
     }
+    if message.delivery is not None:
+        view["delivery"] = {"status": message.delivery.status, "reason": message.delivery.reason,
+                            "channel": message.delivery.channel,
+                            "message_id": message.delivery.message_id}
+    if message.mail is not None:
+        view["mail"] = {"from": message.mail.sender, "message_id": message.mail.message_id,
+                        "quoted": message.mail.quoted, "html": message.mail.html,
+                        "automatic": message.mail.auto_submitted,
+                        "charset_problems": message.mail.charset_problems,
+                        "defects": message.mail.defects}
     if kind == "comment":
         view["visible"] = message.visible
     return view

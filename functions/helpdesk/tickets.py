@@ -21,6 +21,7 @@ from helpdesk.models import (
     Actor,
     ActorType,
     Attachment,
+    Delivery,
     FieldChange,
     MailOrigin,
     Message,
@@ -36,6 +37,7 @@ from helpdesk.store.table import Delete, KeyRange, Operation, Put
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
+FILES_PER_MESSAGE = 1000  # file id = message id * 1000 + n: the id says where the file is
 THREAD_MEMORY = 20  # Message-IDs kept for References of our replies
 SEARCH_TEXT_LIMIT = 30_000
 REOPENED_STATUS = "open"
@@ -109,10 +111,31 @@ class Tickets:
             viewer.require_staff("read private comments")
         return self._repository.messages(kind, ticket_id)
 
+    def attachment(self, viewer: Viewer, ticket_id: int, file_id: int) -> Attachment:
+        """A file of a post (or, for staff, of a comment) of a ticket one may see."""
+        self.get(viewer, ticket_id)
+        kinds = ("post", "comment") if viewer.is_staff else ("post",)
+        for kind in kinds:
+            message = self._repository.get_message(kind, ticket_id, file_id // FILES_PER_MESSAGE)
+            for file in message.files if message else []:
+                if file.id == file_id:
+                    return file
+        raise NotFound(f"file {file_id} does not exist in ticket {ticket_id}")
+
     def audit(self, viewer: Viewer, ticket_id: int) -> list[TicketEvent]:
         self.get(viewer, ticket_id)
         viewer.require_staff("read the audit trail")
         return self._repository.events(ticket_id)
+
+    def post_of_event(self, ticket_id: int, version: int) -> int | None:
+        """The post a ticket event added, if it added one (workflows act on it)."""
+        event = self._repository.event(ticket_id, version)
+        if event is None or event.kind not in ("post_added", "created"):
+            return None
+        if event.kind == "created":
+            posts = self._repository.messages("post", ticket_id)
+            return posts[0].id if posts else None
+        return next((c.new for c in event.changes if c.field == "post"), None)
 
     # --- creating --------------------------------------------------------------------------
     def create(self, viewer: Viewer, fields: TicketCreate) -> Ticket:
@@ -167,9 +190,10 @@ class Tickets:
         return message
 
     def add_system_comment(self, ticket_id: int, text: str,
-                           files: list[Attachment] = ()) -> Message:  # type: ignore[assignment]
+                           files: list[Attachment] = (),  # type: ignore[assignment]
+                           message_id: int | None = None) -> Message:
         """A private note written by the system (bounces, delivery problems)."""
-        message_id = self._repository.next_id("message")
+        message_id = message_id or self._repository.next_id("message")
         now = self._clock()
         comment = Message(id=message_id, ticket_id=ticket_id, user_id=None,
                           author_type=ActorType.SYSTEM, text=text, files=list(files),
@@ -298,6 +322,8 @@ class Tickets:
                 date_created=now,
                 date_updated=now,
             )
+            if kind == "post" and author_type is ActorType.STAFF and ticket.mailbox:
+                message.delivery = Delivery(status="queued", updated=now)
             created[:] = [message]
             if kind == "post":
                 ticket.search_text = (

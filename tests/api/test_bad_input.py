@@ -14,7 +14,8 @@ ROUTES = sorted(
     for method in methods
     if path not in PUBLIC_ROUTES
 )
-IDS = {"ticket_id": "1", "message_id": "1", "user_id": "1", "organization_id": "1"}
+IDS = {"ticket_id": "1", "message_id": "1", "user_id": "1", "organization_id": "1",
+       "file_id": "1001"}
 
 
 def _concrete(path: str, **ids: str) -> str:
@@ -70,6 +71,7 @@ def test_unknown_and_malformed_ids(seeded, path, method):
     assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
     _assert_envelope(missing, missing.status, "99999")
     wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc",
+                                        file_id="abc",
                                         organization_id="abc"), body)
     _assert_envelope(wrong, 400, "integer")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
-from api.deps import current
+from api.deps import blobs, current
 from api.requests import Query, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
 from api.views import audit_view, message_view, ticket_view
@@ -73,6 +73,15 @@ def delete_ticket(ticket_id: str) -> Any:
 @endpoint(tickets, "/tickets/{ticket_id}/restore", ("POST",))
 def restore_ticket(ticket_id: str) -> Any:
     return data(ticket_view(current().tickets.restore(viewer(), path_id(ticket_id, "ticket_id"))))
+
+
+@endpoint(tickets, "/tickets/{ticket_id}/files/{file_id}", ("GET",))
+def download_file(ticket_id: str, file_id: str) -> Any:
+    """A redirect to a short-lived download link of the stored file."""
+    file = current().tickets.attachment(viewer(), path_id(ticket_id, "ticket_id"),
+                                        path_id(file_id, "file_id"))
+    return Response(body="", status_code=302,
+                    headers={"Location": blobs().download_url(file.key, file.name)})
 
 
 @endpoint(tickets, "/tickets/{ticket_id}/audit", ("GET",))

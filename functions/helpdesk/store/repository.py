@@ -163,6 +163,10 @@ class Repository:
         item = self.table.get(keys.ticket_pk(ticket_id), sk)
         return Message.model_validate(item) if item else None
 
+    def event(self, ticket_id: int, version: int) -> TicketEvent | None:
+        item = self.table.get(keys.ticket_pk(ticket_id), keys.event_sk(version))
+        return TicketEvent.model_validate(item) if item else None
+
     def events(self, ticket_id: int) -> list[TicketEvent]:
         items = query_all(
             self.table,

@@ -130,6 +130,14 @@ def test_outlook_bold_headers_from_html() -> None:
     check(text, "Ok.", "*From:* Ivan Petrov")
 
 
+def test_outlook_block_with_cc_and_subject_last() -> None:
+    text = (
+        "Ok.\n\nОт: Иван Петров\nОтправлено: 20 ноября 2026 г. 10:00\nКому: Поддержка\n"
+        "Копия: Бухгалтерия\nТема: Принтер\n\nНе печатает.\n"
+    )
+    check(text, "Ok.", "От: Иван Петров")
+
+
 def test_outlook_mobile_signature_above_the_block() -> None:
     text = (
         "Will check tomorrow.\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n"
@@ -241,6 +249,7 @@ def test_gmail_forward_is_all_new_text() -> None:
 
 
 @pytest.mark.parametrize("header", [
+    "Вы писали 20 ноября 2026 г., 10:00:",  # The Bat!
     "Иван Петров <ivan@mail.ru> пишет:",
     "20.11.2026 10:00, Иван Петров Пишет:",
     "Пятница, 20 ноября 2026, 10:00 +03:00, Иван <ivan@mail.ru> написал(а):",
@@ -321,6 +330,9 @@ def test_everything_quoted_is_all_new_text() -> None:
     "20 users had the same problem, and Ivan wrote:\nit is the driver.",
     "Письмо от ivan@example.ru:\nпринтер не печатает.",
     "Call me at 10:00 or write to ivan@example.com:\nthanks.",
+    "Book me a ticket:\nFrom: Moscow\nTo: Kazan\nDate: 21.11.2026\nThanks!",
+    "Маршрут:\nОт: Москва\nКому: Иванову\nДата: 21.11.2026\nСпасибо!",
+    "В 2025 году я уже писал:\nпринтер не печатает.",
 ])
 def test_prose_is_not_cut(text: str) -> None:
     assert split_reply(text) == SplitReply(text, "", "")

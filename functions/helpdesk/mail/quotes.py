@@ -75,6 +75,8 @@ _ATTRIBUTION_START = re.compile(
     r"\.?[\s,])",
     re.I,
 )
+# The Bat!: "Вы писали 20 ноября 2026 г., 10:00:" puts the verb first.
+_WROTE_FIRST = re.compile(r"(?:вы писали|you wrote)[\s,]", re.I)
 _WROTE_VERBS = frozenset({
     "wrote", "writes", "said",
     "пишет", "пишут", "написал", "написала", "написали", "написало", "написал(а)", "написал(-а)",
@@ -96,15 +98,18 @@ _SEPARATOR = re.compile(
     r")[ \t]*$",
     re.M | re.I,
 )
-# Outlook: "From:/От:" and right below it two more header lines, or one if From has an
-# address; "*From:*" when bold survived html-to-text. Each alternative scans a line once.
+# Outlook: "From:/От:" and right below it a few header lines, one of them a subject (or one
+# line of any kind if From has an address), so "From: Moscow\nTo: Kazan\nDate: ..." in a
+# booking request is not taken for history. "*From:*" when bold survived html-to-text.
 _HEADER_KEY = (
     r"\n[ \t]*\*{0,2}(?:sent|date|to|cc|bcc|subject|reply-to|отправлено|дата|кому|копия|тема"
     r"|gesendet|datum|an|betreff|envoyé|à|objet|enviado|fecha|para|asunto)\*{0,2}[ \t]*:[^\n]*"
 )
+_SUBJECT_KEY = r"\n[ \t]*\*{0,2}(?:subject|тема|betreff|objet|asunto)\*{0,2}[ \t]*:"
 _OUTLOOK_BLOCK = re.compile(
     r"^[ \t]*\*{0,2}(?:from|от|от кого|von|de)\*{0,2}[ \t]*:[ \t]*(?:\*{1,2}[ \t]*)?\S"
-    rf"(?:[^\n@]*@[^\n]*{_HEADER_KEY}|[^\n]*{_HEADER_KEY}{_HEADER_KEY})",
+    rf"(?:[^\n@]*@[^\n]*{_HEADER_KEY}"
+    rf"|[^\n]*(?=(?:{_HEADER_KEY}){{0,4}}{_SUBJECT_KEY})(?:{_HEADER_KEY}){{2}})",
     re.M | re.I,
 )
 _RULE = re.compile(r"[ \t]*(?:_{8,}|-{8,})[ \t]*")
@@ -225,6 +230,8 @@ def _is_attribution(line: str) -> bool:
     words = body.rsplit(None, 1)
     head, last = (words[0], words[1]) if len(words) == 2 else ("", body)
     last = last.lower()
+    if _WROTE_FIRST.match(body):
+        return bool(_TIME.search(body) or _YEAR.search(body) or _NUMERIC_DATE.search(body))
     if last not in _WROTE_VERBS and "@" not in last:
         return False  # the common case for colon-terminated prose: decided cheaply
     if last in _WROTE_VERBS:

@@ -3,7 +3,7 @@
 Attribution lines ("On ... wrote:", "пт, 20 нояб. 2026 г. в 10:00, Иван <...>:"), Outlook
 header blocks, forward markers and trailing "> " blocks all mark the start of the history.
 
-mail-parser-reply supplies the attribution patterns of its other languages (de, fr, es, ...)
+mail-parser-reply supplies the attribution patterns of its other languages (de, fr, it, nl, ...)
 and the "Sent from my ..." phrases. Its own EmailReplyParser.read() is not called: its
 patterns backtrack catastrophically on raw text (about 2 s on 6 KB of "On On On ..."), it
 strips every line, and it knows no Russian. Its patterns run here on single short lines
@@ -78,7 +78,7 @@ _ATTRIBUTION_START = re.compile(
 # The Bat!: "Вы писали 20 ноября 2026 г., 10:00:" puts the verb first.
 _WROTE_FIRST = re.compile(r"(?:вы писали|you wrote)[\s,]", re.I)
 _WROTE_VERBS = frozenset({
-    "wrote", "writes", "said",
+    "wrote", "writes",
     "пишет", "пишут", "написал", "написала", "написали", "написало", "написал(а)", "написал(-а)",
 })
 

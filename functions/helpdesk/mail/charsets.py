@@ -91,7 +91,7 @@ def _codec(name: str) -> str | None:
     except (LookupError, ValueError, TypeError):
         return None
     # bytes-to-bytes codecs (base64, zlib, rot13) are not charsets
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_CHARSETS:
         return None
     return info.name
 
@@ -134,6 +134,15 @@ def _strict(data: bytes, codec: str) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+def _mostly_utf8(data: bytes) -> str | None:
+    """utf-8 with replacement when nearly all non-ascii bytes form valid utf-8: text in other
+    charsets practically never contains valid multi-byte sequences."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    good = sum(1 for char in text if ord(char) > 127) - bad
+    return text if bad and good >= 4 * bad else None
+
+
 def decode_8bit_header(data: bytes) -> tuple[str, str]:
     """Raw 8-bit header bytes: utf-8 (RFC 6532), else windows-1251, else latin-1."""
     for codec in ("utf-8", "cp1251"):
@@ -162,7 +171,8 @@ class Decoder:
             try:
                 best = from_bytes(data[:_GUESS_SAMPLE]).best()
                 codec = _codec(best.encoding) if best is not None else None
-                if codec is not None:
+                # utf-16/32 without a BOM is what junk looks like to the guesser, not mail text
+                if codec is not None and not codec.startswith(("utf-16", "utf-32")):
                     return data.decode(codec, errors="replace"), display_name(codec)
             except Exception:  # a guesser bug must not lose the mail
                 pass
@@ -185,14 +195,20 @@ class Decoder:
                     return text
         if data.isascii() and b"\x1b" not in data:
             return data.decode("ascii")
-        if codec != "utf-8":
-            text = _strict(data, "utf-8")
-            if text is not None:
-                if written and codec is None:
-                    self._note(f"unknown charset {written!r} decoded as utf-8")
-                elif written:
-                    self._note(f"charset {written!r} does not match the content; decoded as utf-8")
-                return text
+        text = _strict(data, "utf-8") if codec != "utf-8" else None
+        if text is not None:
+            if written and codec is None:
+                self._note(f"unknown charset {written!r} decoded as utf-8")
+            elif written:
+                self._note(f"charset {written!r} does not match the content; decoded as utf-8")
+            return text
+        text = _mostly_utf8(data)
+        if text is not None:
+            # utf-8 cut mid-character or with a few bad bytes: still utf-8, not a guess
+            if codec not in (None, "utf-8"):
+                self._note(f"charset {written!r} does not match the content; decoded as utf-8")
+            self._note("invalid utf-8 sequences replaced")
+            return text
         text, used = self._guess(data)
         if not written:
             self._note(f"no charset declared; decoded as {used} (best effort)")

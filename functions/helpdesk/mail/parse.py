@@ -137,6 +137,7 @@ class _Headers:
 
 _HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)", re.S)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_GARBAGE_LINE = re.compile(rb"\A:|[\x00-\x08\x0b-\x1f\x7f]")  # nameless or binary: not text
 
 
 def _decode_header_value(name: str, raw: bytes, ctx: _Context) -> str:
@@ -177,7 +178,7 @@ def _split_message(data: bytes, ctx: _Context, *, top: bool = False) -> tuple[_H
             continue
         elif index == 0 and top and len(matches) > 1 and matches[1]:
             ctx.defect("garbage header line skipped")  # a junk first line before real headers
-        elif not raw_items or index > last_header:
+        elif not raw_items or (index > last_header and not _GARBAGE_LINE.search(line)):
             # no headers at all, or the blank line before the body is missing
             if top or raw_items:
                 ctx.defect("message has no headers" if not raw_items else
@@ -309,6 +310,8 @@ def _address_chunks(value: str, decoder: Decoder) -> list[str]:
 
 def _clean_address(spec: str) -> str:
     spec = spec.strip().strip("<>").strip().lower()
+    if _LINE_CONTROL.search(spec):
+        return ""
     if "@" in spec:
         local, _, domain = spec.rpartition("@")
         valid = bool(local) and not any(c.isspace() for c in local) and _DOMAIN.fullmatch(domain)

@@ -139,7 +139,7 @@ def _mostly_utf8(data: bytes) -> str | None:
     charsets practically never contains valid multi-byte sequences."""
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
-    good = sum(1 for char in text if ord(char) > 127) - bad
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad
     return text if bad and good >= 4 * bad else None
 
 

@@ -18,6 +18,7 @@ import email.utils
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -101,10 +102,12 @@ class _Context:
     defects: list[str] = field(default_factory=list)
     truncated: bool = False
     parts: int = 1
+    _seen: set[str] = field(default_factory=set)
 
     def defect(self, message: str, *, limit: bool = False) -> None:
         self.truncated = self.truncated or limit
-        if message not in self.defects and len(self.defects) < 200:
+        if message not in self._seen and len(self.defects) < 200:
+            self._seen.add(message)
             self.defects.append(message)
 
 
@@ -136,17 +139,33 @@ class _Headers:
 
 
 _HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)", re.S)
+_HEADER_START = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:", re.M)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _GARBAGE_LINE = re.compile(rb"\A:|[\x00-\x08\x0b-\x1f\x7f]")  # nameless or binary: not text
+_MAX_HEADER_LINES = 10_000  # real mail has a few hundred at most (long Received chains)
+_MAX_HEADER_VALUE = 256 * 1024
 
 
 def _decode_header_value(name: str, raw: bytes, ctx: _Context) -> str:
     raw = raw.strip(b" \t\r\n")
+    if len(raw) > _MAX_HEADER_VALUE:
+        ctx.defect(f"header {name[:40]!r} longer than {_MAX_HEADER_VALUE} bytes; cut", limit=True)
+        raw = raw[:_MAX_HEADER_VALUE]
     if raw.isascii():
         return raw.decode("ascii")
     text, codec = decode_8bit_header(raw)
-    ctx.defect(f"8-bit header {name!r} decoded as {codec}")
+    ctx.defect(f"8-bit header {name[:40]!r} decoded as {codec}")
     return text
+
+
+def _lines(block: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, line without CR/LF) without splitting a huge block all at once."""
+    position = 0
+    while position < len(block):
+        end = block.find(b"\n", position)
+        end = len(block) if end < 0 else end
+        yield position, end, block[position:end].rstrip(b"\r")
+        position = end + 1
 
 
 def _split_message(data: bytes, ctx: _Context, *, top: bool = False) -> tuple[_Headers, bytes]:
@@ -159,26 +178,28 @@ def _split_message(data: bytes, ctx: _Context, *, top: bool = False) -> tuple[_H
     blank = _BLANK_LINE.search(data)
     block = data[: blank.start()] if blank else data
     body = data[blank.end() :] if blank else b""
-    lines = block.split(b"\n")
-    matches = [_HEADER_LINE.fullmatch(line.rstrip(b"\r")) for line in lines]
-    last_header = max((i for i, match in enumerate(matches) if match), default=-1)
     raw_items: list[tuple[str, bytearray]] = []
-    offset = 0
-    for index, (line, match) in enumerate(zip(lines, matches, strict=True)):
-        start, offset = offset, offset + len(line) + 1
-        line = line.rstrip(b"\r")
+    next_header = -1  # where the next header-looking line starts (len(block) if none)
+    for count, (start, end, line) in enumerate(_lines(block)):
+        if count >= _MAX_HEADER_LINES:
+            ctx.defect(f"more than {_MAX_HEADER_LINES} header lines; the rest skipped", limit=True)
+            break
         if line[:1] in (b" ", b"\t") and raw_items:
-            raw_items[-1][1].extend(line)  # unfolding: drop the line break, keep the blank
-        elif match:
-            name = match.group(1).decode("ascii").lower()
-            raw_items.append((name, bytearray(match.group(2))))
-        elif index == 0 and top and line.startswith(b"From "):
-            continue  # an mbox envelope line
-        elif not raw_items and not line.strip():
+            value = raw_items[-1][1]
+            if len(value) <= _MAX_HEADER_VALUE:
+                value.extend(line)  # unfolding: drop the line break, keep the blank
             continue
-        elif index == 0 and top and len(matches) > 1 and matches[1]:
+        if match := _HEADER_LINE.fullmatch(line):
+            raw_items.append((match.group(1).decode("ascii").lower(), bytearray(match.group(2))))
+            continue
+        if (count == 0 and top and line.startswith(b"From ")) or not (raw_items or line.strip()):
+            continue  # an mbox envelope line, or blanks before anything
+        if next_header <= start:
+            later = _HEADER_START.search(block, end)
+            next_header = later.start() if later else len(block)
+        if count == 0 and top and next_header == end + 1:
             ctx.defect("garbage header line skipped")  # a junk first line before real headers
-        elif not raw_items or (index > last_header and not _GARBAGE_LINE.search(line)):
+        elif not raw_items or (next_header == len(block) and not _GARBAGE_LINE.search(line)):
             # no headers at all, or the blank line before the body is missing
             if top or raw_items:
                 ctx.defect("message has no headers" if not raw_items else
@@ -188,7 +209,7 @@ def _split_message(data: bytes, ctx: _Context, *, top: bool = False) -> tuple[_H
         else:
             ctx.defect("garbage header line skipped")
     items = [(name, _decode_header_value(name, raw, ctx)) for name, raw in raw_items]
-    if top and not items and "message has no headers" not in ctx.defects:
+    if top and not items:
         ctx.defect("message has no headers")
     return _Headers(items), body
 
@@ -263,7 +284,7 @@ def _escape(text: str, specials: str) -> str:
     return "".join("\\" + char if char in specials else char for char in text)
 
 
-def _address_chunks(value: str, decoder: Decoder) -> list[str]:
+def _address_chunks(value: str, decoder: Decoder, limit: int) -> list[str]:
     """Split an address list at top-level commas (and group syntax), decoding encoded words
     into quoted text first so the address parser sees plain Unicode."""
     chunks: list[str] = []
@@ -296,7 +317,10 @@ def _address_chunks(value: str, decoder: Decoder) -> list[str]:
         elif token == ">" and not quoted and not comment and angle:
             angle -= 1
         elif token in {",", ";"} and top_level:
-            chunks.append("".join(current))
+            if chunk := "".join(current).strip():
+                chunks.append(chunk)
+                if len(chunks) > limit:
+                    return chunks
             current = []
             continue
         elif token == ":" and top_level:
@@ -304,8 +328,9 @@ def _address_chunks(value: str, decoder: Decoder) -> list[str]:
             continue
         current.append(token)
     current.append(value[position:])
-    chunks.append("".join(current))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
+    if chunk := "".join(current).strip():
+        chunks.append(chunk)
+    return chunks
 
 
 def _clean_address(spec: str) -> str:
@@ -334,7 +359,7 @@ def _parse_chunk(chunk: str) -> list[tuple[str, str]]:
 def _addresses(values: list[str], ctx: _Context) -> list[Address]:
     result: list[Address] = []
     for value in values:
-        for chunk in _address_chunks(value, ctx.decoder):
+        for chunk in _address_chunks(value, ctx.decoder, _MAX_ADDRESSES):
             if len(result) >= _MAX_ADDRESSES:
                 ctx.defect(f"more than {_MAX_ADDRESSES} addresses in a header; the rest skipped")
                 return result
@@ -419,32 +444,21 @@ _GUESS_BOUNDARY = re.compile(
 def _find_parts(body: bytes, boundary: bytes, limit: int) -> tuple[list[bytes], bool, bool]:
     """Bodies between boundary lines: (bodies, boundary found, closing boundary found).
     The line break before a boundary line belongs to the boundary (RFC 2046)."""
-    delimiter = b"--" + boundary
+    delimiter = re.compile(rb"^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$", re.M)
     bodies: list[bytes] = []
     start: int | None = None
-    position = 0
-    while len(bodies) <= limit:
-        found = body.find(delimiter, position)
-        if found < 0:
-            break
-        position = found + 1
-        if found and body[found - 1] != 0x0A:
-            continue
-        after = found + len(delimiter)
-        closing = body.startswith(b"--", after)
-        line_end = body.find(b"\n", after)
-        line_end = len(body) if line_end < 0 else line_end
-        if body[after + 2 * closing : line_end].strip(b" \t\r"):
-            continue  # a longer boundary, or text that merely starts like one
-        end = found - 1 if found else 0
+    for match in delimiter.finditer(body):
+        end = match.start() - 1 if match.start() else 0
         if end and body[end - 1] == 0x0D:
             end -= 1
         if start is not None:
             bodies.append(body[start:end])
-        if closing:
+        if match.group(1):
             return bodies, True, True
-        start = position = line_end + 1
-    if start is not None and len(bodies) <= limit:
+        if len(bodies) > limit:
+            return bodies, True, False
+        start = match.end() + 1
+    if start is not None:
         bodies.append(body[start:])
     return bodies, start is not None, False
 
@@ -543,6 +557,9 @@ _META_CHARSET = re.compile(
 
 def _text(part: _Part, ctx: _Context) -> str:
     data = _content(part, ctx)
+    # no charset needs more than 4 bytes a character (utf-7 and ISO-2022 escapes aside): do not
+    # decode 40 MB to keep 2 million characters
+    data = data[: 4 * ctx.limits.max_text_chars + 64]
     charset = part.params.get("charset")
     meta = _META_CHARSET.search(data[:4096]) if part.ctype == "text/html" else None
     if not charset and meta:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk.mail import parse as parse_module
 from helpdesk.mail.charsets import Decoder, decode_words, normalize_charset
 from helpdesk.mail.html import html_to_text, limit_nesting, sanitize_html
 from helpdesk.mail.parse import Address, ParsedMail, ParseLimits, parse_mail
@@ -620,6 +621,7 @@ def test_inline_text_parts_around_an_image_are_joined() -> None:
          "Auto-Submitted: auto-generated; owner-email=x@example.com"),
         ("Precedence: bulk", "Precedence: bulk"),
         ("Precedence: JUNK", "Precedence: junk"),
+        ("Precedence: bulk (newsletter)", "Precedence: bulk"),
         ("Precedence: list", "Precedence: list"),
         ("Precedence: auto_reply", "Precedence: auto_reply"),
         ("X-Autoreply: yes", "X-Autoreply"),
@@ -644,7 +646,9 @@ def test_automatic_mail_senders(sender: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["Auto-Submitted: no", "Precedence: first-class", "From: daemon@example.com"]
+    "header",
+    ["Auto-Submitted: no", "Auto-Submitted: No (sent by a person)", "Precedence: first-class",
+     "Precedence: bulky", "From: daemon@example.com"],
 )
 def test_human_mail_is_not_automatic(header: str) -> None:
     parsed = headers_only("From: person@example.com", header)
@@ -970,12 +974,33 @@ def test_truncated_when_input_exceeds_max_bytes(raw: bytes, max_bytes: int) -> N
     assert_clean(parsed)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=2, max_size=3000), st.data())
+def test_arbitrary_bytes_over_max_bytes_are_truncated(raw: bytes, data: st.DataObject) -> None:
+    max_bytes = data.draw(st.integers(min_value=1, max_value=len(raw) - 1))
+    parsed = parse_mail(raw, ParseLimits(max_bytes=max_bytes))
+    assert parsed.truncated
+    assert len(parsed.text) <= max_bytes
+    assert_clean(parsed)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_arbitrary_header_text_never_raises(value: str) -> None:
     raw = ("From: " + value + "\r\nTo: " + value + "\r\nSubject: " + value + "\r\n"
            "Content-Type: text/plain; " + value + "\r\n\r\nbody").encode("utf-8", "surrogatepass")
     assert_clean(parse_mail(raw))
+
+
+def test_an_internal_error_still_returns_the_raw_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(raw: bytes, limits: ParseLimits) -> ParsedMail:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(parse_module, "_parse", explode)
+    parsed = parse_mail(b"Subject: x\r\n\r\nbody \xff\x00")
+    assert parsed.text == "Subject: x\n\nbody \ufffd"
+    assert parsed.defects == ["parser failure (RuntimeError); body read as raw text"]
+    assert_clean(parsed)
 
 
 def test_decode_words_is_exact_on_plain_text() -> None:

@@ -811,12 +811,18 @@ def _bounce(report: _Part, ctx: _Context) -> Bounce:
                   status.group() if status else "", action, diagnostic)
 
 
+def _keyword(value: str) -> str:
+    """The leading token of a header, without parameters or comments: "no (manual)" → "no"."""
+    match = re.match(r"\s*([A-Za-z0-9_.-]*)", value)
+    return match.group(1).lower() if match else ""
+
+
 def _automatic(headers: _Headers, sender: Address, report: _Part | None) -> str | None:
     """Why the mail was sent by a machine (never auto-reply to it), or None."""
     submitted = headers.get("auto-submitted")
-    if submitted is not None and submitted.split(";")[0].strip().lower() != "no":
+    if submitted is not None and _keyword(submitted) != "no":
         return f"Auto-Submitted: {_one_line(submitted)[:60]}"
-    precedence = (headers.get("precedence") or "").strip().lower()
+    precedence = _keyword(headers.get("precedence") or "")
     if precedence in {"bulk", "junk", "list", "auto_reply"}:
         return f"Precedence: {precedence}"
     # Microsoft's X-Auto-Response-Suppress asks us not to auto-reply: its presence is enough
@@ -912,6 +918,7 @@ def _fallback(raw: bytes, limits: ParseLimits, error: Exception) -> ParsedMail:
     except Exception:
         data = b""
     text = data[: limits.max_bytes].decode("utf-8", errors="replace")[: limits.max_text_chars]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return ParsedMail(
         message_id=None, in_reply_to=[], references=[], subject="", sender=Address("", ""),
         reply_to=[], to=[], cc=[], date=None, text=_CONTROL.sub("", text), html=None,

@@ -151,7 +151,7 @@ class _TextExtractor(HTMLParser):
             else:
                 self._emit(f"{'  ' * max(len(self._lists) - 1, 0)}- ")
         elif tag in {"td", "th"}:
-            self._emit(" ")
+            self._space()
         elif tag in _BLOCKS:
             self._newline(2 if tag in {"p", "h1", "h2", "h3", "h4", "h5", "h6"} else 1)
             if tag == "pre":
@@ -179,9 +179,16 @@ class _TextExtractor(HTMLParser):
                 self._emit(f" ({href.strip()})" if text else href.strip())
             self._link = None
 
+    def _space(self) -> None:
+        """One separating space, never at the start of a line nor after another space."""
+        if not self._trailing and self.out and not self.out[-1].endswith(" "):
+            self._emit(" ")
+
     def handle_data(self, data: str) -> None:
         if not self._pre:
             data = _SPACES.sub(" ", data)
+            if self._trailing or (self.out and self.out[-1].endswith(" ")):
+                data = data.lstrip(" ")
         self._emit(data)
         if self._link is not None:
             self._link_text.append(data)
@@ -195,6 +202,6 @@ def html_to_text(html: str) -> str:
         parser.close()
     except Exception:  # html.parser is lenient; this is a last resort, keep what was read
         pass
-    lines = [line.replace("\xa0", " ").rstrip() for line in "".join(parser.out).split("\n")]
-    text = "\n".join(line if line.startswith(" " * 2) else line.lstrip() for line in lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    lines = "".join(parser.out).replace("\xa0", " ").split("\n")
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

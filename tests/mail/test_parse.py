@@ -73,6 +73,10 @@ def assert_clean(parsed: ParsedMail) -> None:
         assert "\\" not in attachment.filename
         assert attachment.size == len(attachment.content)
         assert attachment.content_type == attachment.content_type.lower()
+    strings += [parsed.automatic_reason or ""]
+    if parsed.bounce is not None:
+        strings += [parsed.bounce.original_message_id or "", parsed.bounce.status,
+                    parsed.bounce.action, parsed.bounce.diagnostic, *parsed.bounce.recipients]
     for value in strings:
         value.encode("utf-8")  # no lone surrogates
         assert not any(ord(c) < 32 and c not in "\t\n" for c in value), repr(value)
@@ -178,6 +182,17 @@ def test_charset_labels_that_are_not_charsets_are_unknown() -> None:
     assert normalize_charset("ISO_8859-5:1988") == "iso8859-5"
     parsed = parse_mail(single("text/plain; charset=base64", b"aGVsbG8="))
     assert parsed.text == "aGVsbG8="
+
+
+def test_utf7_lone_surrogates_never_escape() -> None:
+    raw = (b"Subject: =?utf-7?Q?a+2D0-b?=\r\n"
+           b"Content-Type: multipart/mixed; boundary*=utf-7''%2B2D0-\r\n\r\nhi +2D0-\r\n")
+    parsed = parse_mail(raw)
+    assert parsed.subject == "a\ufffdb"
+    assert parsed.text == "hi +2D0-"
+    assert not any("parser failure" in defect for defect in parsed.defects)
+    assert_clean(parsed)
+    assert parse_mail(single("text/plain; charset=utf-7", b"x +2D0- y")).text == "x \ufffd y"
 
 
 def test_html_charset_from_meta_when_the_header_has_none() -> None:

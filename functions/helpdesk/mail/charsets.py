@@ -126,11 +126,16 @@ def display_name(codec: str) -> str:
     return name.replace("_", "-")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _strict(data: bytes, codec: str) -> str | None:
     try:
         text = data.decode(codec)
     except (UnicodeError, LookupError, ValueError):
         return None
+    # utf-7 "decodes" lone surrogates, which no utf-8 consumer (JSON, DynamoDB) can store
+    text = _SURROGATE.sub("\ufffd", text)
     return text[1:] if text.startswith("\ufeff") else text
 
 

@@ -238,7 +238,7 @@ def _rfc2231(sections: dict[int, tuple[str, bool]], decoder: Decoder) -> str:
                 charset, _language, text = text.split("'", 2)
             data += unquote_to_bytes(text)
         else:
-            data += text.encode("utf-8")
+            data += text.encode("utf-8", errors="replace")
     return decoder.decode(bytes(data), charset or None)
 
 
@@ -471,7 +471,9 @@ def _split_multipart(part: _Part, ctx: _Context) -> list[bytes] | None:
     limit = ctx.limits.max_parts
     boundary = part.params.get("boundary", "")
     bodies, found, closed = (
-        _find_parts(part.body, boundary.encode("utf-8"), limit) if boundary else ([], False, False)
+        _find_parts(part.body, boundary.encode("utf-8", errors="replace"), limit)
+        if boundary
+        else ([], False, False)
     )
     if not found:
         guessed = _GUESS_BOUNDARY.search(part.body[: 64 * 1024])
@@ -833,9 +835,9 @@ def _automatic(headers: _Headers, sender: Address, report: _Part | None) -> str 
     if local in {"mailer-daemon", "postmaster"}:
         return f"sender {local}"
     if report is not None:
-        kind = report.params.get("report-type", "").lower()
+        kind = _one_line(report.params.get("report-type", "")).lower()[:40]
         return "delivery status notification" if kind == "delivery-status" else (
-            f"multipart/report ({kind[:40] or 'no report-type'})")
+            f"multipart/report ({kind or 'no report-type'})")
     return None
 
 

@@ -1,0 +1,222 @@
+"""Inbound mail -> ticket: idempotent, threaded, loop-safe. The raw MIME is already stored
+(the SES S3 action, or the local SMTP listener) and its key is kept on the post."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpdesk.errors import Conflict
+from helpdesk.inputs import TicketCreate
+from helpdesk.mail.parse import Attachment as MailAttachment
+from helpdesk.mail.parse import ParsedMail, parse_mail
+from helpdesk.mail.quotes import split_reply
+from helpdesk.models import Attachment, MailOrigin, Ticket, User
+from helpdesk.service import Helpdesk
+from helpdesk.store import keys
+from helpdesk.store.blobs import BlobStore
+from helpdesk.store.repository import StaleVersion
+from helpdesk.store.table import Condition, Put
+from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
+
+MAX_REFERENCES = 20  # the newest References are enough to find the thread
+THREAD_MEMORY = 20
+NO_SUBJECT = "(no subject)"
+UNKNOWN_SENDER = "unknown-sender@invalid"
+
+
+@dataclass(frozen=True)
+class Mailboxes:
+    """Our own addresses; the first is the default one replies go out from."""
+
+    addresses: tuple[str, ...]
+
+    @staticmethod
+    def parse(text: str) -> Mailboxes:
+        found = tuple(a.strip().lower() for a in text.split(",") if a.strip())
+        return Mailboxes(found or ("support@helpdesk.local",))
+
+    def ours(self, address: str) -> bool:
+        return address.lower() in self.addresses
+
+    def receiving(self, recipients: list[str]) -> str:
+        return next((r.lower() for r in recipients if self.ours(r)), self.addresses[0])
+
+
+@dataclass
+class IngestResult:
+    outcome: str  # created | appended | duplicate | bounce | loop
+    ticket_id: int | None = None
+    post_id: int | None = None
+    details: str = ""
+    automatic: bool = False
+
+
+@dataclass
+class _Thread:
+    ticket: Ticket | None = None
+    matched_by: str = ""
+
+
+@dataclass
+class MailIngest:
+    helpdesk: Helpdesk
+    blobs: BlobStore
+    mailboxes: Mailboxes
+    ticket_prefix: str = "HD"
+    _token: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        prefix = re.escape(self.ticket_prefix)
+        self._token = re.compile(rf"\[{prefix}-(\d+)\]")
+        self._footer = re.compile(rf"ref:{prefix}-(\d+)")
+
+    # --- the one entry point -----------------------------------------------------------------
+    def ingest(self, raw: bytes, *, raw_key: str, ses_message_id: str | None = None,
+               recipients: list[str] | None = None, envelope_from: str = "") -> IngestResult:
+        known = self._already_ingested(ses_message_id, None)
+        if known:
+            return known
+        mail = parse_mail(raw)
+        known = self._already_ingested(None, mail.message_id)
+        if known:
+            return known
+        if mail.bounce is not None:
+            return self._bounce(mail, raw, raw_key)
+        sender_address = mail.sender.address or envelope_from.lower() or UNKNOWN_SENDER
+        if self.mailboxes.ours(sender_address):
+            return IngestResult("loop", details=f"mail from our own mailbox {sender_address}")
+        customer = self.helpdesk.users.find_or_create_customer(sender_address,
+                                                               mail.sender.name or None)
+        mailbox = self.mailboxes.receiving(recipients or [a.address for a in mail.to])
+        thread = self._thread_of(mail)
+        ticket_id = (thread.ticket.id if thread.ticket
+                     else self.helpdesk.repository.next_id("ticket"))
+        inbound = self._inbound(mail, raw_key, ses_message_id, customer, mailbox, ticket_id)
+        cc = [a.address for a in [*mail.to, *mail.cc]
+              if a.address and not self.mailboxes.ours(a.address)
+              and a.address != sender_address]
+        try:
+            if thread.ticket is not None:
+                message = self.helpdesk.tickets.add_inbound(thread.ticket.id, inbound, cc)
+                return IngestResult("appended", thread.ticket.id, message.id, thread.matched_by,
+                                    mail.auto_submitted)
+            fields = TicketCreate(title=mail.subject.strip()[:1000] or NO_SUBJECT,
+                                  source="email", mailbox=mailbox, cc=cc)
+            ticket, message = self.helpdesk.tickets.open_with_message(
+                fields, inbound, ticket_id=ticket_id)
+            return IngestResult("created", ticket.id, message.id, "", mail.auto_submitted)
+        except (StaleVersion, Conflict):
+            # A concurrent delivery of the same mail won the unique items: it is a duplicate.
+            known = self._already_ingested(ses_message_id, mail.message_id)
+            if known:
+                return known
+            raise
+
+    # --- pieces ----------------------------------------------------------------------------
+    def _already_ingested(self, ses_message_id: str | None,
+                          message_id: str | None) -> IngestResult | None:
+        table = self.helpdesk.repository.table
+        for item_key in ([keys.ses_message(ses_message_id)] if ses_message_id else []) + (
+                [keys.mail_message(message_id)] if message_id else []):
+            item = table.get(*item_key)
+            if item is None:
+                continue
+            if item.get("direction") == "outbound":
+                return IngestResult("loop", item.get("ticket_id"), item.get("post_id"),
+                                    "a mail we sent came back to us")
+            return IngestResult("duplicate", item.get("ticket_id"), item.get("post_id"),
+                                "already ingested")
+        return None
+
+    def _thread_of(self, mail: ParsedMail) -> _Thread:
+        repository = self.helpdesk.repository
+        candidates = [*mail.in_reply_to, *reversed(mail.references[-MAX_REFERENCES:])]
+        for message_id in dict.fromkeys(candidates):
+            item = repository.table.get(*keys.mail_message(message_id))
+            if item is not None:
+                ticket = repository.get_ticket(int(item["ticket_id"]))
+                if ticket is not None and not ticket.trashed:
+                    return _Thread(ticket, f"In-Reply-To/References {message_id}")
+        for pattern, where, text in ((self._token, "subject", mail.subject),
+                                     (self._footer, "footer", mail.text)):
+            for match in pattern.finditer(text):
+                ticket = repository.get_ticket(int(match[1]))
+                if ticket is not None and not ticket.trashed:
+                    return _Thread(ticket, f"ticket token in the {where}")
+        return _Thread()
+
+    def _inbound(self, mail: ParsedMail, raw_key: str, ses_message_id: str | None,
+                 customer: User, mailbox: str, ticket_id: int) -> Inbound:
+        repository = self.helpdesk.repository
+        message_id = repository.next_id("message")
+        split = split_reply(mail.text)
+        files = [self._store(ticket_id, message_id, number, attachment)
+                 for number, attachment in enumerate(mail.attachments, start=1)]
+        link = {"ticket_id": ticket_id, "post_id": message_id, "direction": "inbound"}
+        extra = []
+        if mail.message_id:
+            pk, sk = keys.mail_message(mail.message_id)
+            extra.append(Put({"PK": pk, "SK": sk, "item_type": "mail_message", **link},
+                             Condition.item_absent()))
+        if ses_message_id:
+            pk, sk = keys.ses_message(ses_message_id)
+            extra.append(Put({"PK": pk, "SK": sk, "item_type": "ses_message", **link},
+                             Condition.item_absent()))
+        origin = MailOrigin(
+            message_id=mail.message_id, ses_message_id=ses_message_id, raw_key=raw_key,
+            sender=mail.sender.address, sender_name=mail.sender.name, mailbox=mailbox,
+            full_text=mail.text, quoted=split.quoted, html=mail.html,
+            auto_submitted=mail.auto_submitted, automatic_reason=mail.automatic_reason,
+            charset_problems=list(mail.charset_problems), defects=list(mail.defects),
+        )
+        return Inbound(
+            author=customer, text=split.new_text or mail.text, mail=origin, files=files,
+            message_id=message_id, extra=extra, thread_id=mail.message_id,
+            context={"channel": "email", "auto_submitted": mail.auto_submitted,
+                     "automatic_reason": mail.automatic_reason},
+        )
+
+    def _store(self, ticket_id: int, message_id: int, number: int,
+               attachment: MailAttachment) -> Attachment:
+        key = f"attachments/{ticket_id}/{message_id}/{number}/{attachment.filename}"
+        self.blobs.put(key, attachment.content, attachment.content_type)
+        file_id = message_id * FILES_PER_MESSAGE + number
+        return Attachment(id=file_id, name=attachment.filename,
+                          link=f"/api/v2/tickets/{ticket_id}/files/{file_id}",
+                          content_type=attachment.content_type, size=attachment.size, key=key,
+                          content_id=attachment.content_id)
+
+    def _bounce(self, mail: ParsedMail, raw: bytes, raw_key: str) -> IngestResult:
+        """A DSN: note it on the ticket whose mail bounced, mark the address; no ticket."""
+        bounce = mail.bounce
+        assert bounce is not None
+        table = self.helpdesk.repository.table
+        for address in bounce.recipients:
+            pk, sk = keys.bouncing_address(address.lower())
+            table.put({"PK": pk, "SK": sk, "item_type": "bounce", "status": bounce.status,
+                       "action": bounce.action, "diagnostic": bounce.diagnostic[:2000],
+                       "raw_key": raw_key})
+        original = (table.get(*keys.mail_message(bounce.original_message_id))
+                    if bounce.original_message_id else None)
+        if original is None:
+            return IngestResult("bounce", details="bounced mail of ours not found")
+        ticket_id = int(original["ticket_id"])
+        note = (f"Delivery to {', '.join(bounce.recipients) or 'the customer'} failed "
+                f"({bounce.action} {bounce.status}): {bounce.diagnostic}")
+        comment_id = self.helpdesk.repository.next_id("message")
+        comment = self.helpdesk.tickets.add_system_comment(
+            ticket_id, note, files=[self._store(ticket_id, comment_id, 1, _dsn_file(raw))],
+            message_id=comment_id)
+        return IngestResult("bounce", ticket_id, comment.id, note, automatic=True)
+
+
+def _dsn_file(raw: bytes) -> MailAttachment:
+    return MailAttachment(filename="delivery-status.eml", content_type="message/rfc822",
+                          content=raw, content_id=None, inline=False, size=len(raw))
+
+
+def is_bouncing(helpdesk: Helpdesk, address: str) -> dict[str, Any] | None:
+    return helpdesk.repository.table.get(*keys.bouncing_address(address.lower()))
+

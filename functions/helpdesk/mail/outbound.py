@@ -1,0 +1,124 @@
+"""A staff post on an e-mail ticket, delivered as a normal reply that threads in the
+customer's mail client: our Message-ID, In-Reply-To/References chained to the conversation,
+the ticket token in the subject and a reference in the footer."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Protocol
+
+from helpdesk.mail.ingest import Mailboxes
+from helpdesk.models import ActorType, Delivery, Message, Ticket
+from helpdesk.service import Helpdesk
+from helpdesk.store import keys
+from helpdesk.store.blobs import BlobStore
+from helpdesk.store.repository import message_item
+from helpdesk.store.table import Condition
+
+REFERENCES_KEPT = 10
+
+
+class MailSender(Protocol):
+    def send_raw(self, source: str, destinations: list[str], raw: bytes) -> str:
+        """Send; return the provider's message id. Raise TemporaryFailure to be retried."""
+        ...
+
+
+class TemporaryFailure(Exception):
+    """The provider may accept it later: the workflow retries with backoff."""
+
+
+@dataclass
+class MailOutbound:
+    helpdesk: Helpdesk
+    blobs: BlobStore
+    sender: MailSender
+    mailboxes: Mailboxes
+    ticket_prefix: str = "HD"
+
+    def deliver(self, ticket_id: int, post_id: int, *, override_bounce: bool = False) -> Delivery:
+        """Idempotent: a post already sent (or not meant for mail) is left as it is."""
+        repository = self.helpdesk.repository
+        ticket = repository.get_ticket(ticket_id)
+        post = repository.get_message("post", ticket_id, post_id)
+        if ticket is None or post is None or post.delivery is None:
+            return Delivery(status="skipped", reason="nothing to deliver")
+        if post.delivery.status == "sent" or post.author_type is not ActorType.STAFF:
+            return post.delivery
+        if not ticket.user_email:
+            return self._record(post, Delivery(status="failed", reason="no customer address"))
+        bounce = repository.table.get(*keys.bouncing_address(ticket.user_email))
+        if bounce is not None and not override_bounce:
+            return self._record(post, Delivery(
+                status="failed",
+                reason=f"{ticket.user_email} is bouncing ({bounce.get('status')}); "
+                       "not mailed again without an override"))
+        mailbox = ticket.mailbox or self.mailboxes.addresses[0]
+        message_id = self._message_id(ticket, post, mailbox)
+        raw = self.compose(ticket, post, mailbox, message_id)
+        pk, sk = keys.mail_message(message_id)
+        repository.table.put({"PK": pk, "SK": sk, "item_type": "mail_message",
+                              "ticket_id": ticket.id, "post_id": post.id,
+                              "direction": "outbound"})
+        attempts = post.delivery.attempts + 1
+        self.sender.send_raw(mailbox, [ticket.user_email, *ticket.cc], raw)
+        return self._record(post, Delivery(status="sent", message_id=message_id,
+                                           attempts=attempts))
+
+    def give_up(self, ticket_id: int, post_id: int, reason: str) -> Delivery:
+        post = self.helpdesk.repository.get_message("post", ticket_id, post_id)
+        if post is None or post.delivery is None or post.delivery.status == "sent":
+            return Delivery(status="skipped", reason="nothing to mark")
+        return self._record(post, Delivery(status="failed", reason=reason,
+                                           attempts=post.delivery.attempts))
+
+    def compose(self, ticket: Ticket, post: Message, mailbox: str, message_id: str) -> bytes:
+        mail = EmailMessage()
+        author = self.helpdesk.repository.get_user(post.user_id) if post.user_id else None
+        mail["From"] = formataddr((author.name if author else "Support", mailbox))
+        mail["To"] = formataddr((ticket.user_name, ticket.user_email or ""))
+        if ticket.cc:
+            mail["Cc"] = ", ".join(ticket.cc)
+        mail["Reply-To"] = mailbox
+        mail["Subject"] = self._subject(ticket)
+        mail["Message-ID"] = f"<{message_id}>"
+        mail["Date"] = format_datetime(post.date_created)
+        thread = ticket.mail_thread[-REFERENCES_KEPT:]
+        if thread:
+            mail["In-Reply-To"] = f"<{thread[-1]}>"
+            mail["References"] = " ".join(f"<{m}>" for m in thread)
+        footer = f"ref:{ticket.unique_id}"
+        mail.set_content(f"{post.text}\n\n-- \n{footer}\n")
+        paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
+                             for p in post.text.split("\n\n"))
+        mail.add_alternative(
+            f"<html><body>{paragraphs}<p style=\"color:#888;font-size:small\">{footer}</p>"
+            "</body></html>", subtype="html")
+        for file in post.files:
+            maintype, _, subtype = file.content_type.partition("/")
+            mail.add_attachment(self.blobs.get(file.key), maintype=maintype or "application",
+                                subtype=subtype or "octet-stream", filename=file.name)
+        return mail.as_bytes()
+
+    def _subject(self, ticket: Ticket) -> str:
+        subject = ticket.title
+        if not re.match(r"(?i)^(re|ответ|aw|sv)\s*:", subject):
+            subject = f"Re: {subject}"
+        token = f"[{ticket.unique_id}]"
+        return subject if token in subject else f"{subject} {token}"
+
+    def _message_id(self, ticket: Ticket, post: Message, mailbox: str) -> str:
+        """Deterministic per post: a retried delivery reuses it, so the customer's client
+        sees the same message, and threading finds it either way."""
+        domain = mailbox.rpartition("@")[2] or "helpdesk.local"
+        return f"{self.ticket_prefix.lower()}-{ticket.id}-{post.id}@{domain}"
+
+    def _record(self, post: Message, delivery: Delivery) -> Delivery:
+        post.delivery = delivery
+        self.helpdesk.repository.table.put(message_item("post", post),
+                                           Condition.item_exists())
+        return delivery

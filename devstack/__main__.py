@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int,
                         default=int(os.environ.get("HELPDESK_AWS_PORT", 0)),
                         help="port of the embedded AWS endpoint (0: any free port)")
+    parser.add_argument("--smtp-port", type=int,
+                        default=int(os.environ.get("HELPDESK_SMTP_PORT", 2525)),
+                        help="local SMTP listener playing SES inbound (0: any free port)")
     parser.add_argument("--seed-demo", action="store_true",
                         help="add demo departments, agents, customers and tickets")
     parser.add_argument("--quiet", action="store_true", help="no access log")
@@ -41,19 +44,23 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.local_stack import LocalStack
 
     aws_calls.install()
-    stack = LocalStack(port=args.port, aws_port=args.aws_port, quiet=args.quiet)
+    stack = LocalStack(port=args.port, aws_port=args.aws_port, quiet=args.quiet,
+                       smtp_port=args.smtp_port)
     stack.start()
     agents = stack.seed_demo() if args.seed_demo else []
 
     print(json.dumps({"event": "ready", "api_url": f"{stack.url}/api/v2",
                       "admin_email": stack.admin_email, "admin_api_key": stack.admin_api_key,
-                      "aws_endpoint": stack.aws_endpoint}), flush=True)
+                      "aws_endpoint": stack.aws_endpoint, "smtp_port": stack.smtp_port,
+                      "outbox": str(stack.outbox.folder)}), flush=True)
     print(f"""
   Helpdesk is up in {time.monotonic() - started:.1f} s
   API           {stack.url}/api/v2
   Webhooks      {stack.url}/webhooks/{{type}}/{{channel_id}}
   Admin         {stack.admin_email}
   API key       {stack.admin_api_key}
+  Mail in       smtp://127.0.0.1:{stack.smtp_port}  (to {stack.mailboxes})
+  Mail out      {stack.outbox.folder}  and  {stack.url}/_local/outbox
   Embedded AWS  {stack.aws_endpoint}  (table {stack.table_name})
   Try           curl -u {stack.admin_email}:{stack.admin_api_key} {stack.url}/api/v2/statuses/
 """, flush=True)

@@ -41,10 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 ACCOUNT_ID = "123456789012"  # moto's default account
 
-# moto's CloudFormation has no API Gateway resources; devstack/gateway.py serves the API.
-# Everything that references a dropped resource (the API's Lambda permissions, the ApiUrl
-# output) is dropped with it. Everything else in the template creates fine in moto 5.2.5.
-UNSUPPORTED_TYPE_PREFIXES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+# moto's CloudFormation cannot create these; they are played locally instead: API Gateway by
+# devstack/gateway.py, the SES receipt rule (and the bucket policy letting SES store mail) by
+# devstack/smtp.py, which stores and invokes exactly the same way. Everything that references
+# a dropped resource (the API's Lambda permissions, the ApiUrl output) is dropped with it.
+# Everything else in the template creates fine in moto 5.2.5.
+UNSUPPORTED_TYPE_PREFIXES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::", "AWS::SES::",
+                             "AWS::S3::BucketPolicy")
 SUBSTITUTION_OUTPUT = "LocalSubstitution"
 
 

@@ -7,18 +7,28 @@ import json
 import os
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from devstack import aws_calls
 from devstack.aws import EmbeddedAws, StackInfo, deploy_stack
 from devstack.gateway import LocalGateway, Route
+from devstack.outbox import Outbox, verify_sender
 from devstack.scheduler import Job, Scheduler, scheduled_event
 from devstack.seed import DemoAgent, seed_demo
+from devstack.smtp import LocalSmtp, store_and_invoke
+from helpdesk.mail.ingest import Mailboxes
+
+OUTBOX = Path(__file__).resolve().parents[1] / ".local" / "outbox"
 
 
 class LocalStack:
-    def __init__(self, port: int = 8000, aws_port: int = 0, quiet: bool = False) -> None:
+    def __init__(self, port: int = 8000, aws_port: int = 0, quiet: bool = False,
+                 smtp_port: int = 2525, outbox_folder: Path = OUTBOX) -> None:
         self._port = port
+        self._smtp_port = smtp_port
+        self.outbox = Outbox(outbox_folder)
+        self.smtp: LocalSmtp | None = None
         self._aws_port = aws_port
         self._quiet = quiet
         self.admin_email = os.environ.get("ADMIN_EMAIL", "admin@example.com").lower()
@@ -31,6 +41,17 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.aws = EmbeddedAws(port=self._aws_port).start()
         self.stack = deploy_stack(self.aws)
+        self.outbox.install()
+        import boto3
+
+        # moto sends only from verified identities, as SES does outside its sandbox.
+        for mailbox in Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")).addresses:
+            verify_sender(boto3.client("sesv2"), mailbox.rpartition("@")[2])
+        self.smtp = LocalSmtp(
+            store_and_invoke(boto3.client("s3"), boto3.client("lambda"), self.stack.bucket_name,
+                             self.stack.function_names["IngestEmailFunction"]),
+            port=self._smtp_port,
+        ).start()
         from api import deps
 
         deps.helpdesk().bootstrap(self.admin_email, self.admin_api_key)
@@ -61,9 +82,10 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for part in (self.scheduler, self.gateway, self.aws):
+        for part in (self.scheduler, self.gateway, self.smtp, self.aws):
             if part is not None:
                 part.stop()
+        self.outbox.uninstall()
 
     @property
     def url(self) -> str:
@@ -74,6 +96,15 @@ class LocalStack:
     def aws_endpoint(self) -> str:
         assert self.aws is not None
         return self.aws.endpoint_url
+
+    @property
+    def smtp_port(self) -> int:
+        assert self.smtp is not None
+        return self.smtp.port
+
+    @property
+    def mailboxes(self) -> str:
+        return ", ".join(Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")).addresses)
 
     @property
     def table_name(self) -> str:
@@ -109,12 +140,15 @@ class LocalStack:
 
     def _dev_endpoint(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Dev-only: /_local/aws-calls tells which DynamoDB operations ran (a test proves
-        no Scan did); /_local/executions lists ticket_event workflow runs."""
+        no Scan did); /_local/executions lists ticket_event workflow runs; /_local/outbox the
+        mail sent."""
         path = event.get("path", "")
         if path.rstrip("/") == "/_local/aws-calls":
             body: Any = {"dynamodb": aws_calls.snapshot()}
         elif path.rstrip("/") == "/_local/executions":
             body = {"executions": self._executions()}
+        elif path.rstrip("/") == "/_local/outbox":
+            body = {"folder": str(self.outbox.folder), "messages": self.outbox.messages()}
         else:
             return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
                     "body": json.dumps({"errors": [{"code": "not_found", "title": "Not found",

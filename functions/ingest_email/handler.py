@@ -1,22 +1,41 @@
-"""Lambda: inbound mail from the SES receipt rule (raw MIME already stored in the bucket).
-The e-mail issue implements parsing and threading; until then this accepts nothing and says
-so, and logs what arrived so nothing goes unnoticed."""
+"""Lambda: inbound mail from the SES receipt rule. The rule's S3 action stored the raw MIME at
+`<INBOUND_PREFIX><SES message id>` (the Lambda event does not carry the body); this reads it
+and hands it to the mail ingest. A failure raises, so SES/Lambda retry: nothing is lost."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env
+from helpdesk.mail.ingest import Mailboxes, MailIngest
+
 logger = Logger()
+
+
+@cache
+def _ingest() -> MailIngest:
+    helpdesk = helpdesk_from_env()
+    return MailIngest(helpdesk, blobs_from_env(),
+                      Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")),
+                      helpdesk.settings.ticket_prefix)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") or []
-    mails = [(record.get("ses") or {}).get("mail") or {} for record in records]
-    logger.warning("e-mail ingest is not implemented yet; nothing accepted",
-                   extra={"records": len(records),
-                          "messages": [{"message_id": mail.get("messageId"),
-                                        "source": mail.get("source")} for mail in mails]})
-    return {"accepted": 0, "reason": "email ingest not implemented yet"}
+    ingest = _ingest()
+    results = []
+    for record in event.get("Records") or []:
+        ses = record["ses"]
+        ses_id = ses["mail"]["messageId"]
+        key = os.environ.get("INBOUND_PREFIX", "inbound/") + ses_id
+        result = ingest.ingest(ingest.blobs.get(key), raw_key=key, ses_message_id=ses_id,
+                               recipients=ses["receipt"].get("recipients") or [],
+                               envelope_from=ses["mail"].get("source") or "")
+        logger.info("mail ingested", extra={"ses_message_id": ses_id, **asdict(result)})
+        results.append(asdict(result))
+    return {"accepted": len(results), "results": results}

@@ -32,7 +32,8 @@ def stack() -> Iterator[dict]:
     env = {**os.environ, "ADMIN_EMAIL": ADMIN[0], "ADMIN_API_KEY": ADMIN[1],
            "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--port", str(_free_port()), "--quiet"],
+        [sys.executable, "-m", "devstack", "--port", str(_free_port()), "--quiet",
+         "--smtp-port", "0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     ready = None
@@ -182,6 +183,69 @@ def test_parallel_requests_do_not_see_each_others_data(stack):
     with ThreadPoolExecutor(max_workers=8) as pool:
         pairs = list(pool.map(read, ids * 4))
     assert all(asked == got for asked, got in pairs)
+
+
+def test_mail_round_trip_over_smtp(stack):
+    """A customer writes over SMTP, an agent answers over the API, the answer leaves as a
+    threaded mail, and the customer's reply lands in the same ticket."""
+    import smtplib
+    from email import message_from_bytes, policy
+    from email.message import EmailMessage
+
+    api = stack["api_url"]
+    admin = _session(*ADMIN)
+    first = EmailMessage()
+    first["From"] = "Ольга <olga@example.ru>"
+    first["To"] = "support@example.com"
+    first["Subject"] = "Не приходят письма"
+    first["Message-ID"] = "<e2e-first@example.ru>"
+    first.set_content("Здравствуйте! Письма не приходят.", charset="koi8-r")
+    with smtplib.SMTP("127.0.0.1", stack["smtp_port"], timeout=30) as smtp:
+        smtp.send_message(first)
+
+    def ticket_of_mail() -> dict | None:
+        found = admin.get(f"{api}/tickets/", params={"search": "olga@example.ru"}).json()
+        return next(iter(found["data"].values()), None)
+
+    ticket = _wait_for(ticket_of_mail)
+    assert ticket and ticket["title"] == "Не приходят письма" and ticket["source"] == "email"
+    posts = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
+    assert posts[0]["text"].startswith("Здравствуйте!")
+
+    reply = admin.post(f"{api}/tickets/{ticket['id']}/posts/", json={"text": "Проверили."})
+    assert reply.json()["data"]["delivery"]["status"] == "queued"
+
+    def sent_reply() -> dict | None:
+        outbox = requests.get(f"{stack['base']}/_local/outbox", timeout=10).json()["messages"]
+        return next((m for m in outbox if f"[{ticket['unique_id']}]" in m["subject"]), None)
+
+    sent = _wait_for(sent_reply)
+    assert sent, "the staff reply never reached the outbox"
+    assert sent["to"] == ["olga@example.ru"] and sent["in_reply_to"] == "<e2e-first@example.ru>"
+    raw = (Path(stack["outbox"]) / sent["file"]).read_bytes()
+    assert message_from_bytes(raw, policy=policy.default)["Auto-Submitted"] is None
+
+    def delivered() -> str | None:
+        data = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
+        status = data[-1]["delivery"]["status"]
+        return status if status != "queued" else None
+
+    assert _wait_for(delivered) == "sent"
+    answer = EmailMessage()
+    answer["From"] = "olga@example.ru"
+    answer["To"] = "support@example.com"
+    answer["Subject"] = "Re: Не приходят письма"
+    answer["In-Reply-To"] = sent["message_id"]
+    answer.set_content("Спасибо, заработало!")
+    with smtplib.SMTP("127.0.0.1", stack["smtp_port"], timeout=30) as smtp:
+        smtp.send_message(answer)
+
+    def threaded() -> list | None:
+        data = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
+        return data if len(data) == 3 else None
+
+    posts = _wait_for(threaded)
+    assert posts and posts[-1]["text"] == "Спасибо, заработало!"
 
 
 def test_no_scan_ran_and_ctrl_c_stops_cleanly(stack):

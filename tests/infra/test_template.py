@@ -25,6 +25,7 @@ HANDLERS = {
     "RulesFunction": "rules.handler.handler",
     "SlaSchedulerFunction": "sla_scheduler.handler.handler",
     "StreamFunction": "stream.handler.handler",
+    "DeliverFunction": "deliver.handler.handler",
 }
 GLOBAL_ENVIRONMENT = {"TABLE_NAME", "BUCKET_NAME", "TICKET_PREFIX", "RATE_LIMIT_PER_MINUTE",
                       "RATE_LIMIT_BLOCK_SECONDS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
@@ -156,6 +157,30 @@ def test_scheduler_runs_every_minute(cloudformation: dict[str, Any]):
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     assert rule["Properties"]["Targets"][0]["Arn"] == {
         "Fn::GetAtt": ["SlaSchedulerFunction", "Arn"]}
+
+
+def test_ses_stores_inbound_mail_then_invokes_the_ingest(cloudformation: dict[str, Any]):
+    (rule,) = _of_type(cloudformation, "AWS::SES::ReceiptRule").values()
+    store, invoke = rule["Properties"]["Rule"]["Actions"]
+    assert store["S3Action"] == {"BucketName": {"Ref": "Bucket"}, "ObjectKeyPrefix": "inbound/"}
+    assert invoke["LambdaAction"]["FunctionArn"] == {
+        "Fn::GetAtt": ["IngestEmailFunction", "Arn"]}
+    assert rule["Properties"]["Rule"]["ScanEnabled"] is True
+    (policy,) = _of_type(cloudformation, "AWS::S3::BucketPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Action"] == "s3:PutObject"
+    assert "/inbound/*" in json.dumps(statement["Resource"])
+    permission = cloudformation["Resources"]["SesInvokeIngestPermission"]["Properties"]
+    assert permission["Principal"] == "ses.amazonaws.com"
+    ingest_role = json.dumps(cloudformation["Resources"]["IngestEmailFunctionRole"])
+    assert "s3:GetObject" in ingest_role
+
+
+def test_only_the_delivery_function_may_send_mail(cloudformation: dict[str, Any]):
+    senders = {name for name, role in _of_type(cloudformation, "AWS::IAM::Role").items()
+               if "ses:SendRawEmail" in json.dumps(role)}
+    assert senders == {"DeliverFunctionRole"}
 
 
 def test_no_role_grants_everything(cloudformation: dict[str, Any]):

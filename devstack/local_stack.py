@@ -40,12 +40,18 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.aws = EmbeddedAws(port=self._aws_port).start()
-        self.stack = deploy_stack(self.aws)
+        # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments).
+        mail_settings = {"SupportMailboxes": os.environ.get("SUPPORT_MAILBOXES",
+                                                            "support@example.com"),
+                         "MailboxDepartments": os.environ.get("MAILBOX_DEPARTMENTS", "")}
+        self.stack = deploy_stack(self.aws, parameters=mail_settings)
+        self._mailboxes = Mailboxes.parse(mail_settings["SupportMailboxes"],
+                                          mail_settings["MailboxDepartments"])
         self.outbox.install()
         import boto3
 
         # moto sends only from verified identities, as SES does outside its sandbox.
-        for mailbox in Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")).addresses:
+        for mailbox in self._mailboxes.addresses:
             verify_sender(boto3.client("sesv2"), mailbox.rpartition("@")[2])
         self.smtp = LocalSmtp(
             store_and_invoke(boto3.client("s3"), boto3.client("lambda"), self.stack.bucket_name,
@@ -104,7 +110,7 @@ class LocalStack:
 
     @property
     def mailboxes(self) -> str:
-        return ", ".join(Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")).addresses)
+        return ", ".join(self._mailboxes.addresses)
 
     @property
     def table_name(self) -> str:

@@ -6,15 +6,13 @@ provider failure raises TemporaryFailure, which the workflow retries with backof
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, ses
+from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env, ses
 from helpdesk.aws.ses import SesSender
-from helpdesk.mail.ingest import Mailboxes
 from helpdesk.mail.outbound import MailOutbound
 
 logger = Logger()
@@ -24,7 +22,7 @@ logger = Logger()
 def _outbound() -> MailOutbound:
     helpdesk = helpdesk_from_env()
     return MailOutbound(helpdesk, blobs_from_env(), SesSender(ses()),
-                        Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")),
+                        mailboxes_from_env(),
                         helpdesk.settings.ticket_prefix)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env
-from helpdesk.mail.ingest import Mailboxes, MailIngest
+from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env
+from helpdesk.mail.ingest import MailIngest
 
 logger = Logger()
 
@@ -21,7 +21,7 @@ logger = Logger()
 def _ingest() -> MailIngest:
     helpdesk = helpdesk_from_env()
     return MailIngest(helpdesk, blobs_from_env(),
-                      Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", "")),
+                      mailboxes_from_env(),
                       helpdesk.settings.ticket_prefix)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from helpdesk.inputs import MessageCreate, TicketUpdate
+from helpdesk.inputs import MessageCreate, OrganizationCreate, TicketUpdate
 from helpdesk.mail.ingest import is_bouncing
+from helpdesk.tickets import TicketFilter
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 from tests.mail.conftest import MAILBOX, dsn, mail
 
@@ -102,19 +103,21 @@ def test_a_bounce_lands_on_the_ticket_and_marks_the_address(ingest, outbound, he
     post = helpdesk.tickets.add_message(_admin(helpdesk), first.ticket_id, "post",
                                         MessageCreate(text="We are on it."))
     sent = outbound.deliver(first.ticket_id, post.id)
-    tickets_before = helpdesk.repository.next_id("ticket")
+    tickets_before = [t.id for t in helpdesk.tickets.list(_admin(helpdesk), TicketFilter())]
     result = _take(ingest, dsn(failed="gone@example.ru", original_id=sent.message_id), "dsn")
     assert result.outcome == "bounce" and result.ticket_id == first.ticket_id
     comments = helpdesk.tickets.messages(_admin(helpdesk), first.ticket_id, "comment")
     assert "5.1.1" in comments[-1].text and comments[-1].files
     assert is_bouncing(helpdesk, "GONE@example.ru")["status"] == "5.1.1"
-    assert helpdesk.repository.next_id("ticket") == tickets_before + 1  # no ticket was made
+    assert [t.id for t in helpdesk.tickets.list(_admin(helpdesk), TicketFilter())] == (
+        tickets_before)
 
 
 def test_a_bounce_of_unknown_mail_makes_no_ticket(ingest, helpdesk):
     result = _take(ingest, dsn(failed="who@example.ru", original_id="nope@elsewhere"), "dsn2")
     assert result.outcome == "bounce" and result.ticket_id is None
     assert is_bouncing(helpdesk, "who@example.ru") is not None
+    assert helpdesk.tickets.list(_admin(helpdesk), TicketFilter()) == []
 
 
 def test_malformed_mail_still_becomes_a_ticket_with_the_raw_kept(ingest, helpdesk, blobs):
@@ -140,3 +143,20 @@ def test_attachments_are_stored_and_listed(ingest, helpdesk, blobs):
     post = helpdesk.tickets.messages(_admin(helpdesk), result.ticket_id, "post")[0]
     assert [(f.name, f.content_type) for f in post.files] == [("счёт №5.pdf", "application/pdf")]
     assert blobs.get(post.files[0].key) == b"%PDF-1.4 demo"
+
+
+def test_a_known_customer_is_found_by_address_in_any_case(ingest, helpdesk):
+    first = _take(ingest, mail(sender="Anna K <anna@shop.io>", subject="One"), "c1")
+    second = _take(ingest, mail(sender="ANNA@Shop.IO", subject="Two"), "c2")
+    admin = _admin(helpdesk)
+    one, two = (helpdesk.tickets.get(admin, r.ticket_id) for r in (first, second))
+    assert one.id != two.id and one.user_id == two.user_id
+    assert helpdesk.repository.get_user(one.user_id).name == "Anna K"
+
+
+def test_a_new_customer_joins_the_organization_of_his_domain(ingest, helpdesk):
+    acme = helpdesk.organizations.create(_admin(helpdesk),
+                                         OrganizationCreate(name="ACME", domains=["acme.io"]))
+    result = _take(ingest, mail(sender="bob@acme.io"), "o1")
+    ticket = helpdesk.tickets.get(_admin(helpdesk), result.ticket_id)
+    assert helpdesk.repository.get_user(ticket.user_id).organiz_id == acme.id

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from helpdesk.mail.ingest import Mailboxes
 from helpdesk.service import Helpdesk, Settings
 from helpdesk.store.dynamo import DynamoTable
 from helpdesk.store.s3 import S3Blobs
@@ -35,3 +36,8 @@ def blobs_from_env() -> S3Blobs:
 
 def ses() -> Any:
     return _client("ses")
+
+
+def mailboxes_from_env() -> Mailboxes:
+    return Mailboxes.parse(os.environ.get("SUPPORT_MAILBOXES", ""),
+                           os.environ.get("MAILBOX_DEPARTMENTS", ""))

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpdesk.mail.outbound import TemporaryFailure
+from helpdesk.delivery import TemporaryFailure
 
 # SES answers these when it may accept the same mail a little later.
 TEMPORARY = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure",

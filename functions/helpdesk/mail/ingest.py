@@ -28,20 +28,39 @@ UNKNOWN_SENDER = "unknown-sender@invalid"
 
 @dataclass(frozen=True)
 class Mailboxes:
-    """Our own addresses; the first is the default one replies go out from."""
+    """Our own addresses; the first is the default one replies go out from. An address may
+    belong to a department: its mail opens tickets there, and that department's tickets
+    answer from it."""
 
     addresses: tuple[str, ...]
+    departments: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
-    def parse(text: str) -> Mailboxes:
-        found = tuple(a.strip().lower() for a in text.split(",") if a.strip())
-        return Mailboxes(found or ("support@helpdesk.local",))
+    def parse(addresses: str, departments: str = "") -> Mailboxes:
+        """`addresses`: "support@x.com,billing@x.com"; `departments`: "billing@x.com=2"."""
+        found = tuple(a.strip().lower() for a in addresses.split(",") if a.strip())
+        owners: dict[str, int] = {}
+        for entry in departments.split(","):
+            address, _, department = entry.partition("=")
+            if address.strip() and department.strip().isdigit():
+                owners[address.strip().lower()] = int(department)
+        return Mailboxes(found or ("support@helpdesk.local",), owners)
 
     def ours(self, address: str) -> bool:
         return address.lower() in self.addresses
 
     def receiving(self, recipients: list[str]) -> str:
         return next((r.lower() for r in recipients if self.ours(r)), self.addresses[0])
+
+    def department_of(self, mailbox: str) -> int | None:
+        return self.departments.get(mailbox.lower())
+
+    def sending_for(self, ticket_mailbox: str | None, department_id: int | None) -> str:
+        """The conversation's own address first, then the department's, then the default."""
+        if ticket_mailbox:
+            return ticket_mailbox
+        return next((a for a, d in self.departments.items() if d == department_id),
+                    self.addresses[0])
 
 
 @dataclass
@@ -105,7 +124,8 @@ class MailIngest:
             fields = TicketCreate(title=mail.subject.strip()[:1000] or NO_SUBJECT,
                                   source="email", mailbox=mailbox, cc=cc)
             ticket, message = self.helpdesk.tickets.open_with_message(
-                fields, inbound, ticket_id=ticket_id)
+                fields, inbound, department_id=self.mailboxes.department_of(mailbox),
+                ticket_id=ticket_id)
             return IngestResult("created", ticket.id, message.id, "", mail.auto_submitted)
         except (StaleVersion, Conflict):
             # A concurrent delivery of the same mail won the unique items: it is a duplicate.

@@ -4,20 +4,22 @@ the ticket token in the subject and a reference in the footer."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Protocol
 
 from helpdesk.mail.ingest import Mailboxes
-from helpdesk.models import ActorType, Delivery, Message, Ticket
+from helpdesk.models import ActorType, Attachment, Delivery, Message, Ticket
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
 from helpdesk.store.repository import message_item
-from helpdesk.store.table import Condition
+from helpdesk.store.table import Condition, ConditionFailed
 
 REFERENCES_KEPT = 10
 
@@ -26,10 +28,6 @@ class MailSender(Protocol):
     def send_raw(self, source: str, destinations: list[str], raw: bytes) -> str:
         """Send; return the provider's message id. Raise TemporaryFailure to be retried."""
         ...
-
-
-class TemporaryFailure(Exception):
-    """The provider may accept it later: the workflow retries with backoff."""
 
 
 @dataclass
@@ -57,7 +55,7 @@ class MailOutbound:
                 status="failed",
                 reason=f"{ticket.user_email} is bouncing ({bounce.get('status')}); "
                        "not mailed again without an override"))
-        mailbox = ticket.mailbox or self.mailboxes.addresses[0]
+        mailbox = self.mailboxes.sending_for(ticket.mailbox, ticket.department_id)
         message_id = self._message_id(ticket, post, mailbox)
         raw = self.compose(ticket, post, mailbox, message_id)
         pk, sk = keys.mail_message(message_id)
@@ -76,29 +74,85 @@ class MailOutbound:
         return self._record(post, Delivery(status="failed", reason=reason,
                                            attempts=post.delivery.attempts))
 
+    def send_automatic(self, ticket_id: int, text: str, *, key: str, now: datetime,
+                       answering_post_id: int | None = None) -> Delivery:
+        """A mail nobody typed (acknowledgement, reminder): never to automatic mail, never
+        to a bouncing address, at most one per address per day, and marked
+        `Auto-Submitted: auto-generated` so the other side's robots stay quiet. `key` names
+        the cause (rule + event): running it again sends nothing new."""
+        repository = self.helpdesk.repository
+        ticket = repository.get_ticket(ticket_id)
+        if ticket is None or not ticket.user_email:
+            return Delivery(status="skipped", reason="no customer address")
+        answering = (repository.get_message("post", ticket_id, answering_post_id)
+                     if answering_post_id else None)
+        if answering is not None and answering.mail and answering.mail.auto_submitted:
+            return Delivery(status="skipped", reason="the customer's mail was automatic "
+                            f"({answering.mail.automatic_reason}); never auto-answered")
+        address = ticket.user_email.lower()
+        if repository.table.get(*keys.bouncing_address(address)) is not None:
+            return Delivery(status="skipped", reason=f"{address} is bouncing")
+        mailbox = self.mailboxes.sending_for(ticket.mailbox, ticket.department_id)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        message_id = f"{self.ticket_prefix.lower()}-{ticket.id}-auto-{digest}@" + (
+            mailbox.rpartition("@")[2] or "helpdesk.local")
+        if repository.table.get(*keys.mail_message(message_id)) is not None:
+            return Delivery(status="skipped", reason="already sent", message_id=message_id)
+        if not self._claim_daily_slot(address, key, now):
+            return Delivery(status="skipped", reason=f"{address} already got an automatic "
+                            "mail today")
+        raw = self._build(ticket, "Support", text, [], mailbox, message_id, now,
+                          automatic=True)
+        self.sender.send_raw(mailbox, [ticket.user_email], raw)
+        pk, sk = keys.mail_message(message_id)
+        repository.table.put({"PK": pk, "SK": sk, "item_type": "mail_message",
+                              "ticket_id": ticket.id, "direction": "outbound"})
+        return Delivery(status="sent", message_id=message_id, attempts=1)
+
+    def _claim_daily_slot(self, address: str, key: str, now: datetime) -> bool:
+        """True when this cause holds today's slot (a retry of the same cause keeps it)."""
+        pk, sk = keys.auto_reply(address, now.date().isoformat())
+        try:
+            self.helpdesk.repository.table.put(
+                {"PK": pk, "SK": sk, "item_type": "auto_reply", "cause": key,
+                 "expires_at": int(now.timestamp()) + 2 * 86400}, Condition.item_absent())
+            return True
+        except ConditionFailed:
+            held = self.helpdesk.repository.table.get(pk, sk)
+            return held is not None and held.get("cause") == key
+
     def compose(self, ticket: Ticket, post: Message, mailbox: str, message_id: str) -> bytes:
-        mail = EmailMessage()
         author = self.helpdesk.repository.get_user(post.user_id) if post.user_id else None
-        mail["From"] = formataddr((author.name if author else "Support", mailbox))
+        return self._build(ticket, author.name if author else "Support", post.text,
+                           post.files, mailbox, message_id, post.date_created)
+
+    def _build(self, ticket: Ticket, author_name: str, text: str, files: list[Attachment],
+               mailbox: str, message_id: str, date: datetime, *,
+               automatic: bool = False) -> bytes:
+        mail = EmailMessage()
+        mail["From"] = formataddr((author_name, mailbox))
         mail["To"] = formataddr((ticket.user_name, ticket.user_email or ""))
-        if ticket.cc:
+        if ticket.cc and not automatic:
             mail["Cc"] = ", ".join(ticket.cc)
         mail["Reply-To"] = mailbox
         mail["Subject"] = self._subject(ticket)
         mail["Message-ID"] = f"<{message_id}>"
-        mail["Date"] = format_datetime(post.date_created)
+        mail["Date"] = format_datetime(date)
+        if automatic:
+            mail["Auto-Submitted"] = "auto-generated"
+            mail["X-Auto-Response-Suppress"] = "All"
         thread = ticket.mail_thread[-REFERENCES_KEPT:]
         if thread:
             mail["In-Reply-To"] = f"<{thread[-1]}>"
             mail["References"] = " ".join(f"<{m}>" for m in thread)
         footer = f"ref:{ticket.unique_id}"
-        mail.set_content(f"{post.text}\n\n-- \n{footer}\n")
+        mail.set_content(f"{text}\n\n-- \n{footer}\n")
         paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
-                             for p in post.text.split("\n\n"))
+                             for p in text.split("\n\n"))
         mail.add_alternative(
             f"<html><body>{paragraphs}<p style=\"color:#888;font-size:small\">{footer}</p>"
             "</body></html>", subtype="html")
-        for file in post.files:
+        for file in files:
             maintype, _, subtype = file.content_type.partition("/")
             mail.add_attachment(self.blobs.get(file.key), maintype=maintype or "application",
                                 subtype=subtype or "octet-stream", filename=file.name)

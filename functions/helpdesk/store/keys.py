@@ -203,3 +203,8 @@ def ses_message(ses_message_id: str) -> tuple[str, str]:
 
 def bouncing_address(address: str) -> tuple[str, str]:
     return f"BOUNCE#{address}", "BOUNCE"
+
+
+def auto_reply(address: str, day: str) -> tuple[str, str]:
+    """Unique item: the one automatic mail an address may get per day (loop brake)."""
+    return f"AUTOREPLY#{address}#{day}", "AUTOREPLY"

@@ -14,7 +14,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ["api.handler", "rules.handler", "stream.handler", "ingest_email.handler",
-            "webhooks_in.handler", "sla_scheduler.handler"]
+            "deliver.handler", "webhooks_in.handler", "sla_scheduler.handler"]
 
 
 def import_seconds(module: str, runs: int = 5) -> float:
@@ -85,6 +85,8 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
+    from bench import mail
+
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
         detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
@@ -97,6 +99,7 @@ def main() -> None:
             print(f"  {module:<36} {import_seconds(module) * 1000:7.1f} ms")
         except subprocess.CalledProcessError as error:
             print(f"  {module:<36} failed: {error.stderr.strip().splitlines()[-1]}")
+    mail.report()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,7 @@ what an integrator with HelpDeskEddy v2 code does."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,44 +11,18 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack.process import start_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("e2e-admin@example.com", "e2e-admin-key")
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict]:
-    env = {**os.environ, "ADMIN_EMAIL": ADMIN[0], "ADMIN_API_KEY": ADMIN[1],
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--port", str(_free_port()), "--quiet",
-         "--smtp-port", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    ready = None
-    output: list[str] = []
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if line.startswith('{"event": "ready"'):
-            ready = json.loads(line)
-            break
-    assert ready, "the stack did not come up:\n" + "".join(output)
-    ready["process"] = process
-    ready["base"] = ready["api_url"].removesuffix("/api/v2")
-    yield ready
-    if process.poll() is None:
-        process.kill()
+    started = start_stack(ADMIN)
+    yield {**started.ready, "process": started.process, "base": started.base}
+    started.stop()
 
 
 def _session(email: str, key: str) -> requests.Session:

@@ -194,3 +194,13 @@ def test_no_automatic_mail_to_a_bouncing_address(ingest, outbound, sender, helpd
 
 def _parsed(raw: bytes):
     return email.message_from_bytes(raw, policy=policy.default)
+
+
+def test_the_customer_writing_again_clears_the_bounce_mark(conversation, outbound, sender,
+                                                           ingest):
+    ticket_id, post = conversation
+    ingest.ingest(dsn(failed="jane@example.com", original_id="x@y"), raw_key="inbound/d")
+    assert outbound.deliver(ticket_id, post.id).status == "failed"
+    ingest.ingest(mail(sender="jane@example.com", subject=f"Re: Printer [HD-{ticket_id}]"),
+                  raw_key="inbound/back", recipients=[MAILBOX])
+    assert outbound.deliver(ticket_id, post.id).status == "sent"

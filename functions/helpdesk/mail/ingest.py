@@ -116,6 +116,9 @@ class MailIngest:
         cc = [a.address for a in [*mail.to, *mail.cc]
               if a.address and not self.mailboxes.ours(a.address)
               and a.address != sender_address]
+        if not mail.auto_submitted:
+            # A person writing from the address proves it receives mail again.
+            self.helpdesk.repository.table.delete(*keys.bouncing_address(sender_address))
         try:
             if thread.ticket is not None:
                 message = self.helpdesk.tickets.add_inbound(thread.ticket.id, inbound, cc)

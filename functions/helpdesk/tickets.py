@@ -59,6 +59,7 @@ class Inbound:
     extra: list[Operation] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)  # for rules: channel, automatic
     thread_id: str | None = None  # the mail's Message-ID, remembered for replies
+    auto_reply: bool = False  # an out-of-office or similar: neither reopens nor leads the thread
 
 
 @dataclass
@@ -175,11 +176,12 @@ class Tickets:
         def mutate(ticket: Ticket) -> list[Operation]:
             ticket.search_text = f"{ticket.search_text} {inbound.text.casefold()}"[
                 :SEARCH_TEXT_LIMIT]
-            if author_type is ActorType.CUSTOMER and self._is_closed(ticket.status_id):
+            if (author_type is ActorType.CUSTOMER and not inbound.auto_reply
+                    and self._is_closed(ticket.status_id)):
                 ticket.status_id = REOPENED_STATUS
             known = {ticket.user_email, *ticket.cc}
             ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
-            if inbound.thread_id:
+            if inbound.thread_id and not inbound.auto_reply:
                 ticket.mail_thread = [*ticket.mail_thread, inbound.thread_id][-THREAD_MEMORY:]
             return [Put(message_item("post", message)), *inbound.extra]
 

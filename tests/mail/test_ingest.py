@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import pytest
+
 from helpdesk.inputs import MessageCreate, OrganizationCreate, TicketUpdate
 from helpdesk.mail.ingest import is_bouncing
 from helpdesk.tickets import TicketFilter
@@ -88,10 +90,35 @@ def test_cc_becomes_ticket_cc_and_a_reply_reopens(ingest, helpdesk):
 
 
 def test_automatic_mail_is_flagged_for_rules(ingest, helpdesk):
-    result = _take(ingest, mail(headers={"Auto-Submitted": "auto-replied"}), "auto")
+    result = _take(ingest, mail(headers={"Auto-Submitted": "auto-generated"}), "auto")
     assert result.outcome == "created" and result.automatic
     event = helpdesk.repository.events(result.ticket_id)[0]
     assert event.context["auto_submitted"] is True and event.context["channel"] == "email"
+    post = helpdesk.tickets.messages(_admin(helpdesk), result.ticket_id, "post")[0]
+    assert post.mail.automatic_reason == "Auto-Submitted: auto-generated"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto-Submitted": "auto-replied (vacation)"}, {"X-Autoreply": "yes"},
+    {"X-Autorespond": "Out of office"}, {"Precedence": "auto_reply"},
+])
+def test_an_auto_reply_to_nothing_of_ours_makes_no_ticket(ingest, helpdesk, headers):
+    result = _take(ingest, mail(sender="ooo@example.ru", headers=headers), "ooo")
+    assert result.outcome == "auto_reply" and result.ticket_id is None
+    assert helpdesk.tickets.list(_admin(helpdesk), TicketFilter()) == []
+    assert helpdesk.repository.user_by_contact("email", "ooo@example.ru") is None
+
+
+def test_an_out_of_office_answer_joins_its_ticket_without_reopening(ingest, helpdesk):
+    first = _take(ingest, mail(sender="max@example.ru", message_id="<m1@example.ru>"), "m1")
+    admin = _admin(helpdesk)
+    helpdesk.tickets.update(admin, first.ticket_id, TicketUpdate(status_id="closed"))
+    ooo = _take(ingest, mail(sender="max@example.ru", subject=f"Auto: [HD-{first.ticket_id}]",
+                             headers={"Auto-Submitted": "auto-replied"}), "m2")
+    assert ooo.outcome == "appended" and ooo.ticket_id == first.ticket_id
+    ticket = helpdesk.tickets.get(admin, first.ticket_id)
+    assert ticket.status_id == "closed"
+    assert ticket.mail_thread == ["m1@example.ru"]  # our next reply still answers the person
 
 
 def test_mail_from_our_own_mailbox_is_a_loop(ingest):

@@ -148,7 +148,7 @@ def test_automatic_mail_is_marked_and_threads(ingest, outbound, sender):
 
 
 def test_automatic_mail_never_answers_automatic_mail(ingest, outbound, sender):
-    opened = _opened(ingest, **{"Auto-Submitted": "auto-replied"})
+    opened = _opened(ingest, **{"Auto-Submitted": "auto-generated"})
     delivery = outbound.send_automatic(opened.ticket_id, "We got it.", key="ack", now=NOW,
                                        answering_post_id=opened.post_id)
     assert delivery.status == "skipped" and "automatic" in delivery.reason

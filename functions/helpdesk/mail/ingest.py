@@ -20,6 +20,11 @@ from helpdesk.store.repository import StaleVersion
 from helpdesk.store.table import Condition, Put
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
+# Reasons (see parse._automatic) that mean "a machine answered": such mail joins the ticket it
+# answers (without reopening it) and never opens one. Other automatic mail (notifications,
+# bulk) opens tickets, flagged so nothing auto-answers it.
+AUTO_REPLY_REASONS = ("Auto-Submitted: auto-replied", "Precedence: auto_reply", "X-Autoreply",
+                      "X-Autorespond", "sender ", "multipart/report")
 MAX_REFERENCES = 20  # the newest References are enough to find the thread
 THREAD_MEMORY = 20
 NO_SUBJECT = "(no subject)"
@@ -65,7 +70,7 @@ class Mailboxes:
 
 @dataclass
 class IngestResult:
-    outcome: str  # created | appended | duplicate | bounce | loop
+    outcome: str  # created | appended | duplicate | bounce | loop | auto_reply
     ticket_id: int | None = None
     post_id: int | None = None
     details: str = ""
@@ -106,13 +111,19 @@ class MailIngest:
         sender_address = mail.sender.address or envelope_from.lower() or UNKNOWN_SENDER
         if self.mailboxes.ours(sender_address):
             return IngestResult("loop", details=f"mail from our own mailbox {sender_address}")
+        auto_reply = (mail.automatic_reason or "").startswith(AUTO_REPLY_REASONS)
+        thread = self._thread_of(mail)
+        if auto_reply and thread.ticket is None:
+            return IngestResult("auto_reply", details=f"an automatic answer "
+                                f"({mail.automatic_reason}) to nothing of ours; raw kept at "
+                                f"{raw_key}", automatic=True)
         customer = self.helpdesk.users.find_or_create_customer(sender_address,
                                                                mail.sender.name or None)
         mailbox = self.mailboxes.receiving(recipients or [a.address for a in mail.to])
-        thread = self._thread_of(mail)
         ticket_id = (thread.ticket.id if thread.ticket
                      else self.helpdesk.repository.next_id("ticket"))
         inbound = self._inbound(mail, raw_key, ses_message_id, customer, mailbox, ticket_id)
+        inbound.auto_reply = auto_reply
         cc = [a.address for a in [*mail.to, *mail.cc]
               if a.address and not self.mailboxes.ours(a.address)
               and a.address != sender_address]

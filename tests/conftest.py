@@ -12,6 +12,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
+pytest_plugins = ["tests.fakes.fixtures"]  # fake_providers: real HTTP on 127.0.0.1
+
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_KEY = "admin-secret-key"
 

@@ -132,6 +132,8 @@ class Ticket(Model):
     ticket_lock: bool = False
     mailbox: str | None = None  # our address the conversation runs through (e-mail tickets)
     mail_thread: list[str] = Field(default_factory=list)  # last Message-IDs, oldest first
+    channel_id: int | None = None  # the messenger/web/phone channel it came in on
+    conversation: str | None = None  # where replies go on that channel (chat id, phone...)
     trashed: bool = False
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
@@ -174,6 +176,16 @@ class MailOrigin(Model):
     defects: list[str] = Field(default_factory=list)
 
 
+class MediaRef(Model):
+    """A file a messenger told us about; a workflow step fetches it into the bucket."""
+
+    kind: str
+    file_ref: str
+    name: str = ""
+    content_type: str = ""
+    size: int | None = None
+
+
 class Delivery(Model):
     """Outbound delivery of a staff post to the customer's channel."""
 
@@ -182,6 +194,7 @@ class Delivery(Model):
     message_id: str | None = None
     reason: str | None = None
     attempts: int = 0
+    files_sent: int = 0  # messengers: files already through, so a retry sends the rest
     updated: datetime = Field(default_factory=utcnow)
 
 
@@ -197,6 +210,10 @@ class Message(Model):
     visible: bool = False  # comments only: shown to the customer in some UIs; never delivered
     mail: MailOrigin | None = None
     delivery: Delivery | None = None
+    media: list[MediaRef] = Field(default_factory=list)  # channel media not yet in the bucket
+    provider_message_id: str | None = None  # the channel's id of this message
+    edited: bool = False  # the customer edited it in the messenger (history in the audit)
+    deleted_by_author: bool = False  # the customer deleted it in the messenger; we keep it
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
 

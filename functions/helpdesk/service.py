@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from helpdesk.channels.service import Channels
 from helpdesk.dictionaries import Dictionaries
 from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.store.repository import Repository
+from helpdesk.store.secrets import MemorySecrets, SecretStore
 from helpdesk.store.table import Table
 from helpdesk.tickets import Tickets
 from helpdesk.users import Users
@@ -37,6 +39,7 @@ class Helpdesk:
     table: Table
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utcnow
+    secrets: SecretStore = field(default_factory=MemorySecrets)
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.table)
@@ -47,6 +50,7 @@ class Helpdesk:
             self.repository, self.dictionaries, self.users, self.clock,
             self.settings.ticket_prefix,
         )
+        self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
         self.rate_limiter = RateLimiter(
             self.repository, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,

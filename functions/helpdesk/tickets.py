@@ -24,6 +24,7 @@ from helpdesk.models import (
     Delivery,
     FieldChange,
     MailOrigin,
+    MediaRef,
     Message,
     Role,
     Ticket,
@@ -60,6 +61,10 @@ class Inbound:
     context: dict[str, Any] = field(default_factory=dict)  # for rules: channel, automatic
     thread_id: str | None = None  # the mail's Message-ID, remembered for replies
     auto_reply: bool = False  # an out-of-office or similar: neither reopens nor leads the thread
+    channel_id: int | None = None  # messenger/web/phone tickets: the channel ...
+    conversation: str | None = None  # ... and where on it replies go
+    media: list[MediaRef] = field(default_factory=list)
+    provider_message_id: str | None = None
 
 
 @dataclass
@@ -191,6 +196,35 @@ class Tickets:
                      marker=FieldChange(field="post", new=message.id), context=inbound.context)
         return message
 
+    def record_author_change(self, ticket_id: int, post_id: int, author: User, *,
+                             new_text: str | None, extra: list[Operation]) -> Message | None:
+        """The customer edited (`new_text`) or deleted (None) a message in his messenger: an
+        audit entry and a mark on our copy, which keeps what he first wrote."""
+        changed: list[Message] = []
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            message = self._message("post", ticket.id, post_id)
+            if new_text is None:
+                if message.deleted_by_author:
+                    return []
+                message.deleted_by_author = True
+            else:
+                if new_text == message.text:
+                    return []
+                message.text, message.edited = new_text, True
+            message.date_updated = self._clock()
+            changed[:] = [message]
+            return [Put(message_item("post", message)), *extra]
+
+        before = self._repository.get_message("post", ticket_id, post_id)
+        kind = "post_deleted_by_author" if new_text is None else "post_edited_by_author"
+        marker = FieldChange(field="post", old=before.text if before else None,
+                             new=new_text)
+        actor = Actor(type=ActorType.CUSTOMER, id=author.id, name=author.name)
+        system = Viewer(user=author, role=Role.ADMIN)  # channels are trusted like staff
+        self._change(system, ticket_id, kind, mutate, actor=actor, marker=marker)
+        return changed[0] if changed else None
+
     def add_system_comment(self, ticket_id: int, text: str,
                            files: list[Attachment] = (),  # type: ignore[assignment]
                            message_id: int | None = None) -> Message:
@@ -216,8 +250,8 @@ class Tickets:
         return Message(
             id=inbound.message_id or self._repository.next_id("message"),
             ticket_id=ticket_id, user_id=inbound.author.id, author_type=author_type,
-            text=inbound.text, files=inbound.files, mail=inbound.mail,
-            date_created=now, date_updated=now,
+            text=inbound.text, files=inbound.files, mail=inbound.mail, media=inbound.media,
+            provider_message_id=inbound.provider_message_id, date_created=now, date_updated=now,
         )
 
     def _open(self, requester: User, fields: TicketCreate, department: int,
@@ -235,6 +269,8 @@ class Tickets:
             priority_id=DEFAULT_PRIORITY,
             department_id=department,
             mailbox=fields.mailbox,
+            channel_id=first.channel_id if first else None,
+            conversation=first.conversation if first else None,
             user_id=requester.id,
             user_name=requester.name,
             user_lastname=requester.lastname,
@@ -324,8 +360,10 @@ class Tickets:
                 date_created=now,
                 date_updated=now,
             )
-            if kind == "post" and author_type is ActorType.STAFF and ticket.mailbox:
-                message.delivery = Delivery(status="queued", updated=now)
+            if kind == "post" and author_type is ActorType.STAFF and (
+                    ticket.mailbox or ticket.channel_id):
+                message.delivery = Delivery(status="queued", updated=now,
+                                            channel="email" if ticket.mailbox else ticket.source)
             created[:] = [message]
             if kind == "post":
                 ticket.search_text = (
@@ -449,6 +487,9 @@ class Tickets:
         if message is None:
             raise NotFound(f"{kind} {message_id} does not exist in ticket {ticket_id}")
         return message
+
+    def is_closed(self, status_id: str) -> bool:
+        return self._is_closed(status_id)
 
     def _is_closed(self, status_id: str) -> bool:
         entry = self._dictionaries.get("statuses", status_id)

@@ -185,6 +185,45 @@ class Users:
             return winner
         return user
 
+    def find_or_create_by_contacts(self, contacts: list[tuple[str, str]], name: str,
+                                   phone: str = "") -> User:
+        """The customer owning the first of these contacts that is known (messenger id, then
+        phone, then e-mail: the caller's order), who learns the others; else a new customer
+        with all of them. Contact items are unique, so racing first messages make one
+        customer: the loser re-reads the winner."""
+        contacts = list(dict.fromkeys((k, v) for k, v in contacts if v))
+        for _ in range(3):
+            found = next((user for kind, value in contacts
+                          if (user := self._repository.user_by_contact(kind, value))), None)
+            if found is not None:
+                return self._learn(found, contacts)
+            email = next((v for k, v in contacts if k == "email"), None)
+            user = self._new_user(UserKind.CUSTOMER, CUSTOMER_GROUP, name or "Customer",
+                                  email or "")
+            user.email, user.phone = email, phone
+            user.contacts = [Contact(kind=k, value=v) for k, v in contacts]
+            try:
+                self._repository.save_user(user, None, contacts)
+                return user
+            except ContactTaken:
+                continue  # someone created him meanwhile: read again
+        raise Conflict("the customer is being created by another request; retry")
+
+    def _learn(self, user: User, contacts: list[tuple[str, str]]) -> User:
+        """Adds contacts nobody owns yet (a contact of another customer stays his)."""
+        known = {(c.kind, c.value) for c in user.contacts}
+        for kind, value in contacts:
+            if (kind, value) in known or self._repository.user_by_contact(kind, value):
+                continue
+            previous = user.version
+            user.contacts = [*user.contacts, Contact(kind=kind, value=value)]
+            user.version = previous + 1
+            try:
+                self._repository.save_user(user, previous, [(kind, value)])
+            except (ContactTaken, StaleVersion):
+                return self._repository.get_user(user.id) or user
+        return user
+
     def install_admin(self, email: str, api_key: str, name: str = "Administrator") -> User:
         """Bootstrap: the main administrator with a known key (idempotent)."""
         existing = self._repository.user_by_contact("email", email)

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from helpdesk.aws.ssm import SsmSecrets
 from helpdesk.mail.ingest import Mailboxes
 from helpdesk.service import Helpdesk, Settings
 from helpdesk.store.dynamo import DynamoTable
@@ -27,7 +28,9 @@ def _client(service: str) -> Any:
 
 def helpdesk_from_env() -> Helpdesk:
     return Helpdesk(DynamoTable(_client("dynamodb"), os.environ["TABLE_NAME"]),
-                    Settings.from_env())
+                    Settings.from_env(),
+                    secrets=SsmSecrets(_client("ssm"),
+                                       os.environ.get("SECRETS_PREFIX", "/helpdesk")))
 
 
 def blobs_from_env() -> S3Blobs:

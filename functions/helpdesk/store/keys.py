@@ -208,3 +208,37 @@ def bouncing_address(address: str) -> tuple[str, str]:
 def auto_reply(address: str, day: str) -> tuple[str, str]:
     """Unique item: the one automatic mail an address may get per day (loop brake)."""
     return f"AUTOREPLY#{address}#{day}", "AUTOREPLY"
+
+
+# --- messenger, web and phone channels -------------------------------------------------------
+def channel(channel_id: int) -> tuple[str, str]:
+    return f"CHANNEL#{pad(channel_id)}", "CHANNEL"
+
+
+def channel_index_keys(channel_id: int) -> dict[str, str]:
+    return {"GSI1PK": "CHANNELS", "GSI1SK": pad(channel_id)}
+
+
+def all_channels() -> tuple[str, str]:
+    return "GSI1", "CHANNELS"
+
+
+def channel_secret_name(channel_id: int) -> str:
+    """Name of the channel's credentials in the secret store (not a table key)."""
+    return f"channels/{channel_id}"
+
+
+def channel_event(channel_id: int, event_id: str) -> tuple[str, str]:
+    """Unique item: a provider's delivery we handled (replays and retries are no-ops)."""
+    return f"CHANEVT#{channel_id}#{event_id}", "CHANEVT"
+
+
+def conversation(channel_id: int, conversation_key: str) -> tuple[str, str]:
+    """A chat on a channel -> its current ticket. Written with the ticket, so two first
+    messages racing make one ticket."""
+    return f"CONV#{channel_id}#{conversation_key}", "CONV"
+
+
+def channel_message(channel_id: int, provider_message_id: str) -> tuple[str, str]:
+    """A provider's message id -> our post (edits, deletions, delivery statuses)."""
+    return f"CHANMSG#{channel_id}#{provider_message_id}", "CHANMSG"

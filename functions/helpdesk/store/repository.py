@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpdesk.channels.model import Channel
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
 from helpdesk.store import keys
 from helpdesk.store.table import (
@@ -286,6 +287,27 @@ class Repository:
             [Delete(*keys.organization(organization.id))]
             + [Delete(*keys.organization_domain(d)) for d in organization.domains]
         )
+
+    # --- channels --------------------------------------------------------------------------
+    def get_channel(self, channel_id: int) -> Channel | None:
+        item = self.table.get(*keys.channel(channel_id))
+        return Channel.model_validate(item) if item else None
+
+    def channels(self) -> list[Channel]:
+        index, pk = keys.all_channels()
+        return [Channel.model_validate(item)
+                for item in query_all(self.table, QueryRequest(pk=pk, index=index))]
+
+    def save_channel(self, channel: Channel, previous_version: int | None) -> None:
+        pk, sk = keys.channel(channel.id)
+        condition = (Condition.item_absent() if previous_version is None
+                     else Condition.attrs_equal(version=previous_version))
+        item = {"PK": pk, "SK": sk, "item_type": "channel", **channel.model_dump(mode="json"),
+                **keys.channel_index_keys(channel.id)}
+        try:
+            self.table.put(item, condition)
+        except ConditionFailed as failed:
+            raise StaleVersion(f"channel {channel.id} changed meanwhile") from failed
 
     # --- dictionaries --------------------------------------------------------------------
     def dictionary(self, kind: str) -> list[DictionaryEntry]:

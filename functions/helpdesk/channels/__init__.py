@@ -1,0 +1,1 @@
+"""Messenger, web and phone channels: verification, normalizing, sending."""

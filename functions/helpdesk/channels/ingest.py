@@ -1,0 +1,190 @@
+"""Normalized channel events -> tickets. Idempotent on the provider's event id (a unique item
+written with the post), one customer per person across channels (contact items), one open
+ticket per conversation (a conversation item written with the ticket)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from helpdesk.channels.events import (
+    ChannelEvent,
+    ChannelMessage,
+    Ignored,
+    MessageDeleted,
+    MessageEdited,
+    StatusUpdate,
+)
+from helpdesk.channels.model import Channel
+from helpdesk.errors import Conflict
+from helpdesk.inputs import TicketCreate
+from helpdesk.models import MediaRef, Message, Ticket, User
+from helpdesk.phones import to_e164
+from helpdesk.service import Helpdesk
+from helpdesk.store import keys
+from helpdesk.store.repository import StaleVersion, message_item
+from helpdesk.store.table import Condition, Operation, Put
+from helpdesk.tickets import Inbound
+
+TITLE_LENGTH = 80
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ChannelOutcome:
+    event_id: str
+    outcome: str  # created | appended | duplicate | edited | deleted | status | ignored | unknown
+    ticket_id: int | None = None
+    post_id: int | None = None
+    details: str = ""
+
+
+class ChannelIngest:
+    def __init__(self, helpdesk: Helpdesk) -> None:
+        self.helpdesk = helpdesk
+        self._table = helpdesk.repository.table
+
+    def receive(self, channel: Channel, events: tuple[ChannelEvent, ...]) -> list[ChannelOutcome]:
+        return [self._one(channel, event) for event in events]
+
+    def _one(self, channel: Channel, event: ChannelEvent) -> ChannelOutcome:
+        if isinstance(event, Ignored):
+            return ChannelOutcome(event.event_id, "ignored", details=event.reason)
+        seen = self._table.get(*keys.channel_event(channel.id, event.event_id))
+        if seen is not None:
+            return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
+                                  seen.get("post_id"), "already handled")
+        if isinstance(event, ChannelMessage):
+            return self._message(channel, event)
+        if isinstance(event, StatusUpdate):
+            return self._status(channel, event)
+        return self._author_change(channel, event)
+
+    # --- a customer's message -----------------------------------------------------------
+    def _message(self, channel: Channel, event: ChannelMessage) -> ChannelOutcome:
+        customer = self._customer(channel, event)
+        for _ in range(ATTEMPTS):
+            ticket = self._open_ticket(channel, event.conversation)
+            ticket_id = ticket.id if ticket else self.helpdesk.repository.next_id("ticket")
+            inbound = self._inbound(channel, event, customer, ticket_id)
+            try:
+                if ticket is not None:
+                    post = self.helpdesk.tickets.add_inbound(ticket.id, inbound)
+                    return ChannelOutcome(event.event_id, "appended", ticket.id, post.id)
+                created, post = self._create(channel, event, inbound, ticket_id)
+                return ChannelOutcome(event.event_id, "created", created.id, post.id)
+            except (StaleVersion, Conflict):
+                # Lost a race: the same event (a retry) or the conversation's first ticket.
+                seen = self._table.get(*keys.channel_event(channel.id, event.event_id))
+                if seen is not None:
+                    return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
+                                          seen.get("post_id"), "handled concurrently")
+        raise Conflict(f"conversation {event.conversation} is busy; the provider will retry")
+
+    def _customer(self, channel: Channel, event: ChannelMessage) -> User:
+        sender = event.sender
+        phone = to_e164(sender.phone) if sender.phone else None
+        contacts = [(channel.type, f"{channel.id}:{sender.external_id}")]
+        if phone:
+            contacts.append(("phone", phone))
+        if sender.email:
+            contacts.append(("email", sender.email.lower()))
+        name = sender.name or sender.username or f"{channel.type} {sender.external_id}"
+        return self.helpdesk.users.find_or_create_by_contacts(contacts, name, phone or "")
+
+    def _open_ticket(self, channel: Channel, conversation: str) -> Ticket | None:
+        """The conversation's ticket, unless it is gone or closed for longer than the
+        channel's reopen window (then the next message starts a new one)."""
+        link = self._table.get(*keys.conversation(channel.id, conversation))
+        if link is None:
+            return None
+        ticket = self.helpdesk.repository.get_ticket(int(link["ticket_id"]))
+        if ticket is None or ticket.trashed:
+            return None
+        closed = self.helpdesk.tickets.is_closed(ticket.status_id)
+        window = timedelta(days=channel.options.reopen_days)
+        if closed and self.helpdesk.clock() - ticket.date_updated > window:
+            return None
+        return ticket
+
+    def _create(self, channel: Channel, event: ChannelMessage, inbound: Inbound,
+                ticket_id: int) -> tuple[Ticket, Message]:
+        title = (event.text.strip().splitlines() or [""])[0][:TITLE_LENGTH] or (
+            f"Message from {inbound.author.name}")
+        fields = TicketCreate(title=title, source=channel.type)
+        link = self._table.get(*keys.conversation(channel.id, event.conversation))
+        pk, sk = keys.conversation(channel.id, event.conversation)
+        # First ticket of the chat: the link must not exist; a later one replaces the link
+        # it read, so two racing messages still make one ticket.
+        condition = (Condition.item_absent() if link is None
+                     else Condition.attrs_equal(ticket_id=link["ticket_id"]))
+        inbound.extra.append(Put({"PK": pk, "SK": sk, "item_type": "conversation",
+                                  "ticket_id": ticket_id}, condition))
+        return self.helpdesk.tickets.open_with_message(
+            fields, inbound, department_id=channel.department_id, ticket_id=ticket_id)
+
+    def _inbound(self, channel: Channel, event: ChannelMessage, customer: User,
+                 ticket_id: int) -> Inbound:
+        message_id = self.helpdesk.repository.next_id("message")
+        link = {"ticket_id": ticket_id, "post_id": message_id}
+        extra: list[Operation] = [
+            Put({"PK": (k := keys.channel_event(channel.id, event.event_id))[0], "SK": k[1],
+                 "item_type": "channel_event", **link}, Condition.item_absent()),
+        ]
+        if event.provider_message_id:
+            pk, sk = keys.channel_message(channel.id, event.provider_message_id)
+            extra.append(Put({"PK": pk, "SK": sk, "item_type": "channel_message",
+                              "direction": "inbound", **link}))
+        text = event.text or ("" if event.media else "(empty message)")
+        return Inbound(
+            author=customer, text=text, message_id=message_id, extra=extra,
+            channel_id=channel.id, conversation=event.conversation,
+            media=[MediaRef(kind=m.kind, file_ref=m.file_ref, name=m.name,
+                            content_type=m.content_type, size=m.size) for m in event.media],
+            provider_message_id=event.provider_message_id or None,
+            context={"channel": channel.type, "channel_id": channel.id},
+        )
+
+    # --- edits, deletions, delivery news ----------------------------------------------------
+    def _author_change(self, channel: Channel,
+                       event: MessageEdited | MessageDeleted) -> ChannelOutcome:
+        link = self._table.get(*keys.channel_message(channel.id, event.provider_message_id))
+        if link is None or link.get("direction") != "inbound":
+            return ChannelOutcome(event.event_id, "unknown",
+                                  details="the message is not one we received")
+        ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
+        ticket = self.helpdesk.repository.get_ticket(ticket_id)
+        author = self.helpdesk.repository.get_user(ticket.user_id) if (
+            ticket and ticket.user_id) else None
+        if ticket is None or author is None:
+            return ChannelOutcome(event.event_id, "unknown", details="its ticket is gone")
+        pk, sk = keys.channel_event(channel.id, event.event_id)
+        mark = Put({"PK": pk, "SK": sk, "item_type": "channel_event", "ticket_id": ticket_id,
+                    "post_id": post_id}, Condition.item_absent())
+        edited = isinstance(event, MessageEdited)
+        self.helpdesk.tickets.record_author_change(
+            ticket_id, post_id, author, new_text=event.text if edited else None, extra=[mark])
+        return ChannelOutcome(event.event_id, "edited" if edited else "deleted", ticket_id,
+                              post_id)
+
+    def _status(self, channel: Channel, event: StatusUpdate) -> ChannelOutcome:
+        """Delivery news on one of our posts: shown on the post, no ticket event (it is not
+        a change of the ticket). Statuses only move forward: a late `delivered` after
+        `read` is ignored."""
+        link = self._table.get(*keys.channel_message(channel.id, event.provider_message_id))
+        if link is None or link.get("direction") != "outbound":
+            return ChannelOutcome(event.event_id, "unknown",
+                                  details="not a message we sent")
+        ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
+        post = self.helpdesk.repository.get_message("post", ticket_id, post_id)
+        if post is None or post.delivery is None:
+            return ChannelOutcome(event.event_id, "unknown", ticket_id, post_id, "no post")
+        if STATUS_ORDER.get(event.status, 0) > STATUS_ORDER.get(post.delivery.status, 0):
+            post.delivery = post.delivery.model_copy(update={
+                "status": event.status, "reason": event.reason or None,
+                "updated": self.helpdesk.clock()})
+            self._table.put(message_item("post", post), Condition.item_exists())
+        return ChannelOutcome(event.event_id, "status", ticket_id, post_id, event.status)
+
+
+STATUS_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}

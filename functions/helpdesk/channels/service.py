@@ -1,0 +1,112 @@
+"""Admin management of channels. Credentials go to the secret store; the table keeps only
+masked hints, so neither the API nor a table export shows a usable token."""
+
+from __future__ import annotations
+
+import json
+import secrets as random
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from datetime import datetime
+
+from helpdesk.access import Viewer
+from helpdesk.channels.events import ChannelSecrets
+from helpdesk.channels.model import (
+    Channel,
+    ChannelCreate,
+    ChannelOptions,
+    ChannelUpdate,
+    hint,
+    merged_options,
+)
+from helpdesk.dictionaries import Dictionaries
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.store import keys
+from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.secrets import SecretStore
+
+# Secrets we make up when the admin gives none: he registers them with the provider.
+GENERATED = {"telegram": ("webhook_secret",), "vk": ("webhook_secret",),
+             "custom": ("webhook_secret",), "whatsapp": ("verify_token",),
+             "facebook": ("verify_token",), "instagram": ("verify_token",)}
+
+
+class Channels:
+    def __init__(self, repository: Repository, dictionaries: Dictionaries,
+                 secrets: SecretStore, clock: Callable[[], datetime]) -> None:
+        self._repository = repository
+        self._dictionaries = dictionaries
+        self._secrets = secrets
+        self._clock = clock
+
+    def list(self, viewer: Viewer) -> list[Channel]:
+        viewer.require_admin("manage channels")
+        return self._repository.channels()
+
+    def get(self, viewer: Viewer, channel_id: int) -> Channel:
+        viewer.require_admin("manage channels")
+        return self._require(channel_id)
+
+    def create(self, viewer: Viewer, fields: ChannelCreate) -> tuple[Channel, dict[str, str]]:
+        """The channel and the secrets generated for it, shown this once."""
+        viewer.require_admin("manage channels")
+        if fields.department_id is not None:
+            self._dictionaries.require("departments", fields.department_id, "department_id")
+        given = fields.secrets.given()
+        generated = {name: random.token_urlsafe(24) for name in GENERATED.get(fields.type, ())
+                     if name not in given}
+        values = ChannelSecrets(**given, **generated)
+        now = self._clock()
+        channel = Channel(id=self._repository.next_id("channel"), type=fields.type,
+                          name=fields.name, department_id=fields.department_id,
+                          options=merged_options(ChannelOptions(), fields.options),
+                          secret_hints=_hints(values), date_created=now, date_updated=now,
+                          version=1)
+        self._secrets.put(keys.channel_secret_name(channel.id), json.dumps(asdict(values)))
+        self._repository.save_channel(channel, None)
+        return channel, generated
+
+    def update(self, viewer: Viewer, channel_id: int, fields: ChannelUpdate) -> Channel:
+        viewer.require_admin("manage channels")
+        channel = self._require(channel_id)
+        previous = channel.version
+        if fields.department_id is not None:
+            self._dictionaries.require("departments", fields.department_id, "department_id")
+        changes = fields.model_dump(exclude_unset=True, exclude={"options", "secrets"})
+        channel = channel.model_copy(update=changes)
+        channel.options = merged_options(channel.options, fields.options)
+        if fields.secrets is not None and fields.secrets.given():
+            values = replace(self.secrets_of(channel.id), **fields.secrets.given())
+            self._secrets.put(keys.channel_secret_name(channel.id), json.dumps(asdict(values)))
+            channel.secret_hints = _hints(values)
+        channel.version, channel.date_updated = previous + 1, self._clock()
+        try:
+            self._repository.save_channel(channel, previous)
+        except StaleVersion as stale:
+            raise Conflict("the channel changed meanwhile; read it again") from stale
+        return channel
+
+    def disable(self, viewer: Viewer, channel_id: int) -> Channel:
+        """Channels are disabled, not erased: their tickets keep pointing at them."""
+        return self.update(viewer, channel_id, ChannelUpdate(enabled=False))
+
+    # --- for the webhook and delivery paths (no viewer: they are the channel itself) --------
+    def active(self, channel_type: str, channel_id: int) -> Channel:
+        channel = self._repository.get_channel(channel_id)
+        if channel is None or channel.type != channel_type or not channel.enabled:
+            raise NotFound(f"no active {channel_type} channel {channel_id}")
+        return channel
+
+    def secrets_of(self, channel_id: int) -> ChannelSecrets:
+        stored = self._secrets.get(keys.channel_secret_name(channel_id))
+        return ChannelSecrets(**json.loads(stored)) if stored else ChannelSecrets()
+
+    def _require(self, channel_id: int) -> Channel:
+        channel = self._repository.get_channel(channel_id)
+        if channel is None:
+            raise NotFound(f"channel {channel_id} does not exist")
+        return channel
+
+
+def _hints(values: ChannelSecrets) -> dict[str, str]:
+    return {name: hint(value) for name, value in asdict(values).items() if value}

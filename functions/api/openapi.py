@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from helpdesk import inputs
+from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 
 PREFIX = "/api/v2"
 TICKET_FILTERS = {
@@ -76,6 +77,12 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", "/organizations/{organization_id}"): Doc("Change an organization",
                                                       inputs.OrganizationUpdate),
     ("DELETE", "/organizations/{organization_id}"): Doc("Delete an organization (admins)"),
+    ("GET", "/channels"): Doc("List channels (admins)", query=PAGED),
+    ("POST", "/channels"): Doc("Connect a channel; generated secrets are shown once",
+                               ChannelCreate),
+    ("GET", "/channels/{channel_id}"): Doc("Get a channel (secrets masked)"),
+    ("PUT", "/channels/{channel_id}"): Doc("Change a channel", ChannelUpdate),
+    ("DELETE", "/channels/{channel_id}"): Doc("Disable a channel"),
     ("GET", "/openapi.json"): Doc("This document"),
     **_dictionaries(),
 }

@@ -45,10 +45,16 @@ def hint(secret: str) -> str:
 
 
 class _Input(BaseModel):
+    # Unknown top-level fields are ignored as everywhere in the API; a misspelled secret or
+    # option name is an error, since ignoring it would leave the channel half-configured.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class _Strict(_Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class OptionsInput(_Input):
+class OptionsInput(_Strict):
     reopen_days: int | None = Field(default=None, ge=0, le=3650)
     sender_name: str | None = Field(default=None, max_length=100)
     api_base_url: str | None = Field(default=None, max_length=500)
@@ -61,7 +67,7 @@ class OptionsInput(_Input):
         return value.rstrip("/") if value else value
 
 
-class SecretsInput(_Input):
+class SecretsInput(_Strict):
     token: str | None = Field(default=None, max_length=2000)
     webhook_secret: str | None = Field(default=None, max_length=256)
     app_secret: str | None = Field(default=None, max_length=256)

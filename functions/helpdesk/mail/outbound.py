@@ -71,8 +71,8 @@ class MailOutbound:
         post = self.helpdesk.repository.get_message("post", ticket_id, post_id)
         if post is None or post.delivery is None or post.delivery.status == "sent":
             return Delivery(status="skipped", reason="nothing to mark")
-        return self._record(post, Delivery(status="failed", reason=reason,
-                                           attempts=post.delivery.attempts))
+        return self._record(post, post.delivery.model_copy(
+            update={"status": "failed", "reason": reason}))
 
     def send_automatic(self, ticket_id: int, text: str, *, key: str, now: datetime,
                        answering_post_id: int | None = None) -> Delivery:

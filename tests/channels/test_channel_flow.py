@@ -1,0 +1,229 @@
+"""Webhooks into tickets and replies back out, through the real webhook handler on the
+in-memory table (and on moto DynamoDB for the race), with a fake Telegram on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from helpdesk.channels.model import ChannelCreate, ChannelUpdate
+from helpdesk.channels.outbound import ChannelOutbound
+from helpdesk.inputs import MessageCreate, TicketUpdate
+from helpdesk.store.blobs import MemoryBlobs
+from helpdesk.tickets import TicketFilter
+from tests.conftest import ADMIN_EMAIL, ADMIN_KEY, make_helpdesk
+from webhooks_in import handler as webhooks
+
+PAYLOADS = Path(__file__).parent / "payloads"
+SECRET = "telegram-secret-token-123"
+
+
+def payload(name: str) -> dict:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def admin(helpdesk):
+    return helpdesk.users.authenticate(ADMIN_EMAIL, ADMIN_KEY)
+
+
+@pytest.fixture
+def telegram(helpdesk, fake_providers):
+    channel, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
+        "type": "telegram", "name": "Support bot",
+        "secrets": {"token": "123456:ABC-bot-token", "webhook_secret": SECRET},
+        "options": {"api_base_url": fake_providers.url, "reopen_days": 3}}))
+    webhooks.use(helpdesk)
+    return channel
+
+
+def post_webhook(channel, body: dict | bytes, headers: dict | None = None) -> dict:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return webhooks.handler({
+        "httpMethod": "POST", "path": f"/webhooks/{channel.type}/{channel.id}",
+        "headers": {"Content-Type": "application/json",
+                    **({"X-Telegram-Bot-Api-Secret-Token": SECRET} if headers is None
+                       else headers)},
+        "body": raw.decode(), "isBase64Encoded": False}, None)
+
+
+def tickets(helpdesk):
+    return helpdesk.tickets.list(admin(helpdesk), TicketFilter())
+
+
+def test_a_telegram_message_becomes_a_ticket_for_a_new_customer(helpdesk, telegram):
+    answer = post_webhook(telegram, payload("telegram_text"))
+    assert answer["statusCode"] == 200
+    (ticket,) = tickets(helpdesk)
+    assert (ticket.source, ticket.channel_id, ticket.conversation) == (
+        "telegram", telegram.id, "123456789")
+    assert ticket.title == "Принтер не печатает"
+    customer = helpdesk.repository.get_user(ticket.user_id)
+    assert customer.name == "Anna Petrova"
+    assert ("telegram", f"{telegram.id}:123456789") in {(c.kind, c.value)
+                                                         for c in customer.contacts}
+
+
+def test_the_same_update_ten_times_is_one_post(helpdesk, telegram):
+    for _ in range(10):
+        assert post_webhook(telegram, payload("telegram_text"))["statusCode"] == 200
+    (ticket,) = tickets(helpdesk)
+    assert len(helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")) == 1
+
+
+def test_a_forged_or_unsigned_webhook_is_refused_and_stores_nothing(helpdesk, telegram):
+    forged = post_webhook(telegram, payload("telegram_text"),
+                          {"X-Telegram-Bot-Api-Secret-Token": "guess"})
+    unsigned = post_webhook(telegram, payload("telegram_text"), {})
+    assert forged["statusCode"] == 403 and unsigned["statusCode"] == 401
+    assert "secret" in json.loads(forged["body"])["errors"][0]["details"].lower()
+    assert tickets(helpdesk) == []
+    assert helpdesk.repository.user_by_contact("telegram", f"{telegram.id}:123456789") is None
+
+
+def test_unknown_or_disabled_channels_answer_404(helpdesk, telegram):
+    helpdesk.channels.disable(admin(helpdesk), telegram.id)
+    assert post_webhook(telegram, payload("telegram_text"))["statusCode"] == 404
+    wrong_type = telegram.model_copy(update={"type": "viber"})
+    assert post_webhook(wrong_type, payload("telegram_text"))["statusCode"] == 404
+    assert tickets(helpdesk) == []
+
+
+def test_a_second_message_joins_the_open_ticket_and_an_edit_is_an_event(helpdesk, telegram):
+    post_webhook(telegram, payload("telegram_text"))
+    second = copy.deepcopy(payload("telegram_text"))
+    second["update_id"] += 100
+    second["message"]["message_id"] += 1
+    second["message"]["text"] = "И сканер тоже"
+    post_webhook(telegram, second)
+    edited = payload("telegram_edited")
+    edited["edited_message"]["message_id"] = second["message"]["message_id"]
+    post_webhook(telegram, edited)
+    (ticket,) = tickets(helpdesk)
+    posts = helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")
+    assert len(posts) == 2 and posts[1].edited
+    audit = [event.kind for event in helpdesk.tickets.audit(admin(helpdesk), ticket.id)]
+    assert "post_edited_by_author" in audit
+
+
+def test_a_message_long_after_close_starts_a_new_ticket(helpdesk, telegram, clock):
+    post_webhook(telegram, payload("telegram_text"))
+    (first,) = tickets(helpdesk)
+    helpdesk.tickets.update(admin(helpdesk), first.id, TicketUpdate(status_id="closed"))
+    soon = copy.deepcopy(payload("telegram_text"))
+    soon["update_id"] += 1
+    post_webhook(telegram, soon)
+    assert len(tickets(helpdesk)) == 1  # within the reopen window: reopened
+    assert helpdesk.tickets.get(admin(helpdesk), first.id).status_id != "closed"
+    helpdesk.tickets.update(admin(helpdesk), first.id, TicketUpdate(status_id="closed"))
+    clock.advance(days=4)
+    later = copy.deepcopy(payload("telegram_text"))
+    later["update_id"] += 2
+    post_webhook(telegram, later)
+    assert len(tickets(helpdesk)) == 2
+    assert helpdesk.tickets.get(admin(helpdesk), first.id).status_id == "closed"
+
+
+def test_the_same_person_by_phone_is_one_customer_across_channels(helpdesk, telegram):
+    whatsapp, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
+        "type": "whatsapp", "name": "WA", "secrets": {
+            "token": "wa-token", "app_secret": "wa-app-secret",
+            "account_id": "106540352242922"}}))
+    own_contact = payload("telegram_contact_own")
+    phone = own_contact["message"]["contact"]["phone_number"]
+    post_webhook(telegram, own_contact)
+    message = payload("whatsapp_text")
+    value = message["entry"][0]["changes"][0]["value"]
+    value["messages"][0]["from"] = value["contacts"][0]["wa_id"] = phone.lstrip("+")
+    body = json.dumps(message).encode()
+    signature = hmac.new(b"wa-app-secret", body, hashlib.sha256).hexdigest()
+    answer = post_webhook(whatsapp, body, {"X-Hub-Signature-256": f"sha256={signature}"})
+    assert answer["statusCode"] == 200, answer["body"]
+    opened = tickets(helpdesk)
+    assert {t.source for t in opened} == {"telegram", "whatsapp"}
+    assert len({t.user_id for t in opened}) == 1  # one customer, found by E.164 phone
+
+
+def test_a_staff_post_is_sent_back_and_delivery_statuses_follow(helpdesk, telegram,
+                                                               fake_providers):
+    post_webhook(telegram, payload("telegram_text"))
+    (ticket,) = tickets(helpdesk)
+    post = helpdesk.tickets.add_message(admin(helpdesk), ticket.id, "post",
+                                        MessageCreate(text="Перезагрузите принтер"))
+    assert post.delivery.status == "queued" and post.delivery.channel == "telegram"
+    outbound = ChannelOutbound(helpdesk, MemoryBlobs())
+    delivery = outbound.deliver(ticket.id, post.id)
+    assert delivery.status == "sent" and delivery.message_id
+    (sent,) = fake_providers.requests_to("/bot123456:ABC-bot-token/sendMessage")
+    assert sent.json == {"chat_id": "123456789", "text": "Перезагрузите принтер"} or (
+        str(sent.json["chat_id"]) == "123456789" and sent.json["text"] == "Перезагрузите принтер")
+    assert outbound.deliver(ticket.id, post.id).status == "sent"
+    assert len(fake_providers.requests_to("/bot123456:ABC-bot-token/sendMessage")) == 1
+
+
+def test_a_blocked_bot_is_a_failed_delivery_with_the_reason(helpdesk, telegram, fake_providers):
+    post_webhook(telegram, payload("telegram_text"))
+    (ticket,) = tickets(helpdesk)
+    post = helpdesk.tickets.add_message(admin(helpdesk), ticket.id, "post",
+                                        MessageCreate(text="Hello"))
+    fake_providers.fail_next(1, 403, {"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot was blocked by the user"})
+    delivery = ChannelOutbound(helpdesk, MemoryBlobs()).deliver(ticket.id, post.id)
+    assert delivery.status == "failed" and "blocked" in delivery.reason
+    assert "ABC-bot-token" not in delivery.reason
+
+
+def test_customer_media_is_fetched_into_the_bucket(helpdesk, telegram, fake_providers):
+    photo = payload("telegram_photo")
+    largest = photo["message"]["photo"][-1]["file_id"]
+    fake_providers.add_file(largest, b"\x89PNG fake", "image/png")
+    post_webhook(telegram, photo)
+    (ticket,) = tickets(helpdesk)
+    (post,) = helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")
+    assert post.media and not post.files
+    blobs = MemoryBlobs()
+    (stored,) = ChannelOutbound(helpdesk, blobs).fetch_media(ticket.id, post.id)
+    assert blobs.get(stored.key) == b"\x89PNG fake"
+    (post,) = helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")
+    assert post.files[0].id == stored.id and post.media == []
+
+
+def test_channel_secrets_are_never_shown_in_full(helpdesk, telegram):
+    shown = helpdesk.channels.get(admin(helpdesk), telegram.id).model_dump_json()
+    assert SECRET not in shown and "123456:ABC-bot-token" not in shown
+    assert helpdesk.channels.get(admin(helpdesk), telegram.id).secret_hints["token"].endswith(
+        "oken")
+    helpdesk.channels.update(admin(helpdesk), telegram.id,
+                             ChannelUpdate.model_validate({"secrets": {"token": "new:token-xyz1"}}))
+    assert helpdesk.channels.secrets_of(telegram.id).token == "new:token-xyz1"
+    assert helpdesk.channels.secrets_of(telegram.id).webhook_secret == SECRET
+
+
+def test_two_first_messages_200ms_apart_make_one_customer_and_one_ticket(dynamodb_table,
+                                                                         clock):
+    helpdesk = make_helpdesk(dynamodb_table, clock)
+    channel, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
+        "type": "telegram", "name": "bot", "secrets": {"token": "1:x",
+                                                       "webhook_secret": SECRET}}))
+    webhooks.use(helpdesk)
+    first, second = payload("telegram_text"), copy.deepcopy(payload("telegram_text"))
+    second["update_id"] += 1
+    second["message"]["message_id"] += 1
+    answers: list[dict] = []
+    threads = [threading.Thread(target=lambda b=body: answers.append(post_webhook(channel, b)))
+               for body in (first, second)]
+    threads[0].start()
+    time.sleep(0.2)
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    assert [a["statusCode"] for a in answers] == [200, 200]
+    (ticket,) = tickets(helpdesk)
+    assert len(helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")) == 2
+    assert len(helpdesk.repository.users_of_kind("customer")) == 1

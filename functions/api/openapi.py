@@ -13,6 +13,8 @@ from pydantic.json_schema import models_json_schema
 
 from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
+from helpdesk.channels.telephony import CallEvent
+from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
 
 PREFIX = "/api/v2"
 TICKET_FILTERS = {
@@ -83,6 +85,15 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/channels/{channel_id}"): Doc("Get a channel (secrets masked)"),
     ("PUT", "/channels/{channel_id}"): Doc("Change a channel", ChannelUpdate),
     ("DELETE", "/channels/{channel_id}"): Doc("Disable a channel"),
+    ("POST", "/chat/visitor/id"): Doc("Start a web-chat visitor session (public)",
+                                      VisitorStart),
+    ("POST", "/chat/visitor/messages"): Doc(
+        "The visitor writes (public; X-Chat-Session header)", VisitorMessage),
+    ("GET", "/chat/visitor/messages"): Doc(
+        "The visitor's conversation (public; X-Chat-Session header)"),
+    ("POST", "/forms/{channel_id}"): Doc("Site form: open a ticket (public)", FormSubmission),
+    ("POST", "/telephony/calls/{channel_key}"): Doc(
+        "PBX call event; channel_key is '@<key>' (public, the key authenticates)", CallEvent),
     ("GET", "/openapi.json"): Doc("This document"),
     **_dictionaries(),
 }
@@ -110,7 +121,8 @@ def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 "summary": doc.summary,
                 "parameters": [
                     {"name": part[1:-1], "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 1}}
+                     "schema": {"type": "integer", "minimum": 1} if part.endswith("_id}")
+                     else {"type": "string", "minLength": 1}}
                     for part in path.split("/") if part.startswith("{")
                 ] + [{"name": name, "in": "query", "required": False,
                       "schema": {"type": kind} | ({"minimum": 1} if kind == "integer" else {})}

@@ -14,6 +14,7 @@ from helpdesk.dictionaries import ADMIN_GROUP, CUSTOMER_GROUP, Dictionaries
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.models import Contact, Role, User, UserKind
+from helpdesk.phones import to_e164
 from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
 
 MAIN_ADMIN_ID = 1  # the bootstrap administrator: the only one who may manage other admins
@@ -100,11 +101,15 @@ class Users:
         if user.kind is UserKind.STAFF:
             api_key = new_api_key()
             user.api_key_hash = hash_api_key(api_key)
+        phone = self._free_phone(user.phone)
+        if phone:
+            user.contacts.append(Contact(kind="phone", value=phone))
         try:
-            self._repository.save_user(user, None, [("email", fields.email)])
+            self._repository.save_user(user, None, [("email", fields.email)]
+                                       + ([("phone", phone)] if phone else []))
         except ContactTaken as taken:
-            raise Conflict(f"a user with e-mail {taken.value} already exists",
-                           field="email") from taken
+            raise Conflict(f"a user with {taken.kind} {taken.value} already exists",
+                           field=taken.kind) from taken
         return user, api_key
 
     def update(self, viewer: Viewer, user_id: int, fields: UserUpdate) -> User:
@@ -131,14 +136,26 @@ class Users:
             added.append(("email", new_email))
             user.contacts.append(Contact(kind="email", value=new_email))
             user.email = new_email
+        old_phone = to_e164(user.phone) if user.phone else None
         self._apply(user, changes)
+        new_phone = to_e164(user.phone) if user.phone else None
+        if new_phone != old_phone:
+            # The phone contact follows the phone field (callers are matched by it).
+            if old_phone and any(c.kind == "phone" and c.value == old_phone
+                                 for c in user.contacts):
+                removed.append(("phone", old_phone))
+                user.contacts = [c for c in user.contacts
+                                 if not (c.kind == "phone" and c.value == old_phone)]
+            if self._free_phone(user.phone):
+                added.append(("phone", new_phone))  # type: ignore[arg-type]
+                user.contacts.append(Contact(kind="phone", value=new_phone))  # type: ignore[arg-type]
         user.version = previous + 1
         user.date_updated = self._clock()
         try:
             self._repository.save_user(user, previous, added, removed)
         except ContactTaken as taken:
-            raise Conflict(f"a user with e-mail {taken.value} already exists",
-                           field="email") from taken
+            raise Conflict(f"a user with {taken.kind} {taken.value} already exists",
+                           field=taken.kind) from taken
         except StaleVersion as stale:
             raise Conflict(f"user {user_id} was changed meanwhile; read it and retry") from stale
         return user
@@ -208,6 +225,14 @@ class Users:
             except ContactTaken:
                 continue  # someone created him meanwhile: read again
         raise Conflict("the customer is being created by another request; retry")
+
+    def _free_phone(self, raw: str) -> str | None:
+        """The E.164 form of a phone nobody else has claimed (a shared office line stays
+        with its first owner)."""
+        phone = to_e164(raw) if raw else None
+        if phone and self._repository.user_by_contact("phone", phone) is None:
+            return phone
+        return None
 
     def _learn(self, user: User, contacts: list[tuple[str, str]]) -> User:
         """Adds contacts nobody owns yet (a contact of another customer stays his)."""

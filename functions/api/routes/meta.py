@@ -10,10 +10,11 @@ from chalice import Blueprint, Response
 
 from api.errors import JSON_TYPE
 from api.openapi import document
+from api.routes.public import PUBLIC_PATHS
 from api.routing import endpoint
 
 meta = Blueprint(__name__)
-PUBLIC_ROUTES = {"/api/v2/openapi.json"}
+PUBLIC_ROUTES = {"/api/v2/openapi.json"} | {"/api/v2" + path for path in PUBLIC_PATHS}
 
 
 @cache

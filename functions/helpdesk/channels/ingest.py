@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from helpdesk.channels.events import (
     ChannelEvent,
@@ -44,10 +45,13 @@ class ChannelIngest:
         self.helpdesk = helpdesk
         self._table = helpdesk.repository.table
 
-    def receive(self, channel: Channel, events: tuple[ChannelEvent, ...]) -> list[ChannelOutcome]:
-        return [self._one(channel, event) for event in events]
+    def receive(self, channel: Channel, events: tuple[ChannelEvent, ...],
+                custom_fields: dict[str, Any] | None = None) -> list[ChannelOutcome]:
+        """`custom_fields` go onto a ticket the events open (site forms)."""
+        return [self._one(channel, event, custom_fields or {}) for event in events]
 
-    def _one(self, channel: Channel, event: ChannelEvent) -> ChannelOutcome:
+    def _one(self, channel: Channel, event: ChannelEvent,
+             custom_fields: dict[str, Any]) -> ChannelOutcome:
         if isinstance(event, Ignored):
             return ChannelOutcome(event.event_id, "ignored", details=event.reason)
         seen = self._table.get(*keys.channel_event(channel.id, event.event_id))
@@ -55,13 +59,14 @@ class ChannelIngest:
             return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
                                   seen.get("post_id"), "already handled")
         if isinstance(event, ChannelMessage):
-            return self._message(channel, event)
+            return self._message(channel, event, custom_fields)
         if isinstance(event, StatusUpdate):
             return self._status(channel, event)
         return self._author_change(channel, event)
 
     # --- a customer's message -----------------------------------------------------------
-    def _message(self, channel: Channel, event: ChannelMessage) -> ChannelOutcome:
+    def _message(self, channel: Channel, event: ChannelMessage,
+                 custom_fields: dict[str, Any]) -> ChannelOutcome:
         customer = self._customer(channel, event)
         for _ in range(ATTEMPTS):
             ticket = self._open_ticket(channel, event.conversation)
@@ -71,7 +76,8 @@ class ChannelIngest:
                 if ticket is not None:
                     post = self.helpdesk.tickets.add_inbound(ticket.id, inbound)
                     return ChannelOutcome(event.event_id, "appended", ticket.id, post.id)
-                created, post = self._create(channel, event, inbound, ticket_id)
+                created, post = self._create(channel, event, inbound, ticket_id,
+                                             custom_fields)
                 return ChannelOutcome(event.event_id, "created", created.id, post.id)
             except (StaleVersion, Conflict):
                 # Lost a race: the same event (a retry) or the conversation's first ticket.
@@ -108,10 +114,11 @@ class ChannelIngest:
         return ticket
 
     def _create(self, channel: Channel, event: ChannelMessage, inbound: Inbound,
-                ticket_id: int) -> tuple[Ticket, Message]:
-        title = (event.text.strip().splitlines() or [""])[0][:TITLE_LENGTH] or (
-            f"Message from {inbound.author.name}")
-        fields = TicketCreate(title=title, source=channel.type)
+                ticket_id: int, custom_fields: dict[str, Any]) -> tuple[Ticket, Message]:
+        title = event.extra.get("title") or (event.text.strip().splitlines() or [""])[0][
+            :TITLE_LENGTH] or f"Message from {inbound.author.name}"
+        fields = TicketCreate(title=title, source=channel.type,
+                              custom_fields=custom_fields or None)
         link = self._table.get(*keys.conversation(channel.id, event.conversation))
         pk, sk = keys.conversation(channel.id, event.conversation)
         # First ticket of the chat: the link must not exist; a later one replaces the link

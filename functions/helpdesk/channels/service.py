@@ -28,7 +28,8 @@ from helpdesk.store.secrets import SecretStore
 # Secrets we make up when the admin gives none: he registers them with the provider.
 GENERATED = {"telegram": ("webhook_secret",), "vk": ("webhook_secret",),
              "custom": ("webhook_secret",), "whatsapp": ("verify_token",),
-             "facebook": ("verify_token",), "instagram": ("verify_token",)}
+             "facebook": ("verify_token",), "instagram": ("verify_token",),
+             "phone": ("webhook_secret",)}
 
 
 class Channels:
@@ -64,6 +65,8 @@ class Channels:
                           version=1)
         self._secrets.put(keys.channel_secret_name(channel.id), json.dumps(asdict(values)))
         self._repository.save_channel(channel, None)
+        if channel.type == "phone":  # the PBX calls /telephony/calls/@<channel_key>/
+            generated["channel_key"] = f"{channel.id}-{values.webhook_secret}"
         return channel, generated
 
     def update(self, viewer: Viewer, channel_id: int, fields: ChannelUpdate) -> Channel:

@@ -242,3 +242,13 @@ def conversation(channel_id: int, conversation_key: str) -> tuple[str, str]:
 def channel_message(channel_id: int, provider_message_id: str) -> tuple[str, str]:
     """A provider's message id -> our post (edits, deletions, delivery statuses)."""
     return f"CHANMSG#{channel_id}#{provider_message_id}", "CHANMSG"
+
+
+def chat_session(session_key: str) -> tuple[str, str]:
+    """A web-chat visitor session (by digest of its token) -> the visitor; TTL-expired."""
+    return f"CHATSESSION#{session_key}", "CHATSESSION"
+
+
+def call(channel_id: int, call_id: str) -> tuple[str, str]:
+    """A PBX call's timeline (started/answered/ended), keyed by the PBX's call id."""
+    return f"CALL#{channel_id}#{call_id}", "CALL"

@@ -227,3 +227,32 @@ def test_two_first_messages_200ms_apart_make_one_customer_and_one_ticket(dynamod
     (ticket,) = tickets(helpdesk)
     assert len(helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")) == 2
     assert len(helpdesk.repository.users_of_kind("customer")) == 1
+
+
+def test_viber_delivery_and_read_callbacks_update_our_post(helpdesk, fake_providers):
+    viber, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
+        "type": "viber", "name": "Viber", "secrets": {"token": "viber-auth-token-1"},
+        "options": {"api_base_url": fake_providers.url}}))
+    webhooks.use(helpdesk)
+
+    def signed(body: dict) -> dict:
+        raw = json.dumps(body).encode()
+        digest = hmac.new(b"viber-auth-token-1", raw, hashlib.sha256).hexdigest()
+        return post_webhook(viber, raw, {"X-Viber-Content-Signature": digest})
+
+    assert signed(payload("viber_text"))["statusCode"] == 200
+    (ticket,) = tickets(helpdesk)
+    post = helpdesk.tickets.add_message(admin(helpdesk), ticket.id, "post",
+                                        MessageCreate(text="We are on it"))
+    sent = ChannelOutbound(helpdesk, MemoryBlobs()).deliver(ticket.id, post.id)
+    assert sent.status == "sent"
+    for event in ("delivered", "seen"):
+        callback = payload("viber_delivered") | {"event": event,
+                                                 "message_token": int(sent.message_id)}
+        assert signed(callback)["statusCode"] == 200
+        shown = helpdesk.repository.get_message("post", ticket.id, post.id).delivery.status
+        assert shown == ("delivered" if event == "delivered" else "read")
+    late = payload("viber_delivered") | {"message_token": int(sent.message_id),
+                                         "timestamp": 1457764199999}
+    signed(late)  # a late "delivered" never moves "read" back
+    assert helpdesk.repository.get_message("post", ticket.id, post.id).delivery.status == "read"

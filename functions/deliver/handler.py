@@ -37,10 +37,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     helpdesk = mail.helpdesk
     ticket_id = int(event["ticket_id"])
     post_id = helpdesk.tickets.post_of_event(ticket_id, int(event["version"]))
-    ticket = helpdesk.repository.get_ticket(ticket_id)
-    post = helpdesk.repository.get_message("post", ticket_id, post_id) if post_id else None
-    if ticket is None or post is None:
+    if post_id is None:
         return {"status": "skipped", "reason": "the event added no post"}
+    ticket = helpdesk.repository.get_ticket(ticket_id)
+    post = helpdesk.repository.get_message("post", ticket_id, post_id)
+    if ticket is None or post is None:
+        return {"status": "skipped", "reason": "the post or its ticket is gone"}
     if post.author_type is not ActorType.STAFF:
         files = channels.fetch_media(ticket_id, post.id) if post.media else []
         return {"status": "skipped", "reason": "a customer's post", "media_fetched": len(files)}

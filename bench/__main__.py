@@ -85,7 +85,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
-    from bench import mail
+    from bench import channels, mail
 
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
@@ -100,6 +100,7 @@ def main() -> None:
         except subprocess.CalledProcessError as error:
             print(f"  {module:<36} failed: {error.stderr.strip().splitlines()[-1]}")
     mail.report()
+    channels.report()
 
 
 if __name__ == "__main__":

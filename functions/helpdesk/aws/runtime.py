@@ -14,6 +14,7 @@ from helpdesk.mail.ingest import Mailboxes
 from helpdesk.service import Helpdesk, Settings
 from helpdesk.store.dynamo import DynamoTable
 from helpdesk.store.s3 import S3Blobs
+from helpdesk.store.secrets import CachedSecrets
 
 
 @cache
@@ -29,8 +30,9 @@ def _client(service: str) -> Any:
 def helpdesk_from_env() -> Helpdesk:
     return Helpdesk(DynamoTable(_client("dynamodb"), os.environ["TABLE_NAME"]),
                     Settings.from_env(),
-                    secrets=SsmSecrets(_client("ssm"),
-                                       os.environ.get("SECRETS_PREFIX", "/helpdesk")))
+                    secrets=CachedSecrets(SsmSecrets(_client("ssm"),
+                                                     os.environ.get("SECRETS_PREFIX",
+                                                                    "/helpdesk"))))
 
 
 def blobs_from_env() -> S3Blobs:

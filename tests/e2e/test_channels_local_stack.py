@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import requests
 
 from devstack.process import start_stack
 from tests.fakes.providers import FakeProviders
+from tests.support.live import session, wait_for
 
 ADMIN = ("e2e-channels-admin@example.com", "e2e-channels-admin-key")
 PAYLOADS = Path(__file__).resolve().parents[1] / "channels" / "payloads"
@@ -37,19 +37,6 @@ def telegram_api() -> Iterator[FakeProviders]:
         yield fake
 
 
-def _session(email: str, key: str) -> requests.Session:
-    session = requests.Session()
-    session.auth = (email, key)
-    return session
-
-
-def _wait_for(check, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def _payload(name: str) -> dict:
@@ -64,7 +51,7 @@ def _telegram_tickets(admin: requests.Session, api: str) -> list[dict]:
 
 def test_telegram_conversation_over_http(stack, telegram_api):
     api, base = stack["api_url"], stack["base"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     created = admin.post(f"{api}/channels/", json={
         "type": "telegram", "name": "Support bot",
         "secrets": {"token": BOT_TOKEN, "webhook_secret": SECRET},
@@ -123,7 +110,7 @@ def test_telegram_conversation_over_http(stack, telegram_api):
     def sent() -> list:
         return [r for r in telegram_api.requests_to(send_path) if r.status == 200]
 
-    delivered = _wait_for(sent)
+    delivered = wait_for(sent)
     assert delivered, (f"the reply never reached the fake Telegram; it got "
                        f"{[(r.method, r.path) for r in telegram_api.requests]}")
     (message,) = delivered
@@ -135,7 +122,7 @@ def test_telegram_conversation_over_http(stack, telegram_api):
         status = found["delivery"]["status"]
         return status if status != "queued" else None
 
-    assert _wait_for(delivery_status) == "sent"
+    assert wait_for(delivery_status) == "sent"
     assert len(sent()) == 1  # sent once, not once per retry or per replayed update
     assert [p["text"] for p in posts()] == [update["message"]["text"], reply_text]
 
@@ -148,5 +135,5 @@ def test_no_scan_ran(stack):
 def test_the_stack_log_keeps_being_read(stack):
     """Left unread, the stack's stdout pipe fills after some sixty webhooks and every
     request then hangs on a log write; start_stack keeps reading it."""
-    assert _wait_for(lambda: any('"channel event"' in line for line in list(stack["output"])),
+    assert wait_for(lambda: any('"channel event"' in line for line in list(stack["output"])),
                      seconds=10)

@@ -4,7 +4,6 @@ what an integrator with HelpDeskEddy v2 code does."""
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import requests
 
 from devstack.process import start_stack
+from tests.support.live import session, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("e2e-admin@example.com", "e2e-admin-key")
@@ -25,24 +25,11 @@ def stack() -> Iterator[dict]:
     started.stop()
 
 
-def _session(email: str, key: str) -> requests.Session:
-    session = requests.Session()
-    session.auth = (email, key)
-    return session
-
-
-def _wait_for(check, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def test_integrator_flow_over_http(stack):
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     assert stack["admin_email"] == ADMIN[0] and stack["admin_api_key"] == ADMIN[1]
     for kind in ("departments", "statuses", "priorities"):
         answer = admin.get(f"{api}/{kind}/")
@@ -76,7 +63,7 @@ def test_integrator_flow_over_http(stack):
         status = next(r["workflow_status"] for r in audit if r["action"] == "created")
         return status if status != "PENDING" else None
 
-    assert _wait_for(creation_workflow) == "SUCCEEDED"
+    assert wait_for(creation_workflow) == "SUCCEEDED"
     runs = requests.get(f"{stack['base']}/_local/executions", timeout=10).json()["executions"]
     assert {"name": f"ticket-{ticket['id']}-v1", "status": "SUCCEEDED"}.items() <= next(
         r for r in runs if r["name"] == f"ticket-{ticket['id']}-v1").items()
@@ -84,24 +71,24 @@ def test_integrator_flow_over_http(stack):
 
 def test_agent_of_another_department_gets_404(stack):
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     sales = admin.post(f"{api}/departments/", json={"name": {"en": "Sales"}}).json()["data"]
     agent = admin.post(f"{api}/users/", json={"name": "Sam", "email": "sam@example.com",
                                               "group_id": 2, "department": [sales["id"]]})
     key = agent.json()["data"]["api_key"]
     support_ticket = admin.post(f"{api}/tickets/", json={"title": "support only",
                                                          "user_email": "x@example.com"})
-    as_agent = _session("sam@example.com", key)
+    as_agent = session("sam@example.com", key)
     answer = as_agent.get(f"{api}/tickets/{support_ticket.json()['data']['id']}/")
     assert answer.status_code == 404 and answer.json()["errors"][0]["code"] == "not_found"
 
 
 def test_the_301st_call_in_a_minute_is_refused(stack):
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     made = admin.post(f"{api}/users/", json={"name": "Busy", "email": "busy@example.com",
                                              "group_id": 2, "department": [1]})
-    busy = _session("busy@example.com", made.json()["data"]["api_key"])
+    busy = session("busy@example.com", made.json()["data"]["api_key"])
     remaining = [busy.get(f"{api}/priorities/") for _ in range(300)]
     assert all(r.status_code == 200 for r in remaining)
     # A minute boundary inside the loop would reset the window; allow for it.
@@ -118,7 +105,7 @@ def test_the_301st_call_in_a_minute_is_refused(stack):
 
 def test_bad_requests_get_4xx_envelopes_never_500(stack):
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     cases = [
         admin.post(f"{api}/tickets/", data="{broken", headers={"content-type":
                                                                 "application/json"}),
@@ -126,7 +113,7 @@ def test_bad_requests_get_4xx_envelopes_never_500(stack):
         admin.get(f"{api}/tickets/999999/"),
         admin.get(f"{api}/tickets/abc/"),
         requests.get(f"{api}/tickets/", timeout=10),
-        _session(ADMIN[0], "wrong").get(f"{api}/tickets/"),
+        session(ADMIN[0], "wrong").get(f"{api}/tickets/"),
         admin.get(f"{api}/no-such-thing"),
     ]
     for answer in cases:
@@ -138,7 +125,7 @@ def test_parallel_requests_do_not_see_each_others_data(stack):
     from concurrent.futures import ThreadPoolExecutor
 
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     ids = [
         admin.post(f"{api}/tickets/", json={"title": f"parallel {n}",
                                             "user_email": f"p{n}@example.com"}).json()["data"]["id"]
@@ -146,7 +133,7 @@ def test_parallel_requests_do_not_see_each_others_data(stack):
     ]
 
     def read(ticket_id: int) -> tuple[int, int]:
-        answer = _session(*ADMIN).get(f"{api}/tickets/{ticket_id}/")
+        answer = session(*ADMIN).get(f"{api}/tickets/{ticket_id}/")
         return ticket_id, answer.json()["data"]["id"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -162,7 +149,7 @@ def test_mail_round_trip_over_smtp(stack):
     from email.message import EmailMessage
 
     api = stack["api_url"]
-    admin = _session(*ADMIN)
+    admin = session(*ADMIN)
     first = EmailMessage()
     first["From"] = "Ольга <olga@example.ru>"
     first["To"] = "support@example.com"
@@ -176,7 +163,7 @@ def test_mail_round_trip_over_smtp(stack):
         found = admin.get(f"{api}/tickets/", params={"search": "olga@example.ru"}).json()
         return next(iter(found["data"].values()), None)
 
-    ticket = _wait_for(ticket_of_mail)
+    ticket = wait_for(ticket_of_mail)
     assert ticket and ticket["title"] == "Не приходят письма" and ticket["source"] == "email"
     posts = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
     assert posts[0]["text"].startswith("Здравствуйте!")
@@ -188,7 +175,7 @@ def test_mail_round_trip_over_smtp(stack):
         outbox = requests.get(f"{stack['base']}/_local/outbox", timeout=10).json()["messages"]
         return next((m for m in outbox if f"[{ticket['unique_id']}]" in m["subject"]), None)
 
-    sent = _wait_for(sent_reply)
+    sent = wait_for(sent_reply)
     assert sent, "the staff reply never reached the outbox"
     assert sent["to"] == ["olga@example.ru"] and sent["in_reply_to"] == "<e2e-first@example.ru>"
     raw = (Path(stack["outbox"]) / sent["file"]).read_bytes()
@@ -199,7 +186,7 @@ def test_mail_round_trip_over_smtp(stack):
         status = data[-1]["delivery"]["status"]
         return status if status != "queued" else None
 
-    assert _wait_for(delivered) == "sent"
+    assert wait_for(delivered) == "sent"
     answer = EmailMessage()
     answer["From"] = "olga@example.ru"
     answer["To"] = "support@example.com"
@@ -213,7 +200,7 @@ def test_mail_round_trip_over_smtp(stack):
         data = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
         return data if len(data) == 3 else None
 
-    posts = _wait_for(threaded)
+    posts = wait_for(threaded)
     assert posts and posts[-1]["text"] == "Спасибо, заработало!"
 
 

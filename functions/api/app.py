@@ -15,6 +15,7 @@ from api.routes.dictionaries import dictionaries
 from api.routes.meta import PUBLIC_ROUTES, meta
 from api.routes.organizations import organizations
 from api.routes.public import public
+from api.routes.subscriptions import subscriptions
 from api.routes.tickets import tickets
 from api.routes.users import users
 from api.routing import set_viewer
@@ -24,7 +25,8 @@ PREFIX = "/api/v2"
 
 # configure_logs=False: Chalice would put its own handler on the Powertools service logger.
 app = Chalice(app_name="helpdesk", configure_logs=False)
-for blueprint in (tickets, users, organizations, channels, dictionaries, public, meta):
+for blueprint in (tickets, users, organizations, channels, subscriptions, dictionaries, public,
+                  meta):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 
 

@@ -15,6 +15,7 @@ from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
+from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
 
 PREFIX = "/api/v2"
 TICKET_FILTERS = {
@@ -85,6 +86,14 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/channels/{channel_id}"): Doc("Get a channel (secrets masked)"),
     ("PUT", "/channels/{channel_id}"): Doc("Change a channel", ChannelUpdate),
     ("DELETE", "/channels/{channel_id}"): Doc("Disable a channel"),
+    ("GET", "/webhook_subscriptions"): Doc("List outbound webhook subscriptions (admins)",
+                                           query=PAGED),
+    ("POST", "/webhook_subscriptions"): Doc("Subscribe a URL to ticket events; the signing "
+                                            "secret is shown once", SubscriptionCreate),
+    ("GET", "/webhook_subscriptions/{subscription_id}"): Doc("Get a subscription"),
+    ("PUT", "/webhook_subscriptions/{subscription_id}"): Doc("Change a subscription",
+                                                             SubscriptionUpdate),
+    ("DELETE", "/webhook_subscriptions/{subscription_id}"): Doc("Delete a subscription"),
     ("POST", "/chat/visitor/id"): Doc("Start a web-chat visitor session (public)",
                                       VisitorStart),
     ("POST", "/chat/visitor/messages"): Doc(

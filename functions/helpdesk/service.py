@@ -15,6 +15,7 @@ from helpdesk.ratelimit import RateLimiter
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
 from helpdesk.store.table import Table
+from helpdesk.subscriptions.service import Subscriptions
 from helpdesk.tickets import Tickets
 from helpdesk.users import Users
 
@@ -51,6 +52,7 @@ class Helpdesk:
             self.settings.ticket_prefix,
         )
         self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
+        self.subscriptions = Subscriptions(self.repository, self.secrets, self.clock)
         self.rate_limiter = RateLimiter(
             self.repository, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,

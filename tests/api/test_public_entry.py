@@ -139,3 +139,4 @@ def test_a_wrong_channel_key_or_bad_phone_is_refused(api, pbx):
     bad = _call(api, pbx, action="end", call_id="x", phone="call me")
     assert bad.status == 400 and bad.body["errors"][0]["source"]["field"] == "phone"
     assert not api.call("GET", "/tickets/").body["data"]
+

@@ -252,3 +252,21 @@ def chat_session(session_key: str) -> tuple[str, str]:
 def call(channel_id: int, call_id: str) -> tuple[str, str]:
     """A PBX call's timeline (started/answered/ended), keyed by the PBX's call id."""
     return f"CALL#{channel_id}#{call_id}", "CALL"
+
+
+# --- outbound webhook subscriptions ----------------------------------------------------------
+def subscription(subscription_id: int) -> tuple[str, str]:
+    return f"WEBHOOK#{pad(subscription_id)}", "WEBHOOK"
+
+
+def subscription_index_keys(subscription_id: int) -> dict[str, str]:
+    return {"GSI1PK": "WEBHOOKS", "GSI1SK": pad(subscription_id)}
+
+
+def all_subscriptions() -> tuple[str, str]:
+    return "GSI1", "WEBHOOKS"
+
+
+def subscription_secret_name(subscription_id: int) -> str:
+    """Name of the subscription's signing secret in the secret store (not a table key)."""
+    return f"webhooks/{subscription_id}"

@@ -20,6 +20,7 @@ from helpdesk.store.table import (
     TransactionConflict,
     query_all,
 )
+from helpdesk.subscriptions.model import Subscription
 
 
 class StaleVersion(Exception):
@@ -308,6 +309,32 @@ class Repository:
             self.table.put(item, condition)
         except ConditionFailed as failed:
             raise StaleVersion(f"channel {channel.id} changed meanwhile") from failed
+
+    # --- outbound webhook subscriptions ----------------------------------------------------
+    def get_subscription(self, subscription_id: int) -> Subscription | None:
+        item = self.table.get(*keys.subscription(subscription_id))
+        return Subscription.model_validate(item) if item else None
+
+    def subscriptions(self) -> list[Subscription]:
+        index, pk = keys.all_subscriptions()
+        return [Subscription.model_validate(item)
+                for item in query_all(self.table, QueryRequest(pk=pk, index=index))]
+
+    def save_subscription(self, subscription: Subscription,
+                          previous_version: int | None) -> None:
+        pk, sk = keys.subscription(subscription.id)
+        condition = (Condition.item_absent() if previous_version is None
+                     else Condition.attrs_equal(version=previous_version))
+        item = {"PK": pk, "SK": sk, "item_type": "subscription",
+                **subscription.model_dump(mode="json"),
+                **keys.subscription_index_keys(subscription.id)}
+        try:
+            self.table.put(item, condition)
+        except ConditionFailed as failed:
+            raise StaleVersion(f"subscription {subscription.id} changed meanwhile") from failed
+
+    def erase_subscription(self, subscription_id: int) -> None:
+        self.table.delete(*keys.subscription(subscription_id))
 
     # --- dictionaries --------------------------------------------------------------------
     def dictionary(self, kind: str) -> list[DictionaryEntry]:

@@ -1,0 +1,1 @@
+"""Outbound webhook subscriptions (model, admin service)."""

@@ -1,0 +1,76 @@
+"""Outbound webhook subscriptions: an integration's URL, the events it wants, and its
+signing secret (write-only, kept in the secret store like channel credentials)."""
+
+from __future__ import annotations
+
+import secrets as random
+from collections.abc import Callable
+from datetime import datetime
+
+from helpdesk.access import Viewer
+from helpdesk.channels.model import hint
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.store import keys
+from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.secrets import SecretStore
+from helpdesk.subscriptions.model import Subscription, SubscriptionCreate, SubscriptionUpdate
+
+
+class Subscriptions:
+    def __init__(self, repository: Repository, secrets: SecretStore,
+                 clock: Callable[[], datetime]) -> None:
+        self._repository = repository
+        self._secrets = secrets
+        self._clock = clock
+
+    def list(self, viewer: Viewer) -> list[Subscription]:
+        viewer.require_admin("manage webhook subscriptions")
+        return self._repository.subscriptions()
+
+    def get(self, viewer: Viewer, subscription_id: int) -> Subscription:
+        viewer.require_admin("manage webhook subscriptions")
+        return self._require(subscription_id)
+
+    def create(self, viewer: Viewer, fields: SubscriptionCreate) -> tuple[Subscription, str]:
+        """The subscription and its secret, shown this once."""
+        viewer.require_admin("manage webhook subscriptions")
+        secret = fields.secret or random.token_urlsafe(32)
+        now = self._clock()
+        subscription = Subscription(
+            id=self._repository.next_id("subscription"), url=fields.url,
+            event_types=fields.event_types, secret_hint=hint(secret),
+            description=fields.description, date_created=now, date_updated=now, version=1)
+        self._secrets.put(keys.subscription_secret_name(subscription.id), secret)
+        self._repository.save_subscription(subscription, None)
+        return subscription, secret
+
+    def update(self, viewer: Viewer, subscription_id: int,
+               fields: SubscriptionUpdate) -> Subscription:
+        viewer.require_admin("manage webhook subscriptions")
+        subscription = self._require(subscription_id)
+        previous = subscription.version
+        changes = fields.model_dump(exclude_unset=True, exclude={"secret"})
+        subscription = subscription.model_copy(update=changes)
+        if fields.secret:
+            self._secrets.put(keys.subscription_secret_name(subscription.id), fields.secret)
+            subscription.secret_hint = hint(fields.secret)
+        subscription.version, subscription.date_updated = previous + 1, self._clock()
+        try:
+            self._repository.save_subscription(subscription, previous)
+        except StaleVersion as stale:
+            raise Conflict("the subscription changed meanwhile; read it again") from stale
+        return subscription
+
+    def delete(self, viewer: Viewer, subscription_id: int) -> None:
+        viewer.require_admin("manage webhook subscriptions")
+        self._require(subscription_id)
+        self._repository.erase_subscription(subscription_id)
+
+    def secret_of(self, subscription_id: int) -> str | None:
+        return self._secrets.get(keys.subscription_secret_name(subscription_id))
+
+    def _require(self, subscription_id: int) -> Subscription:
+        subscription = self._repository.get_subscription(subscription_id)
+        if subscription is None:
+            raise NotFound(f"webhook subscription {subscription_id} does not exist")
+        return subscription

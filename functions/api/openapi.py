@@ -94,6 +94,8 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", "/webhook_subscriptions/{subscription_id}"): Doc("Change a subscription",
                                                              SubscriptionUpdate),
     ("DELETE", "/webhook_subscriptions/{subscription_id}"): Doc("Delete a subscription"),
+    ("GET", "/webhook_subscriptions/{subscription_id}/dead_letters"): Doc(
+        "Deliveries that failed for good in the last 30 days, newest first", query=PAGED),
     ("POST", "/chat/visitor/id"): Doc("Start a web-chat visitor session (public)",
                                       VisitorStart),
     ("POST", "/chat/visitor/messages"): Doc(

@@ -26,6 +26,7 @@ HANDLERS = {
     "SlaSchedulerFunction": "sla_scheduler.handler.handler",
     "StreamFunction": "stream.handler.handler",
     "DeliverFunction": "deliver.handler.handler",
+    "WebhooksOutFunction": "webhooks_out.handler.handler",
 }
 GLOBAL_ENVIRONMENT = {"TABLE_NAME", "BUCKET_NAME", "TICKET_PREFIX", "RATE_LIMIT_PER_MINUTE",
                       "RATE_LIMIT_BLOCK_SECONDS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}

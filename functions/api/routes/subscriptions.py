@@ -49,3 +49,11 @@ def delete_subscription(subscription_id: str) -> Any:
     number = path_id(subscription_id, "subscription_id")
     current().subscriptions.delete(viewer(), number)
     return data({"id": number, "deleted": True})
+
+
+@endpoint(subscriptions, BASE + "/{subscription_id}/dead_letters", ("GET",))
+def list_dead_letters(subscription_id: str) -> Any:
+    number = path_id(subscription_id, "subscription_id")
+    page, pagination = paginate(current().subscriptions.dead_letters(viewer(), number),
+                                Query(subscriptions.current_request))
+    return data(page, pagination=pagination)

@@ -270,3 +270,18 @@ def all_subscriptions() -> tuple[str, str]:
 def subscription_secret_name(subscription_id: int) -> str:
     """Name of the subscription's signing secret in the secret store (not a table key)."""
     return f"webhooks/{subscription_id}"
+
+
+def subscription_breaker(subscription_id: int) -> tuple[str, str]:
+    """The endpoint's circuit-breaker state, apart from the admin-edited item."""
+    return f"WEBHOOK#{pad(subscription_id)}", "BREAKER"
+
+
+def dead_letter(subscription_id: int, delivery_id: str) -> tuple[str, str]:
+    """A delivery that failed for good; one per delivery id (recording twice is harmless)."""
+    return f"WEBHOOK#{pad(subscription_id)}", f"DEAD#{delivery_id}"
+
+
+def dead_letters(subscription_id: int) -> tuple[str, str]:
+    """Partition and sort-key prefix of a subscription's dead letters."""
+    return f"WEBHOOK#{pad(subscription_id)}", "DEAD#"

@@ -336,6 +336,24 @@ class Repository:
     def erase_subscription(self, subscription_id: int) -> None:
         self.table.delete(*keys.subscription(subscription_id))
 
+    def webhook_breaker(self, subscription_id: int) -> dict[str, Any] | None:
+        return self.table.get(*keys.subscription_breaker(subscription_id))
+
+    def save_webhook_breaker(self, subscription_id: int, state: dict[str, Any]) -> None:
+        # Last writer wins: parallel deliveries may lose a failure count (see the breaker).
+        pk, sk = keys.subscription_breaker(subscription_id)
+        self.table.put({"PK": pk, "SK": sk, "item_type": "webhook_breaker", **state})
+
+    def save_dead_letter(self, subscription_id: int, delivery_id: str,
+                         letter: dict[str, Any]) -> None:
+        """One item per delivery id: recording the same failure twice overwrites it."""
+        pk, sk = keys.dead_letter(subscription_id, delivery_id)
+        self.table.put({"PK": pk, "SK": sk, "item_type": "dead_letter", **letter})
+
+    def dead_letters(self, subscription_id: int) -> list[dict[str, Any]]:
+        pk, prefix = keys.dead_letters(subscription_id)
+        return query_all(self.table, QueryRequest(pk=pk, sk=KeyRange(prefix=prefix)))
+
     # --- dictionaries --------------------------------------------------------------------
     def dictionary(self, kind: str) -> list[DictionaryEntry]:
         items = query_all(self.table, QueryRequest(pk=keys.dictionary_pk(kind)))

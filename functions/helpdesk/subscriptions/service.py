@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets as random
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from helpdesk.access import Viewer
 from helpdesk.channels.model import hint
@@ -65,6 +66,16 @@ class Subscriptions:
         viewer.require_admin("manage webhook subscriptions")
         self._require(subscription_id)
         self._repository.erase_subscription(subscription_id)
+
+    def dead_letters(self, viewer: Viewer, subscription_id: int) -> list[dict[str, Any]]:
+        """Deliveries that failed for good (last 30 days), newest first."""
+        viewer.require_admin("manage webhook subscriptions")
+        self._require(subscription_id)
+        now = int(self._clock().timestamp())
+        letters = [{name: item[name] for name in ("delivery_id", "at", "error", "event")}
+                   for item in self._repository.dead_letters(subscription_id)
+                   if int(item.get("expires_at", now + 1)) > now]
+        return sorted(letters, key=lambda letter: letter["at"], reverse=True)
 
     def secret_of(self, subscription_id: int) -> str | None:
         return self._secrets.get(keys.subscription_secret_name(subscription_id))

@@ -1,0 +1,242 @@
+"""Where a webhook may go: public addresses only.
+
+An admin types the URL, so without a guard it could point our Lambda at the cloud metadata
+service, a VPC database or localhost. The host is resolved once, every address it resolves
+to must be public (one private answer is enough to refuse: a resolver may rotate them), and
+the request then connects to one of those verified addresses (the sender pins it and sends
+the original Host header and SNI), so a second DNS answer (rebinding) can never be used.
+
+`WEBHOOK_ALLOW_HOSTS` (comma-separated `host`, `host:port` or CIDRs) lets local testing reach
+127.0.0.1; it is not meant for production."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from helpdesk.delivery import PermanentFailure, TemporaryFailure
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# (host, port) -> addresses as strings, in the resolver's order.
+Resolver = Callable[[str, int], list[str]]
+
+ALLOW_ENV = "WEBHOOK_ALLOW_HOSTS"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class BlockedDestination(PermanentFailure):
+    """The URL is not an http(s) URL to a public address; retrying cannot change that."""
+
+    def __init__(self, message: str, *, address_class: str | None = None) -> None:
+        super().__init__(message)
+        self.address_class = address_class
+
+
+def _nets(*pairs: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
+    return tuple((ipaddress.ip_network(cidr), name) for cidr, name in pairs)
+
+
+# Named first (the refusal says which), then anything else not globally routable.
+_V4 = _nets(
+    ("169.254.169.254/32", "link-local (cloud metadata)"),
+    ("0.0.0.0/8", "unspecified"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "carrier-grade NAT"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.168.0.0/16", "private"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),  # 255.255.255.255 included
+)
+_V6 = _nets(
+    ("fd00:ec2::254/128", "unique-local (cloud metadata)"),
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("fe80::/10", "link-local"),
+    ("fc00::/7", "unique-local"),
+    ("ff00::/8", "multicast"),
+    ("fec0::/10", "site-local"),
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def address_class(address: IPAddress) -> str | None:
+    """Why an address is off limits ('loopback', 'private', ...), or None for a public one."""
+    table = _V4 if address.version == 4 else _V6
+    for network, name in table:
+        if address in network:
+            return name
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address a dual-stack host or a gateway would reach.
+        for embedded, form in ((address.ipv4_mapped, "IPv4-mapped"),
+                               (address.sixtofour, "6to4"),
+                               (_nat64(address), "NAT64")):
+            if embedded is not None:
+                inner = address_class(embedded)
+                return f"{form} {inner}" if inner else None
+    if address.is_multicast:
+        return "multicast"
+    if address.is_reserved:
+        return "reserved"
+    if not address.is_global:
+        return "special-purpose (not globally routable)"
+    return None
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Exceptions for local testing: hosts (any or one port) and networks."""
+
+    hosts: frozenset[tuple[str, int | None]] = frozenset()
+    networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> AllowList:
+        hosts: set[tuple[str, int | None]] = set()
+        networks: list[IPNetwork] = []
+        for entry in (part.strip() for part in text.split(",")):
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            parts = urlsplit(f"//{entry}")
+            try:
+                port = parts.port
+            except ValueError:
+                raise ValueError(f"{ALLOW_ENV}: bad entry {entry!r}") from None
+            if not parts.hostname or parts.path or parts.username:
+                raise ValueError(f"{ALLOW_ENV}: bad entry {entry!r}; use host, host:port "
+                                 "or a CIDR")
+            hosts.add((_canonical_host(parts.hostname), port))
+        return cls(frozenset(hosts), tuple(networks))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AllowList:
+        return cls.parse((os.environ if environ is None else environ).get(ALLOW_ENV, ""))
+
+    def allows_host(self, host: str, port: int) -> bool:
+        return (host, None) in self.hosts or (host, port) in self.hosts
+
+    def allows_address(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.networks)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A checked URL: what to connect to (the verified addresses) and what to say."""
+
+    scheme: str
+    host: str  # ASCII (IDNA) host name or IP literal, without brackets
+    port: int
+    target: str  # path and query, percent-encoded
+    addresses: tuple[str, ...]  # verified, in the resolver's order: the sender tries them
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+
+    @property
+    def is_ip_literal(self) -> bool:
+        return _ip(self.host) is not None
+
+
+def check_destination(url: str, *, allow: AllowList | None = None,
+                      resolver: Resolver | None = None) -> Destination:
+    """The URL's verified destination. Raises BlockedDestination (permanent) for anything but
+    an http(s) URL whose host resolves to public addresses only, TemporaryFailure when the
+    name does not resolve now."""
+    allow = AllowList.from_env() if allow is None else allow
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise BlockedDestination(f"bad webhook URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
+    if not parts.hostname:
+        raise BlockedDestination("webhook URL has no host")
+    host = _canonical_host(parts.hostname)
+    port = port or DEFAULT_PORTS[scheme]
+    addresses = _resolve(host, port, resolver or _getaddrinfo)
+    if not allow.allows_host(host, port):
+        for text, address in addresses:
+            if allow.allows_address(address):
+                continue
+            reason = address_class(address)
+            if reason is not None:
+                named = host if text == host else f"{host} resolves to {text}, which"
+                raise BlockedDestination(
+                    f"{named} is a {reason} address; webhooks go to public addresses only",
+                    address_class=reason)
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
+    return Destination(scheme=scheme, host=host, port=port,
+                       target=f"{path}?{query}" if query else path,
+                       addresses=tuple(text for text, _ in addresses),
+                       username=_unquoted(parts.username), password=_unquoted(parts.password))
+
+
+def _unquoted(value: str | None) -> str | None:
+    return None if value is None else unquote(value)
+
+
+def _canonical_host(hostname: str) -> str:
+    host = hostname.lower().rstrip(".")
+    if _ip(host) is not None:
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise BlockedDestination(f"webhook URL host {hostname!r} is not a valid name") from None
+
+
+def _resolve(host: str, port: int, resolver: Resolver) -> list[tuple[str, IPAddress]]:
+    try:
+        found = resolver(host, port)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+        raise TemporaryFailure(f"cannot resolve {host}: {exc}") from None
+    addresses: list[tuple[str, IPAddress]] = []
+    for text in _unique(found):
+        address = _ip(text)
+        if address is None:
+            raise BlockedDestination(f"{host} resolved to {text!r}, not an IP address")
+        addresses.append((text, address))
+    if not addresses:
+        raise TemporaryFailure(f"{host} resolved to no address")
+    return addresses
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    # socket.getaddrinfo looked up at call time, so tests can monkeypatch it.
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def _ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

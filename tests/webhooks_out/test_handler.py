@@ -1,0 +1,120 @@
+"""The Lambda behind the outbound_webhook workflow, over in-memory storage."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from webhooks_out.handler import handle, make_handler
+
+from devstack.gateway import LambdaContext
+from helpdesk.delivery import PermanentFailure, TemporaryFailure
+from helpdesk.webhooks_out import MemoryWebhookTargets, WebhookTarget
+from helpdesk.webhooks_out.breaker import closed
+from tests.webhooks_out.conftest import SECRET, Receiver, Reply
+
+pytestmark = pytest.mark.usefixtures("allow_localhost")
+
+
+@pytest.fixture
+def targets(receiver: Receiver) -> MemoryWebhookTargets:
+    return MemoryWebhookTargets({7: WebhookTarget(receiver.url, SECRET)})
+
+
+def task(**extra: Any) -> dict[str, Any]:
+    return {"subscription_id": 7, "delivery_id": "ticket-42-v3-sub-7",
+            "event": {"type": "updated", "ticket_id": 42, "changes": {"status_id": "closed"}},
+            **extra}
+
+
+def raised(event: dict[str, Any], targets: MemoryWebhookTargets, now: datetime) -> Exception:
+    with pytest.raises((TemporaryFailure, PermanentFailure)) as caught:
+        handle(event, targets, now)
+    return caught.value
+
+
+def test_delivers_and_reports(receiver: Receiver, targets: MemoryWebhookTargets,
+                              now: datetime):
+    outcome = handle(task(), targets, now)
+    assert outcome == {"status": "delivered", "subscription_id": 7,
+                       "delivery_id": "ticket-42-v3-sub-7", "http_status": 200}
+    (request,) = receiver.requests
+    assert request.signature_ok and request.headers["x-helpdesk-event"] == "updated"
+
+
+def test_retries_raise_exactly_temporary_failure_until_it_succeeds(
+        receiver: Receiver, targets: MemoryWebhookTargets, now: datetime):
+    receiver.replies = [Reply(500), Reply(429)]
+    for attempt in range(2):
+        error = raised(task(), targets, now + timedelta(seconds=30 * attempt))
+        # The workflow's Retry matches the Lambda error type, i.e. this class name.
+        assert type(error) is TemporaryFailure
+    assert targets.get(7).breaker["failures"] == 2  # saved for the next attempt
+    assert handle(task(), targets, now + timedelta(minutes=2))["status"] == "delivered"
+    assert targets.get(7).breaker == closed()
+    assert {r.headers["x-helpdesk-delivery"] for r in receiver.requests} == {
+        "ticket-42-v3-sub-7"}
+
+
+def test_open_circuit_is_raised_as_temporary_failure(receiver: Receiver,
+                                                     targets: MemoryWebhookTargets,
+                                                     now: datetime):
+    receiver.replies = [Reply(502)] * 5
+    for _ in range(5):
+        raised(task(), targets, now)
+    error = raised(task(), targets, now + timedelta(minutes=1))
+    assert type(error) is TemporaryFailure and "circuit open" in str(error)
+    assert len(receiver.requests) == 5
+
+
+def test_permanent_refusals_are_raised_as_permanent_failure(
+        monkeypatch: pytest.MonkeyPatch, receiver: Receiver, targets: MemoryWebhookTargets,
+        now: datetime):
+    receiver.replies = [Reply(410)]
+    assert type(raised(task(), targets, now)) is PermanentFailure
+    monkeypatch.delenv("WEBHOOK_ALLOW_HOSTS")
+    blocked = raised(task(), targets, now)
+    assert type(blocked) is PermanentFailure and "loopback" in str(blocked)
+
+
+def test_dead_letter_records_the_workflows_error(targets: MemoryWebhookTargets,
+                                                 now: datetime):
+    cause = json.dumps({"errorMessage": "127.0.0.1 answered HTTP 503",
+                        "errorType": "TemporaryFailure", "stackTrace": []})
+    outcome = handle(task(dead_letter=True, error={"Error": "TemporaryFailure",
+                                                   "Cause": cause}), targets, now)
+    assert outcome["status"] == "dead_letter"
+    letter = targets.dead_letters["ticket-42-v3-sub-7"]
+    assert letter.error == "TemporaryFailure: 127.0.0.1 answered HTTP 503"
+    assert letter.subscription_id == 7 and letter.event["ticket_id"] == 42 and letter.at == now
+    # A Catch of a non-Lambda error has a plain-text cause.
+    handle(task(dead_letter=True, error={"Error": "States.Timeout", "Cause": "took too long"}),
+           targets, now)
+    assert targets.dead_letters["ticket-42-v3-sub-7"].error == "States.Timeout: took too long"
+
+
+def test_deleted_or_disabled_subscription_is_skipped(receiver: Receiver, now: datetime):
+    targets = MemoryWebhookTargets({8: WebhookTarget(receiver.url, SECRET, enabled=False)})
+    assert handle(task(), targets, now)["reason"] == "subscription deleted"
+    assert handle(task(subscription_id=8), targets, now)["reason"] == "subscription disabled"
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize("event", [{}, {"subscription_id": "x", "delivery_id": "d", "event": {}},
+                                   {"subscription_id": 7, "delivery_id": "", "event": {}}])
+def test_bad_input_is_permanent(targets: MemoryWebhookTargets, now: datetime,
+                                event: dict[str, Any]):
+    assert type(raised(event, targets, now)) is PermanentFailure
+
+
+def test_make_handler_builds_the_lambda_entry_point(receiver: Receiver,
+                                                   targets: MemoryWebhookTargets):
+    handler = make_handler(lambda: targets)
+    outcome = handler(task(), LambdaContext("webhooks_out"))
+    assert outcome["status"] == "delivered"
+    (request,) = receiver.requests
+    assert request.signature_ok
+    assert abs(int(request.headers["x-helpdesk-timestamp"]) - time.time()) < 60  # real clock

@@ -252,3 +252,16 @@ def test_a_direct_invocation_runs_the_real_handler(aws: EmbeddedAws, stack: Stac
         Payload=json.dumps({"time": "2026-11-23T09:00:00Z"}).encode())
     assert "FunctionError" not in answer
     assert json.loads(answer["Payload"].read()) == {"due": 0}
+
+
+def test_the_lambda_bundle_requirements_mirror_the_runtime_dependencies():
+    """sam build installs functions/requirements.txt: a runtime dependency missing there
+    imports fine in tests and fails on AWS."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {d.split(";")[0].strip() for d in project["dependencies"]}
+    bundle = {line.split("#")[0].strip()
+              for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()
+              if line.split("#")[0].strip()}
+    assert {d for d in runtime if not d.startswith("boto3==")} == bundle  # Lambda ships boto3

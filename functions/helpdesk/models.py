@@ -139,6 +139,14 @@ class Ticket(Model):
     date_updated: datetime = Field(default_factory=utcnow)
     version: int = 0
     search_text: str = ""
+    # Bookkeeping for rules (not audited): who wrote the last post and when each side last
+    # wrote, when the status was last set, and periodic rules whose condition held at their
+    # last run (each fires once until its condition stops holding).
+    last_writer: str | None = None  # customer | staff
+    last_customer_reply_at: datetime | None = None
+    last_staff_reply_at: datetime | None = None
+    status_set_at: datetime | None = None
+    periodic_fired: list[int] = Field(default_factory=list)
 
     # Fields whose changes make audit entries (the rest are derived or bookkeeping).
     AUDITED: ClassVar[tuple[str, ...]] = (

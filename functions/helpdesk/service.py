@@ -12,6 +12,7 @@ from helpdesk.dictionaries import Dictionaries
 from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
+from helpdesk.rules.service import Rules
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
 from helpdesk.store.table import Table
@@ -53,6 +54,7 @@ class Helpdesk:
         )
         self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
         self.subscriptions = Subscriptions(self.repository, self.secrets, self.clock)
+        self.rules = Rules(self.repository, self.dictionaries, self.clock)
         self.rate_limiter = RateLimiter(
             self.repository, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,

@@ -38,6 +38,8 @@ from helpdesk.store.table import Delete, KeyRange, Operation, Put
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
+_SYSTEM_VIEWER = Viewer(user=User(id=0, kind=UserKind.STAFF, group_id=1, name="System"),
+                        role=Role.ADMIN)
 FILES_PER_MESSAGE = 1000  # file id = message id * 1000 + n: the id says where the file is
 THREAD_MEMORY = 20  # Message-IDs kept for References of our replies
 SEARCH_TEXT_LIMIT = 30_000
@@ -184,6 +186,8 @@ class Tickets:
             if (author_type is ActorType.CUSTOMER and not inbound.auto_reply
                     and self._is_closed(ticket.status_id)):
                 ticket.status_id = REOPENED_STATUS
+            if not inbound.auto_reply:
+                _note_writer(ticket, author_type is ActorType.CUSTOMER, self._clock())
             known = {ticket.user_email, *ticket.cc}
             ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
             if inbound.thread_id and not inbound.auto_reply:
@@ -280,6 +284,9 @@ class Tickets:
             version=1,
         )
         self._apply_fields(ticket, fields)
+        ticket.status_set_at = now
+        if first is not None:
+            _note_writer(ticket, requester.kind is UserKind.CUSTOMER, now)
         ticket.search_text = _search_text(ticket, [first.text if first else ""])
         if first is not None and first.thread_id:
             ticket.mail_thread = [first.thread_id]
@@ -371,6 +378,7 @@ class Tickets:
                 )
                 if author_type is ActorType.CUSTOMER and self._is_closed(ticket.status_id):
                     ticket.status_id = REOPENED_STATUS
+                _note_writer(ticket, author_type is ActorType.CUSTOMER, now)
             return [Put(message_item(kind, message))]
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
@@ -411,20 +419,31 @@ class Tickets:
         self._change(viewer, ticket_id, f"{kind}_deleted", mutate,
                      marker=FieldChange(field=kind, old=message_id, new=None))
 
+    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
+                        actor: Actor,
+                        notes: Callable[[], list[FieldChange]],
+                        context: Callable[[], dict[str, Any]]) -> Ticket:
+        """Automation's write: the same path as staff changes (versioned, audited, retried on a
+        concurrent write, where `mutate` evaluates the rules again on the fresh ticket)."""
+        return self._change(_SYSTEM_VIEWER, ticket_id, kind, mutate, actor=actor, notes=notes,
+                            context=context)
+
     # --- the one write path ---------------------------------------------------------------
     def _change(
         self,
         viewer: Viewer,
         ticket_id: int,
-        kind: str,
+        kind: str | Callable[[], str],
         mutate: Mutation,
         *,
         actor: Actor | None = None,
         marker: FieldChange | None = None,
-        context: dict[str, Any] | None = None,
+        context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        notes: Callable[[], list[FieldChange]] | None = None,
     ) -> Ticket:
         """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
-        A change that alters nothing writes nothing and emits no event."""
+        A change that alters nothing writes nothing and emits no event. `notes` and a
+        callable `context` are read after `mutate` (rules say there what they did)."""
         for _ in range(MAX_ATTEMPTS):
             ticket = self.get(viewer, ticket_id)
             before = ticket.model_copy(deep=True)
@@ -434,11 +453,16 @@ class Tickets:
                 return before
             if marker is not None:
                 changes.insert(0, marker)
+            if notes is not None:
+                changes[:0] = notes()
             now = self._clock()
             ticket.version = before.version + 1
             ticket.date_updated = max(now, before.date_updated)
-            event = self._event(ticket, actor or viewer.actor, kind, changes, now)
-            event.context = context or {}
+            if ticket.status_id != before.status_id:
+                ticket.status_set_at = now
+            event = self._event(ticket, actor or viewer.actor,
+                                kind() if callable(kind) else kind, changes, now)
+            event.context = (context() if callable(context) else context) or {}
             try:
                 self._repository.commit_ticket(ticket, event, before.version, extra)
             except StaleVersion:
@@ -556,6 +580,14 @@ class Tickets:
             return self._repository.tickets_in(*keys.tickets_by_status(wanted.status_id),
                                                key_range)
         return self._repository.tickets_in(*keys.all_tickets(), key_range)
+
+
+def _note_writer(ticket: Ticket, customer: bool, now: datetime) -> None:
+    ticket.last_writer = "customer" if customer else "staff"
+    if customer:
+        ticket.last_customer_reply_at = now
+    else:
+        ticket.last_staff_reply_at = now
 
 
 def _plain(value: Any) -> Any:

@@ -1,21 +1,33 @@
-"""Lambda: evaluate automation rules for one ticket event (a ticket_event workflow task).
+"""Lambda: automation rules for one ticket event (the ticket_event workflow's first task):
+evaluate, apply with a versioned write, and return the effects the workflow fans out.
 
 An exception here fails the task; the workflow catches it and records FAILED on the event."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from helpdesk import automation
+from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.rules.runner import RuleRunner
 
 logger = Logger()
 
 
+@cache
+def _runner() -> RuleRunner:
+    return RuleRunner(helpdesk_from_env())
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    outcome = automation.evaluate_rules(event)  # via the module: one seam to replace in tests
+    # Through the module: one seam to replace in tests.
+    outcome = automation.evaluate_rules(event, _runner())
     logger.info("rules evaluated", extra={"event_id": event.get("event_id"),
-                                          "rules_evaluated": outcome["rules_evaluated"]})
+                                          "rules_evaluated": outcome["rules_evaluated"],
+                                          "rules_fired": outcome["rules_fired"],
+                                          "effects": len(outcome["effects"])})
     return outcome

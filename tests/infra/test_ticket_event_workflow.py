@@ -103,7 +103,7 @@ def test_a_failing_rules_function_marks_the_event_failed(
         aws: EmbeddedAws, stack: StackInfo, monkeypatch: pytest.MonkeyPatch):
     import helpdesk.automation
 
-    def broken(event: dict[str, Any]) -> dict[str, Any]:
+    def broken(event: dict[str, Any], *args: Any) -> dict[str, Any]:
         raise RuntimeError("rule store unavailable")
 
     monkeypatch.setattr(helpdesk.automation, "evaluate_rules", broken)
@@ -126,7 +126,9 @@ def test_a_committed_transaction_starts_the_workflow_and_a_cancelled_one_does_no
     dynamodb = aws.client("dynamodb")
     table = stack.table_name
     ticket = {"PK": _serialize("TICKET#000000000045"), "SK": _serialize("TICKET"),
-              "item_type": _serialize("ticket"), "version": _serialize(1)}
+              "item_type": _serialize("ticket"), "version": _serialize(1),
+              "id": _serialize(45), "unique_id": _serialize("HD-45"),
+              "title": _serialize("Order")}
     dynamodb.transact_write_items(TransactItems=[
         {"Put": {"TableName": table, "Item": ticket,
                  "ConditionExpression": "attribute_not_exists(PK)"}},

@@ -285,3 +285,31 @@ def dead_letter(subscription_id: int, delivery_id: str) -> tuple[str, str]:
 def dead_letters(subscription_id: int) -> tuple[str, str]:
     """Partition and sort-key prefix of a subscription's dead letters."""
     return f"WEBHOOK#{pad(subscription_id)}", "DEAD#"
+
+
+# --- automation rules and templates (few items each: one partition, read whole) ------------
+RULES_PK = "RULES"
+TEMPLATES_PK = "TEMPLATES"
+
+
+def rule(rule_id: int) -> tuple[str, str]:
+    return RULES_PK, f"RULE#{pad(rule_id)}"
+
+
+def template(template_id: int) -> tuple[str, str]:
+    return TEMPLATES_PK, f"TEMPLATE#{pad(template_id)}"
+
+
+def rules_run(ticket_id: int, version: int) -> tuple[str, str]:
+    """Rules already applied for this event: a second run of its workflow changes nothing."""
+    return ticket_pk(ticket_id), f"RULESRUN#{pad(version)}"
+
+
+def periodic_slot(slot: str) -> tuple[str, str]:
+    """One periodic pass per 30-minute slot, whoever triggers it."""
+    return "PERIODIC", f"SLOT#{slot}"
+
+
+def round_robin_counter(department_id: int | None) -> str:
+    """Name of the counter (see `counter`) that takes turns among a department's agents."""
+    return f"round_robin_{department_id or 0}"

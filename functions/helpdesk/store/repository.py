@@ -6,6 +6,7 @@ from typing import Any
 
 from helpdesk.channels.model import Channel
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
+from helpdesk.rules.model import Rule
 from helpdesk.store import keys
 from helpdesk.store.table import (
     Condition,
@@ -21,6 +22,7 @@ from helpdesk.store.table import (
     query_all,
 )
 from helpdesk.subscriptions.model import Subscription
+from helpdesk.templates import Template
 
 
 class StaleVersion(Exception):
@@ -353,6 +355,61 @@ class Repository:
     def dead_letters(self, subscription_id: int) -> list[dict[str, Any]]:
         pk, prefix = keys.dead_letters(subscription_id)
         return query_all(self.table, QueryRequest(pk=pk, sk=KeyRange(prefix=prefix)))
+
+    # --- automation rules and templates -------------------------------------------------
+    def rules(self) -> list[Rule]:
+        items = query_all(self.table, QueryRequest(pk=keys.RULES_PK))
+        return [Rule.model_validate(item) for item in items]
+
+    def get_rule(self, rule_id: int) -> Rule | None:
+        item = self.table.get(*keys.rule(rule_id))
+        return Rule.model_validate(item) if item else None
+
+    def save_rule(self, rule: Rule, previous_version: int | None) -> None:
+        self._save_versioned(keys.rule(rule.id), "rule", rule.model_dump(mode="json",
+                                                                           by_alias=True),
+                             previous_version, f"rule {rule.id}")
+
+    def erase_rule(self, rule_id: int) -> None:
+        self.table.delete(*keys.rule(rule_id))
+
+    def templates(self) -> list[Template]:
+        items = query_all(self.table, QueryRequest(pk=keys.TEMPLATES_PK))
+        return [Template.model_validate(item) for item in items]
+
+    def get_template(self, template_id: int) -> Template | None:
+        item = self.table.get(*keys.template(template_id))
+        return Template.model_validate(item) if item else None
+
+    def save_template(self, template: Template, previous_version: int | None) -> None:
+        self._save_versioned(keys.template(template.id), "template",
+                             template.model_dump(mode="json"), previous_version,
+                             f"template {template.id}")
+
+    def erase_template(self, template_id: int) -> None:
+        self.table.delete(*keys.template(template_id))
+
+    def rules_run(self, ticket_id: int, version: int) -> Item | None:
+        return self.table.get(*keys.rules_run(ticket_id, version))
+
+    def save_ticket_bookkeeping(self, ticket: Ticket) -> bool:
+        """Write fields rules keep for themselves (not audited) without a new version or
+        event; False when the ticket changed meanwhile (the next pass does it again)."""
+        try:
+            self.table.put(ticket_item(ticket), Condition.attrs_equal(version=ticket.version))
+        except ConditionFailed:
+            return False
+        return True
+
+    def _save_versioned(self, key: tuple[str, str], item_type: str, body: Item,
+                        previous_version: int | None, what: str) -> None:
+        condition = (Condition.item_absent() if previous_version is None
+                     else Condition.attrs_equal(version=previous_version))
+        try:
+            self.table.put({"PK": key[0], "SK": key[1], "item_type": item_type, **body},
+                           condition)
+        except ConditionFailed as failed:
+            raise StaleVersion(f"{what} changed meanwhile") from failed
 
     # --- dictionaries --------------------------------------------------------------------
     def dictionary(self, kind: str) -> list[DictionaryEntry]:

@@ -1,0 +1,73 @@
+"""What rule actions need from storage: dictionaries, agents, templates, placeholder values
+and assignment (round-robin and least-loaded among a department's active agents)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from helpdesk.models import Ticket, User, UserKind
+from helpdesk.store import keys
+from helpdesk.store.table import KeyRange
+from helpdesk.templates import Template, TemplateValues
+
+
+class StoredResolver:
+    def __init__(self, helpdesk: Any) -> None:
+        self.helpdesk = helpdesk
+        self._repository = helpdesk.repository
+        self._link_base = os.environ.get("TICKET_LINK_BASE", "").rstrip("/")
+
+    def known(self, dictionary: str, entry_id: int | str) -> bool:
+        return self.helpdesk.dictionaries.get(dictionary, entry_id) is not None
+
+    def is_active_agent(self, user_id: int) -> bool:
+        user = self._repository.get_user(user_id)
+        return user is not None and user.kind is UserKind.STAFF and user.active
+
+    def agents_of(self, department_id: int | None) -> list[User]:
+        return sorted((u for u in self._repository.users_of_kind(UserKind.STAFF.value)
+                       if u.active and department_id in u.department), key=lambda u: u.id)
+
+    def owner_for(self, strategy: str, ticket: Ticket) -> int | None:
+        agents = self.agents_of(ticket.department_id)
+        if not agents:
+            return None
+        if strategy == "round_robin":
+            # An atomic counter per department: concurrent events take different turns.
+            turn = self._repository.next_id(keys.round_robin_counter(ticket.department_id))
+            return agents[(turn - 1) % len(agents)].id
+        loads = {agent.id: self._open_load(agent.id) for agent in agents}
+        return min(agents, key=lambda agent: (loads[agent.id], agent.id)).id
+
+    def _open_load(self, agent_id: int) -> int:
+        index, pk = keys.tickets_by_owner(agent_id)
+        tickets = self._repository.tickets_in(index, pk, KeyRange())
+        return sum(1 for t in tickets if not self.helpdesk.tickets.is_closed(t.status_id))
+
+    def template(self, template_id: int) -> Template | None:
+        return self._repository.get_template(template_id)
+
+    def language(self, ticket: Ticket) -> str | None:
+        customer = self._repository.get_user(ticket.user_id) if ticket.user_id else None
+        return customer.language if customer else None
+
+    def values(self, ticket: Ticket) -> TemplateValues:
+        owner = self._repository.get_user(ticket.owner_id) if ticket.owner_id else None
+        department = (self.helpdesk.dictionaries.get("departments", ticket.department_id)
+                      if ticket.department_id else None)
+        language = self.language(ticket) or "en"
+        department_name = ""
+        if department is not None:
+            department_name = department.name.get(language) or next(
+                iter(department.name.values()), "")
+        return TemplateValues.for_ticket(
+            ticket, link=f"{self._link_base}/{ticket.id}" if self._link_base else "",
+            agent_name=" ".join(p for p in (owner.name, owner.lastname) if p) if owner else "",
+            department_name=department_name)
+
+    def staff_emails(self, target: str, ticket: Ticket) -> list[str]:
+        if target == "owner":
+            owner = self._repository.get_user(ticket.owner_id) if ticket.owner_id else None
+            return [owner.email] if owner and owner.email and owner.active else []
+        return [agent.email for agent in self.agents_of(ticket.department_id) if agent.email]

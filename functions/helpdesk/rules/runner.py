@@ -1,0 +1,337 @@
+"""Rules run for one ticket event or one periodic pass, end to end: facts from storage,
+`run_rules`, one versioned commit (audit: "rule <name> fired: ..."), and the effects the
+workflow fans out.
+
+Effects travel on the rules' own event: the commit records them in its context and the
+ticket_event run of THAT event sends them, together with the outbound webhooks of every
+event. A repeated run of a workflow finds the rules-run marker and sends the same effects
+with the same keys, which the senders de-duplicate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from helpdesk.models import (
+    Actor,
+    ActorType,
+    Delivery,
+    FieldChange,
+    Message,
+    Ticket,
+    TicketEvent,
+    UserKind,
+)
+from helpdesk.rules.conditions import AlwaysOpen, Facts, WorkingCalendar, rule_matches
+from helpdesk.rules.engine import Outcome, run_rules
+from helpdesk.rules.model import Condition, Op, Rule, RuleKind
+from helpdesk.rules.resolver import StoredResolver
+from helpdesk.store import keys
+from helpdesk.store.repository import message_item
+from helpdesk.store.table import Condition as WriteCondition
+from helpdesk.store.table import ConditionFailed, KeyRange, Operation, Put
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 10  # rule-made events in a row; past it rules stop (a rule pair undoing each other)
+PERIODIC_WINDOW = timedelta(days=30)
+PERIODIC_SLOT_MINUTES = 30
+NO_RULES_FOR = {"deleted", "erased", "trashed"}
+
+
+@dataclass
+class EventResult:
+    event_id: str
+    rules_evaluated: int = 0
+    rules_fired: list[str] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    skipped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "rules_evaluated": self.rules_evaluated,
+                "rules_fired": self.rules_fired, "effects": self.effects,
+                **({"skipped": self.skipped} if self.skipped else {})}
+
+
+class RuleRunner:
+    def __init__(self, helpdesk: Any, calendar: WorkingCalendar | None = None,
+                 mentions: Callable[[TicketEvent], list[dict[str, Any]]] | None = None) -> None:
+        self.helpdesk = helpdesk
+        self.calendar = calendar or AlwaysOpen()
+        self.resolver = StoredResolver(helpdesk)
+        self._mentions = mentions
+
+    # --- one ticket event ----------------------------------------------------------------
+    def on_event(self, ticket_id: int, version: int) -> EventResult:
+        repository = self.helpdesk.repository
+        event = repository.event(ticket_id, version)
+        result = EventResult(event_id=f"{ticket_id}-{version}")
+        if event is None:
+            result.skipped = "the event is gone"
+            return result
+        result.effects = [*event.context.get("effects", []), *self._webhooks(event)]
+        if self._mentions is not None and event.kind == "comment_added":
+            result.effects += self._mentions(event)
+        depth = int(event.context.get("rule_depth", 0))
+        if event.kind in NO_RULES_FOR:
+            result.skipped = f"no rules on {event.kind}"
+            return result
+        if depth >= MAX_DEPTH:
+            logger.warning("rule loop cap reached: ticket %s event %s was made by rules %s "
+                           "times in a row; rules not evaluated", ticket_id, version, depth)
+            result.skipped = f"rule loop cap ({MAX_DEPTH}) reached"
+            return result
+        done = repository.rules_run(ticket_id, version)
+        if done is not None:  # a repeated run of this event's workflow
+            result.rules_evaluated = int(done.get("rules_evaluated", 0))
+            result.rules_fired = list(done.get("rules_fired", []))
+            return result
+        kind = RuleKind.NEW if event.kind == "created" else RuleKind.UPDATED
+        # A rule fires once per chain of rule-made events: rules that react to each other
+        # settle instead of looping.
+        chain = [int(r) for r in event.context.get("rule_chain", [])]
+        rules = [r for r in self.helpdesk.rules.in_order(kind) if r.id not in chain]
+        body, automatic = self._trigger(event)
+
+        def facts_of(ticket: Ticket) -> Facts:
+            return Facts(ticket=ticket, now=self.helpdesk.clock(), event_kind=event.kind,
+                         changes=event.changes, body=body, automatic=automatic,
+                         calendar=self.calendar, **self._people(ticket))
+
+        marker = Put({"PK": keys.rules_run(ticket_id, version)[0],
+                      "SK": keys.rules_run(ticket_id, version)[1], "item_type": "rules_run"},
+                     WriteCondition.item_absent())
+        outcome = self._apply(ticket_id, rules, facts_of, event.event_id, depth, marker,
+                              chain=chain)
+        if outcome is None:
+            result.skipped = "the ticket is gone"
+            return result
+        result.rules_evaluated = outcome.evaluated
+        result.rules_fired = [f.name for f in outcome.fired]
+        return result
+
+    # --- the periodic pass -----------------------------------------------------------------
+    def periodic(self, now: datetime) -> dict[str, Any]:
+        """Once per 30-minute slot: periodic rules over tickets updated in the last 30 days,
+        read through the narrowest index each rule allows. A rule fires once per ticket until
+        its condition stops holding."""
+        slot = _slot(now)
+        rules = self.helpdesk.rules.in_order(RuleKind.PERIODIC)
+        stats: dict[str, Any] = {"slot": slot, "rules": len(rules), "tickets_read": 0,
+                                 "fired": 0, "claimed": False}
+        if not any(rule.enabled for rule in rules):
+            return stats
+        pk, sk = keys.periodic_slot(slot)
+        try:
+            self.helpdesk.repository.table.put(
+                {"PK": pk, "SK": sk, "item_type": "periodic_slot",
+                 "expires_at": int(now.timestamp()) + 7 * 86400}, WriteCondition.item_absent())
+        except ConditionFailed:
+            return stats  # another scheduler run has this slot
+        stats["claimed"] = True
+        candidates = self._candidates([r for r in rules if r.enabled], now)
+        stats["tickets_read"] = len(candidates)
+        for ticket in candidates:
+            stats["fired"] += self._periodic_ticket(ticket, rules, now, slot)
+        return stats
+
+    def _periodic_ticket(self, ticket: Ticket, rules: list[Rule], now: datetime,
+                         slot: str) -> int:
+        held: list[int] = []
+
+        def facts_of(current: Ticket) -> Facts:
+            return Facts(ticket=current, now=now, event_kind="periodic",
+                         body=current.description, calendar=self.calendar,
+                         **self._people(current))
+
+        # Which rules hold on the ticket as read; those that fired before are not run again.
+        facts = facts_of(ticket.model_copy(deep=True))
+        due = []
+        for rule in rules:
+            if rule.enabled and rule_matches(rule, facts):
+                held.append(rule.id)
+                if rule.id not in ticket.periodic_fired:
+                    due.append(rule)
+        if not due:
+            if set(ticket.periodic_fired) - set(held):
+                ticket.periodic_fired = [r for r in ticket.periodic_fired if r in held]
+                self.helpdesk.repository.save_ticket_bookkeeping(ticket)
+            return 0
+        cause = f"{ticket.id}-p{slot}"
+
+        def remember(current: Ticket, outcome: Outcome) -> None:
+            fired = {f.rule_id for f in outcome.fired}
+            current.periodic_fired = sorted(
+                {r for r in current.periodic_fired if r in held} | fired)
+
+        outcome = self._apply(ticket.id, due, facts_of, cause, 0, None, after=remember)
+        return len(outcome.fired) if outcome else 0
+
+    def _candidates(self, rules: list[Rule], now: datetime) -> list[Ticket]:
+        """The union of each rule's candidates: tickets updated in the window, from the index
+        its ALL conditions pin (status, department, owner), else every live ticket."""
+        repository = self.helpdesk.repository
+        found: dict[int, Ticket] = {}
+        for rule in rules:
+            low = now - PERIODIC_WINDOW
+            high = now - timedelta(hours=_min_hours_since_update(rule.all))
+            key_range = KeyRange(low=keys.stamp(low), high=keys.stamp(high) + "~")
+            for index, pk in _indexes(rule.all):
+                for ticket in repository.tickets_in(index, pk, key_range):
+                    found.setdefault(ticket.id, ticket)
+        return list(found.values())
+
+    # --- shared ------------------------------------------------------------------------------
+    def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],
+               cause: str, depth: int, marker: Put | None,
+               after: Callable[[Ticket, Outcome], None] | None = None,
+               chain: list[int] | None = None) -> Outcome | None:
+        if self.helpdesk.repository.get_ticket(ticket_id) is None:
+            return None
+        latest: list[Outcome] = []
+        post_id: list[int] = []
+        now = self.helpdesk.clock
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            if marker is not None and self.helpdesk.repository.table.get(
+                    marker.item["PK"], marker.item["SK"]) is not None:
+                raise _Repeated  # a parallel run of this event's workflow got here first
+            before = ticket.model_copy(deep=True)
+            outcome = run_rules(rules, facts_of(ticket), self.resolver, cause)
+            latest[:] = [outcome]
+            post_id.clear()
+            if after is not None:
+                after(ticket, outcome)
+            if not (outcome.notes or outcome.reply is not None or outcome.effects
+                    or _audited(before) != _audited(ticket)):
+                # Fired without any effect (it set what was already set): no event.
+                if ticket.periodic_fired != before.periodic_fired:
+                    self.helpdesk.repository.save_ticket_bookkeeping(ticket)
+                return []
+            extra: list[Operation] = []
+            if marker is not None:
+                extra.append(Put({**marker.item, "rules_evaluated": outcome.evaluated,
+                                  "rules_fired": [f.name for f in outcome.fired]},
+                                 marker.condition))
+            for text in outcome.notes:
+                extra.append(Put(message_item("comment", self._message(ticket, text, now()))))
+            if outcome.reply is not None:
+                post = self._message(ticket, outcome.reply, now(), public=True)
+                post_id.append(post.id)
+                extra.append(Put(message_item("post", post)))
+                ticket.last_writer, ticket.last_staff_reply_at = "staff", now()
+            return extra
+
+        def notes() -> list[FieldChange]:
+            lines = [FieldChange(field="rule", new=f.audit_line()) for f in latest[0].fired]
+            if post_id:
+                lines.insert(0, FieldChange(field="post", new=post_id[0]))
+            return lines
+
+        def context() -> dict[str, Any]:
+            return {"rule_depth": depth + 1, "cause": cause,
+                    "rule_chain": [*(chain or []), *(f.rule_id for f in latest[0].fired)],
+                    "rules_fired": [{"id": f.rule_id, "name": f.name} for f in latest[0].fired],
+                    "effects": latest[0].effects}
+
+        def kind() -> str:
+            # A reply makes it a post event: the delivery step sends the post.
+            return "post_added" if post_id else "rules_applied"
+
+        actor = Actor(type=ActorType.RULE, name="automation rules")
+        try:
+            self.helpdesk.tickets.change_by_rules(ticket_id, kind, mutate, actor, notes,
+                                                  context)
+        except _Repeated:
+            return Outcome()
+        outcome = latest[0] if latest else Outcome()
+        if outcome.fired:
+            logger.info("rules fired on ticket %s: %s", ticket_id,
+                        ", ".join(f.name for f in outcome.fired))
+        return outcome
+
+    def _message(self, ticket: Ticket, text: str, at: datetime, public: bool = False) -> Message:
+        message = Message(id=self.helpdesk.repository.next_id("message"), ticket_id=ticket.id,
+                          user_id=None, author_type=ActorType.STAFF if public
+                          else ActorType.RULE, text=text, date_created=at, date_updated=at)
+        if public and (ticket.mailbox or ticket.channel_id):
+            message.delivery = Delivery(status="queued", updated=at,
+                                        channel="email" if ticket.mailbox else ticket.source)
+        return message
+
+    def _trigger(self, event: TicketEvent) -> tuple[str, bool]:
+        """The text of the message that triggered the event, and whether it was automatic."""
+        repository = self.helpdesk.repository
+        ticket_id = event.ticket_id
+        post_id = next((c.new for c in event.changes if c.field == "post"), None)
+        if event.kind == "created":
+            posts = repository.messages("post", ticket_id)
+            post = posts[0] if posts else None
+        elif event.kind == "post_added" and isinstance(post_id, int):
+            post = repository.get_message("post", ticket_id, post_id)
+        else:
+            post = None
+        if post is None:
+            ticket = repository.get_ticket(ticket_id)
+            return (ticket.description if ticket and event.kind == "created" else ""), False
+        automatic = bool(post.mail and post.mail.auto_submitted) or bool(
+            event.context.get("automatic"))
+        return post.text, automatic
+
+    def _people(self, ticket: Ticket) -> dict[str, Any]:
+        repository = self.helpdesk.repository
+        customer = repository.get_user(ticket.user_id) if ticket.user_id else None
+        if customer is not None and customer.kind is not UserKind.CUSTOMER:
+            customer_org = None
+        else:
+            customer_org = customer
+        organization = (repository.get_organization(customer_org.organiz_id)
+                        if customer_org is not None and customer_org.organiz_id else None)
+        return {"customer": customer, "organization": organization}
+
+    def _webhooks(self, event: TicketEvent) -> list[dict[str, Any]]:
+        """One delivery per subscription that wants this kind of event ("*": all)."""
+        effects = []
+        for subscription in self.helpdesk.repository.subscriptions():
+            if not subscription.enabled:
+                continue
+            if "*" in subscription.event_types or event.kind in subscription.event_types:
+                effects.append({"type": "webhook", "subscription_id": subscription.id,
+                                "key": f"{event.event_id}:s{subscription.id}"})
+        return effects
+
+
+def _audited(ticket: Ticket) -> tuple[Any, ...]:
+    return tuple(getattr(ticket, name) for name in Ticket.AUDITED)
+
+
+class _Repeated(Exception):
+    """The rules of this event were applied by another run."""
+
+
+def _slot(now: datetime) -> str:
+    minute = now.minute - now.minute % PERIODIC_SLOT_MINUTES
+    return now.strftime("%Y%m%dT%H") + f"{minute:02d}"
+
+
+def _min_hours_since_update(conditions: list[Condition]) -> float:
+    """A bound the index can use: 'hours_since_updated >= N' means updated <= now - N."""
+    bound = 0.0
+    for condition in conditions:
+        if condition.field == "hours_since_updated" and condition.op in (Op.GT, Op.GTE):
+            bound = max(bound, float(condition.value))
+    return bound
+
+
+def _indexes(conditions: list[Condition]) -> list[tuple[str, str]]:
+    for name, by in (("status_id", keys.tickets_by_status),
+                     ("department_id", keys.tickets_by_department),
+                     ("owner_id", keys.tickets_by_owner)):
+        values = [c.value for c in conditions if c.field == name and c.op is Op.IS] or [
+            v for c in conditions if c.field == name and c.op is Op.IN for v in c.value]
+        if values and all(v is not None for v in values):
+            return [by(value) for value in dict.fromkeys(values)]
+    return [keys.all_tickets()]

@@ -10,6 +10,7 @@ from chalice import Chalice, Response
 
 from api import errors
 from api.deps import current
+from api.routes.automation import automation
 from api.routes.channels import channels
 from api.routes.dictionaries import dictionaries
 from api.routes.meta import PUBLIC_ROUTES, meta
@@ -25,8 +26,8 @@ PREFIX = "/api/v2"
 
 # configure_logs=False: Chalice would put its own handler on the Powertools service logger.
 app = Chalice(app_name="helpdesk", configure_logs=False)
-for blueprint in (tickets, users, organizations, channels, subscriptions, dictionaries, public,
-                  meta):
+for blueprint in (tickets, users, organizations, channels, subscriptions, automation,
+                  dictionaries, public, meta):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 
 

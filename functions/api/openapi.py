@@ -11,11 +11,24 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from api.routes.automation import RuleOrder, TemplateApply
 from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
+from helpdesk.rules.model import RuleFields, RuleUpdate
 from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
+from helpdesk.templates import TemplateAction, TemplateScope
+
+
+class TemplateInput(BaseModel):
+    """A template as the API takes it (checked again, placeholders too, when saved)."""
+
+    name: str
+    category: str = ""
+    scope: TemplateScope | None = None
+    actions: list[TemplateAction] = []
+    texts: dict[str, str]
 
 PREFIX = "/api/v2"
 TICKET_FILTERS = {
@@ -96,6 +109,20 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("DELETE", "/webhook_subscriptions/{subscription_id}"): Doc("Delete a subscription"),
     ("GET", "/webhook_subscriptions/{subscription_id}/dead_letters"): Doc(
         "Deliveries that failed for good in the last 30 days, newest first", query=PAGED),
+    ("GET", "/rules"): Doc("List automation rules in the order they run (admins)",
+                           query={"kind": "string"} | PAGED),
+    ("POST", "/rules"): Doc("Add a rule (runs after the others of its kind)", RuleFields),
+    ("PUT", "/rules/order"): Doc("Reorder the rules of one kind", RuleOrder),
+    ("GET", "/rules/{rule_id}"): Doc("Get a rule"),
+    ("PUT", "/rules/{rule_id}"): Doc("Change a rule", RuleUpdate),
+    ("DELETE", "/rules/{rule_id}"): Doc("Delete a rule"),
+    ("GET", "/templates"): Doc("List the templates (macros) one may use", query=PAGED),
+    ("POST", "/templates"): Doc("Add a template (admins)", TemplateInput),
+    ("GET", "/templates/{template_id}"): Doc("Get a template"),
+    ("PUT", "/templates/{template_id}"): Doc("Change a template (admins)", TemplateInput),
+    ("DELETE", "/templates/{template_id}"): Doc("Delete a template (admins)"),
+    ("POST", "/tickets/{ticket_id}/apply_template"): Doc(
+        "Apply a template: its field changes and its reply as your post", TemplateApply),
     ("POST", "/chat/visitor/id"): Doc("Start a web-chat visitor session (public)",
                                       VisitorStart),
     ("POST", "/chat/visitor/messages"): Doc(

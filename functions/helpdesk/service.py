@@ -9,6 +9,7 @@ from datetime import datetime
 
 from helpdesk.channels.service import Channels
 from helpdesk.dictionaries import Dictionaries
+from helpdesk.macros import Templates
 from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
@@ -55,6 +56,7 @@ class Helpdesk:
         self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
         self.subscriptions = Subscriptions(self.repository, self.secrets, self.clock)
         self.rules = Rules(self.repository, self.dictionaries, self.clock)
+        self.templates = Templates(self, self.clock)
         self.rate_limiter = RateLimiter(
             self.repository, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,

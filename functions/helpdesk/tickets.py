@@ -419,6 +419,29 @@ class Tickets:
         self._change(viewer, ticket_id, f"{kind}_deleted", mutate,
                      marker=FieldChange(field=kind, old=message_id, new=None))
 
+    def change_as(self, viewer: Viewer, ticket_id: int, kind: str, mutate: Mutation, *,
+                  marker: FieldChange | None = None,
+                  context: dict[str, Any] | None = None) -> Ticket:
+        """A staff change composed elsewhere (a template applied): the one write path."""
+        viewer.require_staff("change tickets")
+        return self._change(viewer, ticket_id, kind, mutate, marker=marker, context=context)
+
+    def staff_post(self, ticket: Ticket, text: str, author: User | None,
+                   message_id: int | None = None) -> Message:
+        """A public post by staff (or by rules, `author` None), queued for delivery when the
+        ticket came in on a channel we can answer on; the ticket notes who wrote last."""
+        now = self._clock()
+        post = Message(id=message_id or self._repository.next_id("message"),
+                       ticket_id=ticket.id, user_id=author.id if author else None,
+                       author_type=ActorType.STAFF, text=text, date_created=now,
+                       date_updated=now)
+        if ticket.mailbox or ticket.channel_id:
+            post.delivery = Delivery(status="queued", updated=now,
+                                     channel="email" if ticket.mailbox else ticket.source)
+        ticket.search_text = f"{ticket.search_text} {text.casefold()}"[:SEARCH_TEXT_LIMIT]
+        _note_writer(ticket, False, now)
+        return post
+
     def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
                         actor: Actor,
                         notes: Callable[[], list[FieldChange]],

@@ -68,11 +68,13 @@ def test_unknown_and_malformed_ids(seeded, path, method):
     body = {"text": "x", "title": "x", "name": "x", "email": "new@x.io"}
     missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999",
                                           organization_id="99999", channel_id="99999",
-                                          subscription_id="99999"), body)
+                                          subscription_id="99999", rule_id="99999",
+                                          template_id="99999"), body)
     assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
     _assert_envelope(missing, missing.status, "99999")
     wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc",
                                         file_id="abc", channel_id="abc", subscription_id="abc",
+                                        rule_id="abc", template_id="abc",
                                         organization_id="abc"), body)
     _assert_envelope(wrong, 400, "integer")
 

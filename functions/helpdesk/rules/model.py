@@ -164,7 +164,7 @@ class Action(_Strict):
         elif kind is ActionType.SET_STATUS:
             _require(isinstance(value, str) and value, kind, "a status id")
         elif kind is ActionType.SET_OWNER:
-            _require(value is None or value in OWNER_STRATEGIES or (
+            _require(value is None or (isinstance(value, str) and value in OWNER_STRATEGIES) or (
                 isinstance(value, int) and not isinstance(value, bool)), kind,
                 "an agent id, 'round_robin', 'least_loaded' or null")
         elif kind in (ActionType.ADD_TAGS, ActionType.REMOVE_TAGS):
@@ -206,7 +206,8 @@ class Action(_Strict):
     def _check_email(self, value: Any) -> None:
         shape = '{"to": customer|owner|department|address, "address"?, "template_id"? or ' \
                 '"subject" and "text"}'
-        _require(isinstance(value, dict) and value.get("to") in EMAIL_TARGETS, self.type, shape)
+        _require(isinstance(value, dict) and isinstance(value.get("to"), str)
+                 and value["to"] in EMAIL_TARGETS, self.type, shape)
         allowed = {"to", "address", "template_id", "subject", "text"}
         _require(set(value) <= allowed, self.type, shape)
         if value["to"] == "address":

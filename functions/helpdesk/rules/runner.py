@@ -18,7 +18,6 @@ from typing import Any
 from helpdesk.models import (
     Actor,
     ActorType,
-    Delivery,
     FieldChange,
     Message,
     Ticket,
@@ -217,12 +216,11 @@ class RuleRunner:
                                   "rules_fired": [f.name for f in outcome.fired]},
                                  marker.condition))
             for text in outcome.notes:
-                extra.append(Put(message_item("comment", self._message(ticket, text, now()))))
+                extra.append(Put(message_item("comment", self._note(ticket, text, now()))))
             if outcome.reply is not None:
-                post = self._message(ticket, outcome.reply, now(), public=True)
+                post = self.helpdesk.tickets.staff_post(ticket, outcome.reply, None)
                 post_id.append(post.id)
                 extra.append(Put(message_item("post", post)))
-                ticket.last_writer, ticket.last_staff_reply_at = "staff", now()
             return extra
 
         def notes() -> list[FieldChange]:
@@ -253,14 +251,10 @@ class RuleRunner:
                         ", ".join(f.name for f in outcome.fired))
         return outcome
 
-    def _message(self, ticket: Ticket, text: str, at: datetime, public: bool = False) -> Message:
-        message = Message(id=self.helpdesk.repository.next_id("message"), ticket_id=ticket.id,
-                          user_id=None, author_type=ActorType.STAFF if public
-                          else ActorType.RULE, text=text, date_created=at, date_updated=at)
-        if public and (ticket.mailbox or ticket.channel_id):
-            message.delivery = Delivery(status="queued", updated=at,
-                                        channel="email" if ticket.mailbox else ticket.source)
-        return message
+    def _note(self, ticket: Ticket, text: str, at: datetime) -> Message:
+        return Message(id=self.helpdesk.repository.next_id("message"), ticket_id=ticket.id,
+                       user_id=None, author_type=ActorType.RULE, text=text, date_created=at,
+                       date_updated=at)
 
     def _trigger(self, event: TicketEvent) -> tuple[str, bool]:
         """The text of the message that triggered the event, and whether it was automatic."""

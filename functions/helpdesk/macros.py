@@ -1,0 +1,106 @@
+"""Templates (macros) as agents use them: list the ones in their scope, apply one to a
+ticket (field changes and a public reply in the customer's language, one audited change).
+Admins manage them. The template itself (texts, placeholders, actions) is `templates`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from helpdesk.access import Viewer
+from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.models import FieldChange, Ticket
+from helpdesk.rules.conditions import Facts
+from helpdesk.rules.engine import run_rules
+from helpdesk.rules.model import Action, ActionType, Rule, RuleKind
+from helpdesk.rules.resolver import StoredResolver
+from helpdesk.store.repository import StaleVersion, message_item
+from helpdesk.store.table import Operation, Put
+from helpdesk.templates import Template, parse_template, visible_to
+
+EDITABLE = ("name", "category", "scope", "actions", "texts")
+
+
+class Templates:
+    def __init__(self, helpdesk: Any, clock: Callable[[], datetime]) -> None:
+        self._helpdesk = helpdesk
+        self._repository = helpdesk.repository
+        self._clock = clock
+
+    def list(self, viewer: Viewer) -> list[Template]:
+        viewer.require_staff("use templates")
+        templates = sorted(self._repository.templates(), key=lambda t: (t.category, t.name))
+        if viewer.is_admin:
+            return templates
+        return [t for t in templates
+                if visible_to(t, viewer.user.id, set(viewer.user.department))]
+
+    def get(self, viewer: Viewer, template_id: int) -> Template:
+        template = self._repository.get_template(template_id)
+        if template is None or template not in self.list(viewer):
+            raise NotFound(f"template {template_id} does not exist")
+        return template
+
+    def create(self, viewer: Viewer, data: dict[str, Any]) -> Template:
+        viewer.require_admin("manage templates")
+        now = self._clock()
+        fields = {name: data[name] for name in EDITABLE if name in data}
+        self._refuse_unknown(data)
+        template = parse_template({**fields, "id": self._repository.next_id("template"),
+                                   "date_created": now, "date_updated": now, "version": 1})
+        self._repository.save_template(template, None)
+        return template
+
+    def update(self, viewer: Viewer, template_id: int, data: dict[str, Any]) -> Template:
+        viewer.require_admin("manage templates")
+        current = self.get(viewer, template_id)
+        self._refuse_unknown(data)
+        merged = {**current.model_dump(mode="json"),
+                  **{name: data[name] for name in EDITABLE if name in data},
+                  "version": current.version + 1, "date_updated": self._clock()}
+        template = parse_template(merged)
+        try:
+            self._repository.save_template(template, current.version)
+        except StaleVersion as stale:
+            raise Conflict(f"template {template_id} changed meanwhile") from stale
+        return template
+
+    def delete(self, viewer: Viewer, template_id: int) -> None:
+        viewer.require_admin("manage templates")
+        self.get(viewer, template_id)
+        self._repository.erase_template(template_id)
+
+    def apply(self, viewer: Viewer, ticket_id: int, template_id: int) -> Ticket:
+        """The template's field changes and its reply, rendered after the changes (so the
+        new owner signs it), as the agent's own post: one audited change."""
+        viewer.require_staff("apply templates")
+        template = self.get(viewer, template_id)
+        actions = [Action.model_validate(a) for a in template.actions]
+        actions.append(Action(type=ActionType.REPLY, value={"template_id": template.id}))
+        macro = Rule(id=0, name=template.name, kind=RuleKind.UPDATED, position=0,
+                     actions=actions)
+        resolver = StoredResolver(self._helpdesk)
+        tickets = self._helpdesk.tickets
+        post_id = self._repository.next_id("message")
+
+        def mutate(ticket: Ticket) -> list[Operation]:
+            outcome = run_rules([macro], Facts(ticket=ticket, now=self._clock()), resolver,
+                                f"{ticket.id}-template-{template.id}")
+            if outcome.reply is None:
+                skipped = next(line for line in outcome.fired[0].did if "reply" in line)
+                raise InvalidInput(skipped, field="template_id")
+            post = tickets.staff_post(ticket, outcome.reply, viewer.user, post_id)
+            return [Put(message_item("post", post))]
+
+        return tickets.change_as(viewer, ticket_id, "post_added", mutate,
+                                 marker=FieldChange(field="post", new=post_id),
+                                 context={"template": {"id": template.id,
+                                                       "name": template.name}})
+
+    @staticmethod
+    def _refuse_unknown(data: dict[str, Any]) -> None:
+        unknown = sorted(set(data) - set(EDITABLE))
+        if unknown:
+            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}; a template has "
+                               f"{', '.join(EDITABLE)}", field=unknown[0])

@@ -140,13 +140,11 @@ class Ticket(Model):
     version: int = 0
     search_text: str = ""
     # Bookkeeping for rules (not audited): who wrote the last post and when each side last
-    # wrote, when the status was last set, and periodic rules whose condition held at their
-    # last run (each fires once until its condition stops holding).
+    # wrote, when the status was last set.
     last_writer: str | None = None  # customer | staff
     last_customer_reply_at: datetime | None = None
     last_staff_reply_at: datetime | None = None
     status_set_at: datetime | None = None
-    periodic_fired: list[int] = Field(default_factory=list)
 
     # Fields whose changes make audit entries (the rest are derived or bookkeeping).
     AUDITED: ClassVar[tuple[str, ...]] = (

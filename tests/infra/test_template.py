@@ -27,6 +27,7 @@ HANDLERS = {
     "StreamFunction": "stream.handler.handler",
     "DeliverFunction": "deliver.handler.handler",
     "WebhooksOutFunction": "webhooks_out.handler.handler",
+    "EffectsFunction": "effects.handler.handler",
 }
 GLOBAL_ENVIRONMENT = {"TABLE_NAME", "BUCKET_NAME", "TICKET_PREFIX", "RATE_LIMIT_PER_MINUTE",
                       "RATE_LIMIT_BLOCK_SECONDS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
@@ -178,10 +179,10 @@ def test_ses_stores_inbound_mail_then_invokes_the_ingest(cloudformation: dict[st
     assert "s3:GetObject" in ingest_role
 
 
-def test_only_the_delivery_function_may_send_mail(cloudformation: dict[str, Any]):
+def test_only_the_delivery_and_effects_functions_may_send_mail(cloudformation: dict[str, Any]):
     senders = {name for name, role in _of_type(cloudformation, "AWS::IAM::Role").items()
                if "ses:SendRawEmail" in json.dumps(role)}
-    assert senders == {"DeliverFunctionRole"}
+    assert senders == {"DeliverFunctionRole", "EffectsFunctionRole"}
 
 
 def test_no_role_grants_everything(cloudformation: dict[str, Any]):
@@ -251,7 +252,10 @@ def test_a_direct_invocation_runs_the_real_handler(aws: EmbeddedAws, stack: Stac
         FunctionName=stack.function_names["SlaSchedulerFunction"],
         Payload=json.dumps({"time": "2026-11-23T09:00:00Z"}).encode())
     assert "FunctionError" not in answer
-    assert json.loads(answer["Payload"].read()) == {"due": 0}
+    answered = json.loads(answer["Payload"].read())
+    # No periodic rules on a fresh stack: the tick reads the rules and nothing else.
+    assert answered["due"] == 0 and answered["periodic"]["rules"] == 0
+    assert answered["periodic"]["claimed"] is False
 
 
 def test_the_lambda_bundle_requirements_mirror_the_runtime_dependencies():

@@ -131,15 +131,29 @@ class RuleRunner:
         except ConditionFailed:
             return stats  # another scheduler run has this slot
         stats["claimed"] = True
-        candidates = self._candidates([r for r in rules if r.enabled], now)
+        enabled = [r for r in rules if r.enabled]
+        repository = self.helpdesk.repository
+        # Tickets a rule fired on before: re-checked even when they left the rule's index
+        # (a pending ticket answered), so the mark goes once the condition stops holding.
+        marks = {r.id: repository.periodic_marks(r.id) for r in enabled}
+        candidates = {t.id: t for t in self._candidates(enabled, now)}
+        for ticket_id in {t for marked in marks.values() for t in marked} - set(candidates):
+            ticket = repository.get_ticket(ticket_id)
+            if ticket is None or ticket.trashed:
+                for rule_id, marked in marks.items():
+                    if ticket_id in marked:
+                        repository.set_periodic_mark(rule_id, ticket_id, False)
+                continue
+            candidates[ticket_id] = ticket
         stats["tickets_read"] = len(candidates)
-        for ticket in candidates:
-            stats["fired"] += self._periodic_ticket(ticket, rules, now, slot)
+        for ticket in candidates.values():
+            fired_before = {rule_id for rule_id, marked in marks.items() if ticket.id in marked}
+            stats["fired"] += self._periodic_ticket(ticket, enabled, fired_before, now, slot)
         return stats
 
-    def _periodic_ticket(self, ticket: Ticket, rules: list[Rule], now: datetime,
-                         slot: str) -> int:
-        held: list[int] = []
+    def _periodic_ticket(self, ticket: Ticket, rules: list[Rule], fired_before: set[int],
+                         now: datetime, slot: str) -> int:
+        repository = self.helpdesk.repository
 
         def facts_of(current: Ticket) -> Facts:
             return Facts(ticket=current, now=now, event_kind="periodic",
@@ -148,26 +162,17 @@ class RuleRunner:
 
         # Which rules hold on the ticket as read; those that fired before are not run again.
         facts = facts_of(ticket.model_copy(deep=True))
-        due = []
-        for rule in rules:
-            if rule.enabled and rule_matches(rule, facts):
-                held.append(rule.id)
-                if rule.id not in ticket.periodic_fired:
-                    due.append(rule)
+        held = {rule.id for rule in rules if rule_matches(rule, facts)}
+        for rule_id in fired_before - held:
+            repository.set_periodic_mark(rule_id, ticket.id, False)
+        due = [rule for rule in rules if rule.id in held - fired_before]
         if not due:
-            if set(ticket.periodic_fired) - set(held):
-                ticket.periodic_fired = [r for r in ticket.periodic_fired if r in held]
-                self.helpdesk.repository.save_ticket_bookkeeping(ticket)
             return 0
-        cause = f"{ticket.id}-p{slot}"
-
-        def remember(current: Ticket, outcome: Outcome) -> None:
-            fired = {f.rule_id for f in outcome.fired}
-            current.periodic_fired = sorted(
-                {r for r in current.periodic_fired if r in held} | fired)
-
-        outcome = self._apply(ticket.id, due, facts_of, cause, 0, None, after=remember)
-        return len(outcome.fired) if outcome else 0
+        outcome = self._apply(ticket.id, due, facts_of, f"{ticket.id}-p{slot}", 0, None)
+        fired = [f.rule_id for f in outcome.fired] if outcome else []
+        for rule_id in fired:
+            repository.set_periodic_mark(rule_id, ticket.id, True)
+        return len(fired)
 
     def _candidates(self, rules: list[Rule], now: datetime) -> list[Ticket]:
         """The union of each rule's candidates: tickets updated in the window, from the index
@@ -186,7 +191,6 @@ class RuleRunner:
     # --- shared ------------------------------------------------------------------------------
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],
                cause: str, depth: int, marker: Put | None,
-               after: Callable[[Ticket, Outcome], None] | None = None,
                chain: list[int] | None = None) -> Outcome | None:
         if self.helpdesk.repository.get_ticket(ticket_id) is None:
             return None
@@ -202,13 +206,9 @@ class RuleRunner:
             outcome = run_rules(rules, facts_of(ticket), self.resolver, cause)
             latest[:] = [outcome]
             post_id.clear()
-            if after is not None:
-                after(ticket, outcome)
             if not (outcome.notes or outcome.reply is not None or outcome.effects
                     or _audited(before) != _audited(ticket)):
                 # Fired without any effect (it set what was already set): no event.
-                if ticket.periodic_fired != before.periodic_fired:
-                    self.helpdesk.repository.save_ticket_bookkeeping(ticket)
                 return []
             extra: list[Operation] = []
             if marker is not None:

@@ -310,6 +310,16 @@ def periodic_slot(slot: str) -> tuple[str, str]:
     return "PERIODIC", f"SLOT#{slot}"
 
 
+def periodic_marks(rule_id: int) -> str:
+    """Partition of a periodic rule's marks: the tickets it fired on (fires once per ticket
+    until its condition stops holding). Read whole each pass: it follows the firings."""
+    return f"PERIODIC#{pad(rule_id)}"
+
+
+def periodic_mark(rule_id: int, ticket_id: int) -> tuple[str, str]:
+    return periodic_marks(rule_id), f"TICKET#{pad(ticket_id)}"
+
+
 def round_robin_counter(department_id: int | None) -> str:
     """Name of the counter (see `counter`) that takes turns among a department's agents."""
     return f"round_robin_{department_id or 0}"

@@ -392,14 +392,18 @@ class Repository:
     def rules_run(self, ticket_id: int, version: int) -> Item | None:
         return self.table.get(*keys.rules_run(ticket_id, version))
 
-    def save_ticket_bookkeeping(self, ticket: Ticket) -> bool:
-        """Write fields rules keep for themselves (not audited) without a new version or
-        event; False when the ticket changed meanwhile (the next pass does it again)."""
-        try:
-            self.table.put(ticket_item(ticket), Condition.attrs_equal(version=ticket.version))
-        except ConditionFailed:
-            return False
-        return True
+    def periodic_marks(self, rule_id: int) -> set[int]:
+        """Tickets the periodic rule fired on whose condition still held at the last pass."""
+        items = query_all(self.table, QueryRequest(pk=keys.periodic_marks(rule_id)))
+        return {int(item["ticket_id"]) for item in items}
+
+    def set_periodic_mark(self, rule_id: int, ticket_id: int, fired: bool) -> None:
+        pk, sk = keys.periodic_mark(rule_id, ticket_id)
+        if fired:
+            self.table.put({"PK": pk, "SK": sk, "item_type": "periodic_mark",
+                            "ticket_id": ticket_id})
+        else:
+            self.table.delete(pk, sk)
 
     def _save_versioned(self, key: tuple[str, str], item_type: str, body: Item,
                         previous_version: int | None, what: str) -> None:

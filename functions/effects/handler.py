@@ -1,0 +1,57 @@
+"""Lambda: one item of the ticket_event workflow's fan-out (a webhook to start, an automatic
+mail to the customer, a staff notification). `{"effect": {...}, "ticket_id", "version"}`.
+A temporary failure raises TemporaryFailure, which the workflow retries with backoff."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from helpdesk.aws.runtime import blobs_from_env, client, helpdesk_from_env, mailboxes_from_env, ses
+from helpdesk.aws.ses import SesSender
+from helpdesk.mail.outbound import MailOutbound
+from helpdesk.rules.effects import EffectSender
+
+logger = Logger()
+
+
+def _start_webhook(name: str, task: dict[str, Any]) -> bool:
+    stepfunctions = client("stepfunctions", os.environ.get("AWS_ENDPOINT_URL"))
+    try:
+        stepfunctions.start_execution(
+            stateMachineArn=os.environ["OUTBOUND_WEBHOOK_STATE_MACHINE_ARN"], name=name,
+            input=json.dumps(task, ensure_ascii=False))
+    except stepfunctions.exceptions.ExecutionAlreadyExists:
+        return False
+    return True
+
+
+@cache
+def _sender() -> EffectSender:
+    helpdesk = helpdesk_from_env()
+    mailboxes = mailboxes_from_env()
+
+    def customer_mail() -> MailOutbound:
+        return MailOutbound(helpdesk, blobs_from_env(), SesSender(ses()), mailboxes,
+                            helpdesk.settings.ticket_prefix)
+
+    def notifier() -> Any:
+        from helpdesk.notify.sender import StaffNotifier
+
+        return StaffNotifier(helpdesk, SesSender(ses()), from_address=mailboxes.addresses[0])
+
+    return EffectSender(helpdesk, start_webhook=_start_webhook, customer_mail=customer_mail,
+                        notifier=notifier)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    effect = event["effect"]
+    result = _sender().send(effect, int(event["ticket_id"]), int(event["version"]))
+    logger.info("effect sent", extra={"type": effect.get("type"), "key": effect.get("key"),
+                                      **result})
+    return result

@@ -107,7 +107,8 @@ def _stored_targets() -> WebhookTargets:
     from helpdesk.aws.runtime import helpdesk_from_env
     from helpdesk.subscriptions.targets import StoredWebhookTargets
 
-    return StoredWebhookTargets(helpdesk_from_env())
+    helpdesk = helpdesk_from_env()
+    return StoredWebhookTargets(helpdesk.repository, helpdesk.subscriptions)
 
 
 handler = make_handler(_stored_targets)

@@ -85,7 +85,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
-    from bench import channels, mail
+    from bench import channels, mail, rules
 
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
@@ -101,6 +101,7 @@ def main() -> None:
             print(f"  {module:<36} failed: {error.stderr.strip().splitlines()[-1]}")
     mail.report()
     channels.report()
+    rules.report()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def stack() -> Iterator[dict]:
 def receiver() -> Iterator[Receiver]:
     hook = Receiver(secret="e2e-webhook-secret-e2e-webhook-secret")
     yield hook
-    hook.server.shutdown()
+    hook.close()
 
 
 def test_a_new_ticket_is_routed_assigned_acknowledged_and_pushed(stack, receiver):

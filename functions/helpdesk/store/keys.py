@@ -323,3 +323,8 @@ def periodic_mark(rule_id: int, ticket_id: int) -> tuple[str, str]:
 def round_robin_counter(department_id: int | None) -> str:
     """Name of the counter (see `counter`) that takes turns among a department's agents."""
     return f"round_robin_{department_id or 0}"
+
+
+def notification_sent(key: str) -> tuple[str, str]:
+    """A staff notification already sent (keys are long: hashed)."""
+    return "NOTIFY#" + hashlib.sha256(key.encode()).hexdigest()[:32], "SENT"

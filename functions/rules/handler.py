@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 
 from helpdesk import automation
 from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.notify.mentions import mention_effects
 from helpdesk.rules.runner import RuleRunner
 
 logger = Logger()
@@ -19,7 +20,8 @@ logger = Logger()
 
 @cache
 def _runner() -> RuleRunner:
-    return RuleRunner(helpdesk_from_env())
+    helpdesk = helpdesk_from_env()
+    return RuleRunner(helpdesk, mentions=lambda event: mention_effects(helpdesk, event))
 
 
 @logger.inject_lambda_context

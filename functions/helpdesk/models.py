@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helpdesk.sla.model import TicketSla
+
 LocalizedName = dict[str, str]
 
 
@@ -129,6 +131,9 @@ class Ticket(Model):
     tags: list[str] = Field(default_factory=list)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     sla_date: datetime | None = None
+    sla_policy_id: int | None = None  # chosen by staff; else the first matching policy
+    sla: TicketSla | None = None  # timers, breaches and figures (helpdesk.sla.tracker)
+    organization_id: int | None = None  # the requester's, when the ticket was opened
     ticket_lock: bool = False
     mailbox: str | None = None  # our address the conversation runs through (e-mail tickets)
     mail_thread: list[str] = Field(default_factory=list)  # last Message-IDs, oldest first
@@ -150,7 +155,7 @@ class Ticket(Model):
     AUDITED: ClassVar[tuple[str, ...]] = (
         "title", "description", "status_id", "priority_id", "type_id", "department_id",
         "owner_id", "user_id", "cc", "bcc", "followers", "tags", "custom_fields", "sla_date",
-        "ticket_lock", "pid", "trashed",
+        "sla_policy_id", "ticket_lock", "pid", "trashed",
     )
 
 

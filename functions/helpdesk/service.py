@@ -14,6 +14,7 @@ from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.rules.service import Rules
+from helpdesk.sla.service import Calendars, Policies
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
 from helpdesk.store.table import Table
@@ -53,6 +54,9 @@ class Helpdesk:
             self.repository, self.dictionaries, self.users, self.clock,
             self.settings.ticket_prefix,
         )
+        self.sla_settings = self.tickets.sla.settings
+        self.calendars = Calendars(self.repository, self.sla_settings, self.clock)
+        self.sla_policies = Policies(self.repository, self.sla_settings, self.clock)
         self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
         self.subscriptions = Subscriptions(self.repository, self.secrets, self.clock)
         self.rules = Rules(self.repository, self.dictionaries, self.clock)

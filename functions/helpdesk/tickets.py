@@ -35,6 +35,8 @@ from helpdesk.models import (
 from helpdesk.store import keys
 from helpdesk.store.repository import Repository, StaleVersion, message_item
 from helpdesk.store.table import Delete, KeyRange, Operation, Put
+from helpdesk.sla.service import SlaSettings
+from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
@@ -99,6 +101,7 @@ class Tickets:
         self._users = users
         self._clock = clock
         self._prefix = prefix
+        self.sla = SlaTracker(SlaSettings(repository), self.is_paused, self.is_closed)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
@@ -184,7 +187,7 @@ class Tickets:
             ticket.search_text = f"{ticket.search_text} {inbound.text.casefold()}"[
                 :SEARCH_TEXT_LIMIT]
             if (author_type is ActorType.CUSTOMER and not inbound.auto_reply
-                    and self._is_closed(ticket.status_id)):
+                    and self._reopens(ticket.status_id)):
                 ticket.status_id = REOPENED_STATUS
             if not inbound.auto_reply:
                 _note_writer(ticket, author_type is ActorType.CUSTOMER, self._clock())
@@ -279,6 +282,7 @@ class Tickets:
             user_name=requester.name,
             user_lastname=requester.lastname,
             user_email=requester.email,
+            organization_id=requester.organiz_id,
             date_created=now,
             date_updated=now,
             version=1,
@@ -303,6 +307,7 @@ class Tickets:
             for name in Ticket.AUDITED
             if getattr(ticket, name) not in (None, "", [], {}, False)
         ]
+        self.sla.track(None, ticket, now, staff_replied=False)
         event = self._event(ticket, actor, "created", changes, now)
         event.context = first.context if first else {}
         self._repository.commit_ticket(ticket, event, None, extra)
@@ -376,7 +381,7 @@ class Tickets:
                 ticket.search_text = (
                     f"{ticket.search_text} {fields.text.casefold()}"[:SEARCH_TEXT_LIMIT]
                 )
-                if author_type is ActorType.CUSTOMER and self._is_closed(ticket.status_id):
+                if author_type is ActorType.CUSTOMER and self._reopens(ticket.status_id):
                     ticket.status_id = REOPENED_STATUS
                 _note_writer(ticket, author_type is ActorType.CUSTOMER, now)
             return [Put(message_item(kind, message))]
@@ -471,6 +476,8 @@ class Tickets:
             ticket = self.get(viewer, ticket_id)
             before = ticket.model_copy(deep=True)
             extra = mutate(ticket)
+            # Breach tags stay whoever tries (a rule removing tags leaves them).
+            ticket.tags = ticket.tags + sorted(protected_tags(before) - set(ticket.tags))
             changes = _diff(before, ticket)
             if not changes and not extra:
                 return before
@@ -483,7 +490,11 @@ class Tickets:
             ticket.date_updated = max(now, before.date_updated)
             if ticket.status_id != before.status_id:
                 ticket.status_set_at = now
-            event = self._event(ticket, actor or viewer.actor,
+            by = actor or viewer.actor
+            self.sla.track(before, ticket, now, staff_replied=(
+                by.type is ActorType.STAFF
+                and ticket.last_staff_reply_at != before.last_staff_reply_at))
+            event = self._event(ticket, by,
                                 kind() if callable(kind) else kind, changes, now)
             event.context = (context() if callable(context) else context) or {}
             try:
@@ -538,6 +549,15 @@ class Tickets:
     def is_closed(self, status_id: str) -> bool:
         return self._is_closed(status_id)
 
+    def is_paused(self, status_id: str) -> bool:
+        """Waiting for the customer, on hold: the SLA clock stops."""
+        entry = self._dictionaries.get("statuses", status_id)
+        return bool(entry and entry.extra.get("paused"))
+
+    def _reopens(self, status_id: str) -> bool:
+        """A customer writing to a closed or paused ticket brings it back to work."""
+        return self._is_closed(status_id) or self.is_paused(status_id)
+
     def _is_closed(self, status_id: str) -> bool:
         entry = self._dictionaries.get("statuses", status_id)
         return bool(entry and entry.extra.get("closed")) or status_id == CLOSED_STATUS
@@ -550,6 +570,15 @@ class Tickets:
                 self._dictionaries.require(kind, given[name], name)
         if given.get("owner_id") is not None:
             self._require_staff_user(given["owner_id"], "owner_id")
+        if given.get("tags") is not None:
+            kept = protected_tags(ticket) - set(given["tags"])
+            if kept:
+                raise InvalidInput(f"tag {', '.join(sorted(kept))} marks a missed SLA target "
+                                   "and cannot be removed", field="tags")
+        if given.get("sla_policy_id") is not None and self._repository.get_sla_policy(
+                given["sla_policy_id"]) is None:
+            raise InvalidInput(f"SLA policy {given['sla_policy_id']} does not exist",
+                               field="sla_policy_id")
         for follower in given.get("followers") or []:
             self._require_staff_user(follower, "followers")
         if given.get("user_id") is not None and isinstance(fields, TicketUpdate):
@@ -558,10 +587,12 @@ class Tickets:
                 raise InvalidInput(f"user {given['user_id']} does not exist", field="user_id")
             ticket.user_name, ticket.user_lastname = requester.name, requester.lastname
             ticket.user_email = requester.email
+            ticket.organization_id = requester.organiz_id
         for name in ("description", "sla_date", "status_id", "priority_id", "type_id",
                      "department_id", "ticket_lock", "owner_id", "cc", "bcc", "followers",
-                     "custom_fields", "tags"):
-            if name in given and (given[name] is not None or name in {"owner_id", "sla_date"}):
+                     "custom_fields", "tags", "sla_policy_id"):
+            if name in given and (given[name] is not None
+                                  or name in {"owner_id", "sla_date", "sla_policy_id"}):
                 setattr(ticket, name, given[name])
         if "user_id" in given and isinstance(fields, TicketUpdate) and given["user_id"]:
             ticket.user_id = given["user_id"]

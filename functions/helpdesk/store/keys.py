@@ -10,6 +10,8 @@ Base table: PK / SK (strings). Overloaded sparse GSIs, each keyed <NAME>PK / <NA
 - GSI3: tickets by owner         TOWNER#<owner>     -> <updated>#<id>
 - GSI4: tickets by requester     TUSER#<user>       -> <updated>#<id>
 - GSI5: every live ticket        TICKETS            -> <updated>#<id>
+- GSI6: SLA checks due (sparse)  SLADUE#<shard>     -> <instant>#<id>#<target.stage>#v<n>
+        only tickets whose SLA clock runs and has a warning or due time ahead; keys only
 
 Unique lookups (contact -> user, e-mail -> user) are base-table items written in the same
 transaction as the user, because a GSI is eventually consistent and cannot enforce uniqueness.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-TICKET_INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5")
+TICKET_INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6")
 ALL_INDEXES = TICKET_INDEXES
 TRASH_STATUS = "__trash__"
 
@@ -77,12 +79,16 @@ def ticket_index_keys(
     owner_id: int | None,
     user_id: int | None,
     trashed: bool,
+    sla_check: tuple[datetime, str, int] | None = None,
 ) -> dict[str, str]:
-    """GSI attributes of a ticket item. A trashed ticket is only findable in the trash."""
+    """GSI attributes of a ticket item. A trashed ticket is only findable in the trash.
+    `sla_check`: (instant, "<target>.<stage>", SLA version) of the next SLA check."""
     order = ticket_order(updated, ticket_id)
     if trashed:
         return {"GSI1PK": f"TSTATUS#{TRASH_STATUS}", "GSI1SK": order}
-    keys = {"GSI1PK": f"TSTATUS#{status_id}", "GSI1SK": order, "GSI5PK": "TICKETS", "GSI5SK": order}
+    keys = sla_due_keys(ticket_id, *sla_check) if sla_check else {}
+    keys |= {"GSI1PK": f"TSTATUS#{status_id}", "GSI1SK": order,
+             "GSI5PK": "TICKETS", "GSI5SK": order}
     if department_id is not None:
         keys |= {"GSI2PK": f"TDEPT#{department_id}", "GSI2SK": order}
     if owner_id is not None:
@@ -90,6 +96,42 @@ def ticket_index_keys(
     if user_id is not None:
         keys |= {"GSI4PK": f"TUSER#{user_id}", "GSI4SK": order}
     return keys
+
+
+# --- SLA -------------------------------------------------------------------------------------
+SLA_SHARDS = 8  # spreads the due index over partitions; the scheduler reads each one
+CALENDARS_PK = "CALENDARS"
+SLA_POLICIES_PK = "SLAPOLICIES"
+
+
+def sla_due_keys(ticket_id: int, due: datetime, check: str, version: int) -> dict[str, str]:
+    """The ticket's next SLA check in the due index. Everything the scheduler needs is in the
+    sort key, so the index projects keys only."""
+    return {"GSI6PK": f"SLADUE#{ticket_id % SLA_SHARDS}",
+            "GSI6SK": f"{stamp(due)}#{pad(ticket_id)}#{check}#v{version}"}
+
+
+def sla_due_shard(shard: int) -> tuple[str, str]:
+    return "GSI6", f"SLADUE#{shard}"
+
+
+def parse_sla_due(sort_key: str) -> tuple[str, int, str, int]:
+    """(instant stamp, ticket id, "<target>.<stage>", SLA version) of a due-index key."""
+    due, ticket_id, check, version = sort_key.split("#")
+    return due, int(ticket_id), check, int(version.removeprefix("v"))
+
+
+def calendar(calendar_id: int) -> tuple[str, str]:
+    return CALENDARS_PK, f"CALENDAR#{pad(calendar_id)}"
+
+
+def sla_policy(policy_id: int) -> tuple[str, str]:
+    return SLA_POLICIES_PK, f"POLICY#{pad(policy_id)}"
+
+
+def sla_escalated(ticket_id: int, check: str, version: int) -> tuple[str, str]:
+    """One escalation per ticket, check and SLA version (a repeated run does nothing)."""
+    return ticket_pk(ticket_id), f"SLAESC#{check}#v{pad(version)}"
 
 
 def tickets_by_status(status_id: str) -> tuple[str, str]:

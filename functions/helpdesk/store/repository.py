@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from helpdesk.channels.model import Channel
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
 from helpdesk.rules.model import Rule
+from helpdesk.sla.model import Calendar, Policy
 from helpdesk.store import keys
 from helpdesk.store.table import (
     Condition,
@@ -61,8 +63,16 @@ def ticket_item(ticket: Ticket) -> Item:
             owner_id=ticket.owner_id,
             user_id=ticket.user_id,
             trashed=ticket.trashed,
+            sla_check=_sla_check(ticket),
         ),
     }
+
+
+def _sla_check(ticket: Ticket) -> tuple[datetime, str, int] | None:
+    sla = ticket.sla
+    if sla is None or sla.next_check is None or sla.next_check_kind is None:
+        return None
+    return sla.next_check, sla.next_check_kind, sla.version
 
 
 def event_item(event: TicketEvent) -> Item:
@@ -414,6 +424,47 @@ class Repository:
                            condition)
         except ConditionFailed as failed:
             raise StaleVersion(f"{what} changed meanwhile") from failed
+
+    # --- SLA calendars and policies (few items each: one partition, read whole) ----------
+    def calendars(self) -> list[Calendar]:
+        items = query_all(self.table, QueryRequest(pk=keys.CALENDARS_PK))
+        return [Calendar.model_validate(item) for item in items]
+
+    def get_calendar(self, calendar_id: int) -> Calendar | None:
+        item = self.table.get(*keys.calendar(calendar_id))
+        return Calendar.model_validate(item) if item else None
+
+    def save_calendar(self, calendar: Calendar, previous_version: int | None) -> None:
+        self._save_versioned(keys.calendar(calendar.id), "calendar",
+                             calendar.model_dump(mode="json"), previous_version,
+                             f"calendar {calendar.id}")
+
+    def erase_calendar(self, calendar_id: int) -> None:
+        self.table.delete(*keys.calendar(calendar_id))
+
+    def sla_policies(self) -> list[Policy]:
+        items = query_all(self.table, QueryRequest(pk=keys.SLA_POLICIES_PK))
+        return [Policy.model_validate(item) for item in items]
+
+    def get_sla_policy(self, policy_id: int) -> Policy | None:
+        item = self.table.get(*keys.sla_policy(policy_id))
+        return Policy.model_validate(item) if item else None
+
+    def save_sla_policy(self, policy: Policy, previous_version: int | None) -> None:
+        self._save_versioned(keys.sla_policy(policy.id), "sla_policy",
+                             policy.model_dump(mode="json"), previous_version,
+                             f"SLA policy {policy.id}")
+
+    def erase_sla_policy(self, policy_id: int) -> None:
+        self.table.delete(*keys.sla_policy(policy_id))
+
+    def sla_due(self, shard: int, until: str, limit: int) -> list[str]:
+        """Sort keys of the due index in one shard up to `until` (a stamp), oldest first."""
+        index, pk = keys.sla_due_shard(shard)
+        items = query_all(self.table, QueryRequest(pk=pk, index=index,
+                                                   sk=KeyRange(low="0", high=until + "~"),
+                                                   limit=limit))
+        return [str(item["GSI6SK"]) for item in items]
 
     # --- dictionaries --------------------------------------------------------------------
     def dictionary(self, kind: str) -> list[DictionaryEntry]:

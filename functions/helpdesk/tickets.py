@@ -32,11 +32,11 @@ from helpdesk.models import (
     User,
     UserKind,
 )
+from helpdesk.sla.service import SlaSettings
+from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
 from helpdesk.store.repository import Repository, StaleVersion, message_item
 from helpdesk.store.table import Delete, KeyRange, Operation, Put
-from helpdesk.sla.service import SlaSettings
-from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5

@@ -21,6 +21,7 @@ from helpdesk.sla.model import Pause, Policy, Stage, Target, TargetState, Ticket
 from helpdesk.sla.service import SlaSettings
 from helpdesk.sla.timers import Clock, elapsed, reach
 
+
 class SlaTracker:
     def __init__(self, settings: SlaSettings, is_paused: Callable[[str], bool],
                  is_closed: Callable[[str], bool]) -> None:

@@ -16,6 +16,7 @@ from api.routes.dictionaries import dictionaries
 from api.routes.meta import PUBLIC_ROUTES, meta
 from api.routes.organizations import organizations
 from api.routes.public import public
+from api.routes.sla import sla
 from api.routes.subscriptions import subscriptions
 from api.routes.tickets import tickets
 from api.routes.users import users
@@ -26,7 +27,7 @@ PREFIX = "/api/v2"
 
 # configure_logs=False: Chalice would put its own handler on the Powertools service logger.
 app = Chalice(app_name="helpdesk", configure_logs=False)
-for blueprint in (tickets, users, organizations, channels, subscriptions, automation,
+for blueprint in (tickets, users, organizations, channels, subscriptions, automation, sla,
                   dictionaries, public, meta):
     app.register_blueprint(blueprint, url_prefix=PREFIX)
 

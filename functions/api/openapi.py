@@ -12,11 +12,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.routes.automation import RuleOrder, TemplateApply
+from api.routes.sla import DepartmentUpdate, PolicyOrder
 from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
 from helpdesk.rules.model import RuleFields, RuleUpdate
+from helpdesk.sla.model import CalendarFields, PolicyFields
 from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
 from helpdesk.templates import TemplateAction, TemplateScope
 
@@ -132,6 +134,29 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", "/forms/{channel_id}"): Doc("Site form: open a ticket (public)", FormSubmission),
     ("POST", "/telephony/calls/{channel_key}"): Doc(
         "PBX call event; channel_key is '@<key>' (public, the key authenticates)", CallEvent),
+    ("GET", "/calendars"): Doc("List working-time calendars (staff)", query=PAGED),
+    ("POST", "/calendars"): Doc("Add a calendar: weekly hours, time zone, holidays (admins)",
+                                CalendarFields),
+    ("GET", "/calendars/{calendar_id}"): Doc("Get a calendar"),
+    ("PUT", "/calendars/{calendar_id}"): Doc("Change a calendar (the fields given)",
+                                             CalendarFields),
+    ("DELETE", "/calendars/{calendar_id}"): Doc("Delete a calendar no policy uses"),
+    ("GET", "/calendars/{calendar_id}/due"): Doc(
+        "When N working minutes from an instant end", query={"from": "string",
+                                                              "minutes": "integer"}),
+    ("GET", "/calendars/{calendar_id}/working_time"): Doc(
+        "Working seconds between two instants", query={"from": "string", "to": "string"}),
+    ("GET", "/sla_policies"): Doc("List SLA policies in the order they are tried (staff)",
+                                  query=PAGED),
+    ("POST", "/sla_policies"): Doc("Add an SLA policy (tried after the others; admins)",
+                                   PolicyFields),
+    ("PUT", "/sla_policies/order"): Doc("Reorder the SLA policies", PolicyOrder),
+    ("GET", "/sla_policies/{policy_id}"): Doc("Get an SLA policy"),
+    ("PUT", "/sla_policies/{policy_id}"): Doc("Change an SLA policy (the fields given)",
+                                              PolicyFields),
+    ("DELETE", "/sla_policies/{policy_id}"): Doc("Delete an SLA policy"),
+    ("PUT", "/departments/{department_id}"): Doc(
+        "Rename a department or set its managers (admins)", DepartmentUpdate),
     ("GET", "/openapi.json"): Doc("This document"),
     **_dictionaries(),
 }

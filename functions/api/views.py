@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from helpdesk.dates import format_datetime
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
+from helpdesk.sla.model import Calendar, Policy, TargetState, TicketSla
 
 
-def ticket_view(ticket: Ticket) -> dict[str, Any]:
+def ticket_view(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "pid": ticket.pid or 0,
@@ -34,7 +36,74 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "sla_date": format_datetime(ticket.sla_date),
         "ticket_lock": ticket.ticket_lock,
         "deleted": ticket.trashed,
+        "sla_policy_id": ticket.sla_policy_id,
+        "sla": sla_view(ticket.sla, now or _now()),
     }
+
+
+def _now() -> datetime:
+    from api.deps import current
+
+    return current().clock()
+
+
+def sla_view(sla: TicketSla | None, now: datetime) -> dict[str, Any] | None:
+    """Due times, time left (seconds until due; frozen budget while paused), breached flags
+    and the colour: red = resolution missed, orange = first reply missed, else green."""
+    if sla is None:
+        return None
+    paused = sla.paused_since is not None
+    view: dict[str, Any] = {"policy_id": sla.policy_id, "calendar_id": sla.calendar_id,
+                            "business_hours": sla.business_hours, "paused": paused}
+    breached = {}
+    for name, state in (("first_reply", sla.first_reply), ("resolution", sla.resolution)):
+        breached[name] = _breached(state, now)
+        view |= {f"{name}_due": format_datetime(state.due),
+                 f"{name}_left_seconds": _left(state, now),
+                 f"{name}_breached": breached[name],
+                 f"{name}_met_at": format_datetime(state.met_at)}
+    has_target = any(s.due or s.left_seconds is not None or s.met_at or s.breached
+                     for s in (sla.first_reply, sla.resolution)) or sla.policy_id is not None
+    view["state"] = (None if not has_target else "red" if breached["resolution"]
+                     else "orange" if breached["first_reply"] else "green")
+    figures = sla.figures
+    view["figures"] = {
+        "first_reply_at": format_datetime(figures.first_reply_at),
+        "first_reply_seconds": figures.first_reply_calendar_seconds,
+        "first_reply_working_seconds": figures.first_reply_working_seconds,
+        "resolved_at": format_datetime(figures.resolved_at),
+        "resolution_seconds": figures.resolution_calendar_seconds,
+        "resolution_working_seconds": figures.resolution_working_seconds,
+    }
+    return view
+
+
+def _breached(state: TargetState, now: datetime) -> bool:
+    """Marked by the escalation, or past due already (the scheduler runs every minute)."""
+    return state.breached or (state.met_at is None and state.due is not None
+                              and now > state.due)
+
+
+def _left(state: TargetState, now: datetime) -> int | None:
+    if state.met_at is not None:
+        return None
+    if state.due is not None:
+        return int((state.due - now).total_seconds())
+    return None if state.left_seconds is None else int(state.left_seconds)
+
+
+def calendar_view(calendar: Calendar) -> dict[str, Any]:
+    view = calendar.model_dump(mode="json")
+    view["date_created"] = format_datetime(calendar.date_created)
+    view["date_updated"] = format_datetime(calendar.date_updated)
+    return view
+
+
+def policy_view(policy: Policy) -> dict[str, Any]:
+    view = policy.model_dump(mode="json")
+    view["date_created"] = format_datetime(policy.date_created)
+    view["date_updated"] = format_datetime(policy.date_updated)
+    return view
 
 
 def message_view(message: Message, kind: str) -> dict[str, Any]:

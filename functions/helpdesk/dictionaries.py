@@ -68,8 +68,9 @@ class Dictionaries:
             e.extra.get("position", 1000), e.id if isinstance(e.id, int) else 0, str(e.id)))
 
     def get(self, kind: str, entry_id: int | str) -> DictionaryEntry | None:
-        # Entries are never changed once written (only added), so a found one can be kept
-        # for the container's life: it saves a read on every authenticated request.
+        # Entries are only added, never changed, except a department's name and managers;
+        # those are read fresh where they matter (SLA escalations), so a found entry can be
+        # kept for the container's life: it saves a read on every authenticated request.
         key = (kind, entry_id)
         if key not in self._known:
             entry = self._repository.dictionary_entry(kind, entry_id)
@@ -89,6 +90,27 @@ class Dictionaries:
         if entry is None:
             raise NotFound(f"group {group_id} does not exist")
         return Role(entry.extra.get("role", Role.CUSTOMER.value))
+
+    def update_department(self, viewer: Viewer, department_id: int,
+                          name: LocalizedName | None,
+                          managers: list[int] | None) -> DictionaryEntry:
+        """Rename a department or name its managers (they hear of missed SLA targets)."""
+        viewer.require_admin("change departments")
+        entry = self._repository.dictionary_entry("departments", department_id)
+        if entry is None:
+            raise NotFound(f"department {department_id} does not exist")
+        if managers is not None:
+            for manager in managers:
+                user = self._repository.get_user(manager)
+                if user is None or user.kind.value != "staff" or not user.active:
+                    raise InvalidInput(f"managers: {manager} is not an active staff member",
+                                       field="managers")
+            entry.extra = {**entry.extra, "managers": list(dict.fromkeys(managers))}
+        if name is not None:
+            entry.name = name
+        self._repository.put_dictionary_entry("departments", entry, only_new=False)
+        self._known[("departments", department_id)] = entry
+        return entry
 
     def add(self, viewer: Viewer, kind: str, name: LocalizedName, entry_id: int | str | None,
             extra: dict[str, object]) -> DictionaryEntry:

@@ -1,16 +1,22 @@
-"""Lambda: every minute (EventBridge; the local scheduler loop in `make run`). Runs the
-periodic automation rules once per 30-minute slot (the first tick of a slot claims it; the
-others find it taken). The SLA issue adds the due-time index read here every minute."""
+"""Lambda: every minute (EventBridge; the local scheduler loop in `make run`).
+
+Reads only the SLA checks that are due (the sparse due index, each shard up to now) and
+starts one sla_escalation run per check, named after ticket, check and SLA version, so a
+check read twice starts one run. Every 30-minute slot it also runs the periodic automation
+rules (the first tick of a slot claims it; the others find it taken)."""
 
 from __future__ import annotations
 
+import json
+import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.aws.runtime import client, helpdesk_from_env
 from helpdesk.rules.runner import RuleRunner
+from helpdesk.sla.escalation import Check, due_checks
 
 logger = Logger()
 
@@ -20,13 +26,31 @@ def _runner() -> RuleRunner:
     return RuleRunner(helpdesk_from_env())
 
 
+def _start(check: Check) -> bool:
+    stepfunctions = client("stepfunctions", os.environ.get("AWS_ENDPOINT_URL"))
+    try:
+        stepfunctions.start_execution(
+            stateMachineArn=os.environ["SLA_ESCALATION_STATE_MACHINE_ARN"], name=check.name,
+            input=json.dumps(check.as_input()))
+    except stepfunctions.exceptions.ExecutionAlreadyExists:
+        return False
+    return True
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     runner = _runner()
-    stats = runner.periodic(runner.helpdesk.clock())
+    now = runner.helpdesk.clock()
+    scan = due_checks(runner.helpdesk.repository, now)
+    started = sum(_start(check) for check in scan.checks)
+    if scan.checks:
+        logger.info("SLA checks due", extra={"due": len(scan.checks), "started": started,
+                                             "checks": [c.name for c in scan.checks][:50]})
+    stats = runner.periodic(now)
     if stats["claimed"]:
         logger.info("periodic rules", extra=stats)
-    else:
+    elif not scan.checks:
         # Debug, not info: a line every minute forever would be most of the log bill.
         logger.debug("tick", extra={"time": event.get("time")})
-    return {"due": 0, "periodic": stats}
+    return {"due": len(scan.checks), "items_read": scan.items_read, "started": started,
+            "periodic": stats}

@@ -69,13 +69,15 @@ def test_unknown_and_malformed_ids(seeded, path, method):
     missing = api.call(method, _concrete(path, ticket_id="99999", user_id="99999",
                                           organization_id="99999", channel_id="99999",
                                           subscription_id="99999", rule_id="99999",
-                                          template_id="99999"), body)
+                                          template_id="99999", calendar_id="99999",
+                                          policy_id="99999", department_id="99999"), body)
     assert missing.status == 404 or (missing.status == 403 and "user_id" in path), missing.body
     _assert_envelope(missing, missing.status, "99999")
     wrong = api.call(method, _concrete(path, ticket_id="abc", user_id="abc", message_id="abc",
                                         file_id="abc", channel_id="abc", subscription_id="abc",
                                         rule_id="abc", template_id="abc",
-                                        organization_id="abc"), body)
+                                        organization_id="abc", calendar_id="abc",
+                                        policy_id="abc", department_id="abc"), body)
     _assert_envelope(wrong, 400, "integer")
 
 

@@ -28,6 +28,7 @@ HANDLERS = {
     "DeliverFunction": "deliver.handler.handler",
     "WebhooksOutFunction": "webhooks_out.handler.handler",
     "EffectsFunction": "effects.handler.handler",
+    "SlaEscalationFunction": "sla_escalation.handler.handler",
 }
 GLOBAL_ENVIRONMENT = {"TABLE_NAME", "BUCKET_NAME", "TICKET_PREFIX", "RATE_LIMIT_PER_MINUTE",
                       "RATE_LIMIT_BLOCK_SECONDS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
@@ -99,10 +100,12 @@ def test_table_is_declared_as_the_key_design_needs(sam: dict[str, Any]):
     assert props["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
                                   {"AttributeName": "SK", "KeyType": "RANGE"}]
     indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
-    assert sorted(indexes) == ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"]
+    assert sorted(indexes) == ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"]
     for name, index in indexes.items():
         assert [k["AttributeName"] for k in index["KeySchema"]] == [f"{name}PK", f"{name}SK"]
-        assert index["Projection"] == {"ProjectionType": "ALL"}
+        # The SLA due index carries everything in its sort key: keys only, the cheapest.
+        expected = "KEYS_ONLY" if name == "GSI6" else "ALL"
+        assert index["Projection"] == {"ProjectionType": expected}
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -204,7 +207,7 @@ def test_deploys_with_the_table_as_declared(aws: EmbeddedAws, stack: StackInfo):
     dynamodb = aws.client("dynamodb")
     table = dynamodb.describe_table(TableName=stack.table_name)["Table"]
     assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == [
-        "GSI1", "GSI2", "GSI3", "GSI4", "GSI5"]
+        "GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"]
     assert table["StreamSpecification"] == {"StreamEnabled": True,
                                             "StreamViewType": "NEW_AND_OLD_IMAGES"}
     ttl = dynamodb.describe_time_to_live(TableName=stack.table_name)["TimeToLiveDescription"]

@@ -1,0 +1,42 @@
+"""Lambda: the first step of the sla_escalation workflow. Applies one due SLA check (warning
+or breach: tag, priority, audit entry) and returns the notices the workflow sends, each
+with `send_at` when held until working hours.
+Input: {"ticket_id", "target", "stage", "sla_version"}."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict
+
+from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.sla.escalation import Check, Escalations
+from helpdesk.sla.model import Stage, Target
+
+logger = Logger()
+
+
+class CheckInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ticket_id: int
+    target: Target
+    stage: Stage
+    sla_version: int
+
+
+@cache
+def _escalations() -> Escalations:
+    return Escalations(helpdesk_from_env())
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    given = CheckInput.model_validate(event)
+    check = Check(given.ticket_id, given.target, given.stage, given.sla_version)
+    outcome = _escalations().escalate(check)
+    logger.info("SLA check", extra={"check": check.name, "status": outcome.status,
+                                    "reason": outcome.reason, "notices": len(outcome.notices)})
+    return outcome.as_dict()

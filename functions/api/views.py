@@ -88,8 +88,8 @@ def _left(state: TargetState, now: datetime) -> int | None:
     if state.met_at is not None:
         return None
     if state.due is not None:
-        return int((state.due - now).total_seconds())
-    return None if state.left_seconds is None else int(state.left_seconds)
+        return round((state.due - now).total_seconds())
+    return None if state.left_seconds is None else round(state.left_seconds)
 
 
 def calendar_view(calendar: Calendar) -> dict[str, Any]:

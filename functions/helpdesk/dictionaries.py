@@ -21,7 +21,9 @@ DEFAULTS: dict[str, list[DictionaryEntry]] = {
         _entry("open", "Open", "Открыта", paused=False, closed=False, position=1),
         _entry("pending", "Waiting for customer", "Ожидает ответа клиента", paused=True,
                closed=False, position=2),
-        _entry("closed", "Closed", "Закрыта", paused=False, closed=True, position=3),
+        # On hold: waiting for someone else (a supplier, another team); the SLA clock stops.
+        _entry("on_hold", "On hold", "Отложена", paused=True, closed=False, position=3),
+        _entry("closed", "Closed", "Закрыта", paused=False, closed=True, position=4),
     ],
     "priorities": [
         _entry(1, "Low", "Низкий"),

@@ -478,6 +478,11 @@ class Tickets:
             extra = mutate(ticket)
             # Breach tags stay whoever tries (a rule removing tags leaves them).
             ticket.tags = ticket.tags + sorted(protected_tags(before) - set(ticket.tags))
+            now = self._clock()
+            by = actor or viewer.actor
+            self.sla.track(before, ticket, now, staff_replied=(
+                by.type is ActorType.STAFF
+                and ticket.last_staff_reply_at != before.last_staff_reply_at))
             changes = _diff(before, ticket)
             if not changes and not extra:
                 return before
@@ -485,15 +490,10 @@ class Tickets:
                 changes.insert(0, marker)
             if notes is not None:
                 changes[:0] = notes()
-            now = self._clock()
             ticket.version = before.version + 1
             ticket.date_updated = max(now, before.date_updated)
             if ticket.status_id != before.status_id:
                 ticket.status_set_at = now
-            by = actor or viewer.actor
-            self.sla.track(before, ticket, now, staff_replied=(
-                by.type is ActorType.STAFF
-                and ticket.last_staff_reply_at != before.last_staff_reply_at))
             event = self._event(ticket, by,
                                 kind() if callable(kind) else kind, changes, now)
             event.context = (context() if callable(context) else context) or {}

@@ -17,7 +17,7 @@ def test_dictionaries_are_listed_with_localized_names(api):
         assert answer.status == 200
         assert all({"id", "name"} <= set(entry) for entry in answer.body["data"])
     statuses = api.call("GET", "/statuses").body["data"]
-    assert [s["id"] for s in statuses] == ["open", "pending", "closed"]
+    assert [s["id"] for s in statuses] == ["open", "pending", "on_hold", "closed"]
     assert statuses[0]["name"]["ru"] == "Открыта"
 
 

@@ -11,7 +11,7 @@ due time moved: a new version) is stale and does nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +95,7 @@ class Escalations:
         ticket = repository.get_ticket(check.ticket_id)
         if ticket is None:
             return Outcome("stale", "the ticket is gone")
+        check = self._upgraded(ticket, check)
         marker_key = keys.sla_escalated(check.ticket_id, check.kind, check.version)
         if repository.table.get(*marker_key) is not None:
             return self._repeat(ticket, check)
@@ -145,6 +146,16 @@ class Escalations:
             return Outcome("stale", "the check no longer holds")
         return Outcome("escalated", notices=self.notices(changed, check, policy))
 
+    def _upgraded(self, ticket: Ticket, check: Check) -> Check:
+        """A warning found with the target itself past due (the scheduler was behind) is
+        the breach: one notice, not two at once."""
+        if check.stage is not Stage.WARNING or ticket.sla is None:
+            return check
+        due = ticket.sla.target(check.target).due
+        if due is not None and due <= self.helpdesk.clock():
+            return replace(check, stage=Stage.BREACH)
+        return check
+
     def _repeat(self, ticket: Ticket, check: Check) -> Outcome:
         """Done before: the same notices (the notifier sends each key once)."""
         settings = self.helpdesk.tickets.sla.settings
@@ -168,9 +179,6 @@ class Escalations:
         instant = state.warn_at if check.stage is Stage.WARNING else state.due
         if instant is None or instant > self.helpdesk.clock():
             return "not due yet"
-        if check.stage is Stage.WARNING and state.due is not None \
-                and state.due <= self.helpdesk.clock():
-            return "the target itself is due: the breach says it"
         return ""
 
     # --- who hears of it -----------------------------------------------------------------

@@ -42,13 +42,13 @@ class SlaTracker:
         clock, calendar = self.settings.clock_for(ticket, policy)
         start = ticket.date_created
         if staff_replied and sla.first_reply.met_at is None:
-            sla.first_reply.met_at = now
+            _meet(ticket, sla, Target.FIRST_REPLY, now)
             self._figures(sla, clock, start, now, Target.FIRST_REPLY)
         closed = self._is_closed(ticket.status_id) and not ticket.trashed
         was_closed = before is not None and self._is_closed(before.status_id) \
             and not before.trashed
         if closed and not was_closed:
-            sla.resolution.met_at = now
+            _meet(ticket, sla, Target.RESOLUTION, now)
             self._figures(sla, clock, start, now, Target.RESOLUTION)
         elif was_closed and not closed:
             sla.resolution.met_at = None
@@ -104,6 +104,16 @@ def policy_summary(policy: Policy | None) -> str:
         parts.append(f"resolution {policy.resolution_minutes} min")
     hours = "working" if policy.business_hours else "calendar"
     return f"{policy.name}: {', '.join(parts)} ({hours} time)"
+
+
+def _meet(ticket: Ticket, sla: TicketSla, which: Target, now: datetime) -> None:
+    """Met, in time or not: late before the escalation noticed is a breach all the same."""
+    state = sla.target(which)
+    state.met_at = now
+    if state.due is not None and now > state.due and not state.breached:
+        state.breached, state.breached_at = True, state.due
+        if BREACH_TAGS[which] not in ticket.tags:
+            ticket.tags = [*ticket.tags, BREACH_TAGS[which]]
 
 
 def _note_stop(sla: TicketSla, was_stopped: bool, stopped: bool, new: bool,

@@ -1,0 +1,1 @@
+"""SLA: calendars, working time, policies, timers and escalations."""

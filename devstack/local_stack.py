@@ -17,6 +17,7 @@ from devstack.outbox import Outbox, verify_sender
 from devstack.scheduler import Job, Scheduler, scheduled_event
 from devstack.seed import DemoAgent, seed_demo
 from devstack.smtp import LocalSmtp, store_and_invoke
+from helpdesk.aws.clock import OffsetClock
 from helpdesk.mail.ingest import Mailboxes
 
 OUTBOX = Path(__file__).resolve().parents[1] / ".local" / "outbox"
@@ -34,12 +35,17 @@ class LocalStack:
         self.admin_email = os.environ.get("ADMIN_EMAIL", "admin@example.com").lower()
         self.admin_api_key = os.environ.get("ADMIN_API_KEY") or secrets.token_urlsafe(24)
         self.aws: EmbeddedAws | None = None
+        self.clock: OffsetClock | None = None
         self.stack: StackInfo | None = None
         self.gateway: LocalGateway | None = None
         self.scheduler: Scheduler | None = None
 
     def start(self) -> LocalStack:
         self.aws = EmbeddedAws(port=self._aws_port).start()
+        # Everything in this process reads "now" from one controllable clock.
+        self.clock = OffsetClock(OUTBOX.parent / f"clock-{os.getpid()}.json")
+        self.clock.set_offset(0)
+        self.aws.set_environment({"HELPDESK_CLOCK_FILE": str(self.clock.path)})
         # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments).
         mail_settings = {"SupportMailboxes": os.environ.get("SUPPORT_MAILBOXES",
                                                             "support@example.com"),
@@ -92,6 +98,8 @@ class LocalStack:
             if part is not None:
                 part.stop()
         self.outbox.uninstall()
+        if self.clock is not None:
+            self.clock.path.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:
@@ -137,10 +145,12 @@ class LocalStack:
         function_name = self.stack.function_names[logical_id]
         client = boto3.client("lambda")
 
-        def invoke() -> None:
-            event = scheduled_event(rule_arn, datetime.now(UTC))
-            client.invoke(FunctionName=function_name, InvocationType="Event",
-                          Payload=json.dumps(event).encode())
+        def invoke(wait: bool = False) -> Any:
+            event = scheduled_event(rule_arn, self.clock() if self.clock else datetime.now(UTC))
+            answer = client.invoke(FunctionName=function_name,
+                                   InvocationType="RequestResponse" if wait else "Event",
+                                   Payload=json.dumps(event).encode())
+            return json.loads(answer["Payload"].read() or b"null") if wait else None
 
         return invoke
 
@@ -149,6 +159,8 @@ class LocalStack:
         no Scan did); /_local/executions lists ticket_event workflow runs; /_local/outbox the
         mail sent."""
         path = event.get("path", "")
+        if path.rstrip("/") in ("/_local/clock", "/_local/tick"):
+            return self._clock_endpoint(path.rstrip("/"), event)
         if path.rstrip("/") == "/_local/aws-calls":
             body: Any = {"dynamodb": aws_calls.snapshot()}
         elif path.rstrip("/") == "/_local/executions":
@@ -159,6 +171,34 @@ class LocalStack:
             return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
                     "body": json.dumps({"errors": [{"code": "not_found", "title": "Not found",
                                                     "details": f"no such resource: {path}"}]})}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body, default=str)}
+
+    def _clock_endpoint(self, path: str, event: dict[str, Any]) -> dict[str, Any]:
+        """GET /_local/clock: the stack's now. POST /_local/clock {"advance_seconds": N} or
+        {"offset_seconds": N} moves it. POST /_local/tick runs every scheduled function once,
+        now, and answers with what they returned (EventBridge's minute, on demand)."""
+        assert self.clock is not None
+        body: Any = {}
+        if event.get("httpMethod") == "POST":
+            try:
+                given = json.loads(event.get("body") or "{}")
+                if path == "/_local/clock":
+                    seconds = (float(given["offset_seconds"]) if "offset_seconds" in given
+                               else self.clock.offset().total_seconds()
+                               + float(given["advance_seconds"]))
+                    self.clock.set_offset(seconds)
+            except (ValueError, KeyError, TypeError) as problem:
+                return {"statusCode": 400, "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps({"errors": [{
+                            "code": "invalid_field", "title": "Invalid input",
+                            "details": f'send {{"advance_seconds": N}} or '
+                                       f'{{"offset_seconds": N}} ({problem})'}]})}
+            if path == "/_local/tick":
+                body["ran"] = {name: self._invoker(name, arn)(wait=True)
+                               for name, (_, arn) in self._schedules().items()}
+        body |= {"now": self.clock().isoformat(),
+                 "offset_seconds": self.clock.offset().total_seconds()}
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body, default=str)}
 

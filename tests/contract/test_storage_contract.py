@@ -171,3 +171,28 @@ def test_erasing_a_ticket_removes_everything_under_it(table):
     repository.erase_ticket(5)
     assert repository.get_ticket(5) is None
     assert repository.events(5) == []
+
+
+def test_the_sla_due_index_holds_only_running_clocks_and_reads_only_what_is_due(table):
+    from helpdesk.sla.model import TicketSla
+    from helpdesk.store.repository import ticket_item
+
+    repository = Repository(table)
+
+    def ticket(number: int, check_in_minutes: int | None) -> Ticket:
+        sla = TicketSla(version=2)
+        if check_in_minutes is not None:
+            sla.next_check = T0 + timedelta(minutes=check_in_minutes)
+            sla.next_check_kind = "first_reply.breach"
+        return Ticket(id=number, unique_id=f"HD-{number}", title="t", sla=sla)
+
+    for number, minutes in ((1, -5), (2, 0), (3, 30), (4, None), (9, -1)):
+        table.put(ticket_item(ticket(number, minutes)))
+    due = [sk for shard in range(keys.SLA_SHARDS)
+           for sk in repository.sla_due(shard, keys.stamp(T0), limit=100)]
+    assert sorted(keys.parse_sla_due(sk)[1:] for sk in due) == [
+        (1, "first_reply.breach", 2), (2, "first_reply.breach", 2), (9, "first_reply.breach", 2)]
+    table.put(ticket_item(ticket(1, None)))  # met or paused: out of the index
+    left = [keys.parse_sla_due(sk)[1] for shard in range(keys.SLA_SHARDS)
+            for sk in repository.sla_due(shard, keys.stamp(T0), limit=100)]
+    assert sorted(left) == [2, 9]

@@ -207,3 +207,22 @@ def test_the_breach_tag_cannot_be_removed(office):
         office.update(ticket.id, tags=["vip"])
     kept = office.update(ticket.id, tags=["vip", "sla_first_reply_breached"])
     assert kept.tags == ["vip", "sla_first_reply_breached"]
+
+
+def test_the_working_hours_rule_condition_asks_the_tickets_calendar(office):
+    from helpdesk.rules.model import RuleFields
+    from helpdesk.rules.runner import RuleRunner
+
+    office.helpdesk.rules.create(office.admin, RuleFields.model_validate({
+        "name": "After hours", "kind": "new",
+        "all": [{"field": "working_hours", "op": "is", "value": False}],
+        "actions": [{"type": "add_tags", "value": ["after_hours"]}]}))
+    runner = RuleRunner(office.helpdesk)
+    office.at(berlin(2026, 11, 28, 11, 0))  # Saturday
+    weekend = office.ticket()
+    runner.on_event(weekend.id, 1)
+    office.at(berlin(2026, 11, 30, 11, 0))  # Monday morning
+    monday = office.ticket()
+    runner.on_event(monday.id, 1)
+    assert "after_hours" in office.get(weekend.id).tags
+    assert "after_hours" not in office.get(monday.id).tags

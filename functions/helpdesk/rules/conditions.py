@@ -22,7 +22,7 @@ class WorkingCalendar(Protocol):
 
 
 class AlwaysOpen:
-    """24/7 until the SLA calendars land."""
+    """24/7: where no working-time calendar is set."""
 
     def is_working(self, moment: datetime) -> bool:
         return True

@@ -21,7 +21,7 @@ from helpdesk.models import Delivery, Ticket, TicketEvent
 WEBHOOK_TICKET_FIELDS = (
     "id", "unique_id", "title", "source", "status_id", "priority_id", "type_id",
     "department_id", "owner_id", "user_id", "user_email", "tags", "custom_fields",
-    "channel_id", "date_created", "date_updated", "version")
+    "channel_id", "date_created", "date_updated", "version", "sla_date", "sla")
 
 
 class StartWebhook(Protocol):

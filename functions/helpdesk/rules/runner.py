@@ -59,7 +59,7 @@ class RuleRunner:
     def __init__(self, helpdesk: Any, calendar: WorkingCalendar | None = None,
                  mentions: Callable[[TicketEvent], list[dict[str, Any]]] | None = None) -> None:
         self.helpdesk = helpdesk
-        self.calendar = calendar or AlwaysOpen()
+        self.calendar = calendar  # None: each ticket's own working hours (its SLA calendar)
         self.resolver = StoredResolver(helpdesk)
         self._mentions = mentions
 
@@ -98,7 +98,7 @@ class RuleRunner:
         def facts_of(ticket: Ticket) -> Facts:
             return Facts(ticket=ticket, now=self.helpdesk.clock(), event_kind=event.kind,
                          changes=event.changes, body=body, automatic=automatic,
-                         calendar=self.calendar, **self._people(ticket))
+                         calendar=self._calendar_of(ticket), **self._people(ticket))
 
         marker = Put({"PK": keys.rules_run(ticket_id, version)[0],
                       "SK": keys.rules_run(ticket_id, version)[1], "item_type": "rules_run"},
@@ -157,7 +157,7 @@ class RuleRunner:
 
         def facts_of(current: Ticket) -> Facts:
             return Facts(ticket=current, now=now, event_kind="periodic",
-                         body=current.description, calendar=self.calendar,
+                         body=current.description, calendar=self._calendar_of(current),
                          **self._people(current))
 
         # Which rules hold on the ticket as read; those that fired before are not run again.
@@ -189,6 +189,17 @@ class RuleRunner:
         return list(found.values())
 
     # --- shared ------------------------------------------------------------------------------
+    def _calendar_of(self, ticket: Ticket) -> WorkingCalendar:
+        """The working hours the "working hours" condition asks about: the ticket's calendar
+        (its SLA policy's, else its department's, else the global one; 24/7 without)."""
+        if self.calendar is not None:
+            return self.calendar
+        tickets = getattr(self.helpdesk, "tickets", None)
+        if tickets is None:
+            return AlwaysOpen()
+        settings = tickets.sla.settings
+        return settings.working(settings.calendar_for(ticket, settings.policy_for(ticket)))
+
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],
                cause: str, depth: int, marker: Put | None,
                chain: list[int] | None = None) -> Outcome | None:

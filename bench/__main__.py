@@ -14,7 +14,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ["api.handler", "rules.handler", "stream.handler", "ingest_email.handler",
-            "deliver.handler", "webhooks_in.handler", "sla_scheduler.handler"]
+            "deliver.handler", "webhooks_in.handler", "sla_scheduler.handler",
+            "sla_escalation.handler"]
 
 
 def import_seconds(module: str, runs: int = 5) -> float:
@@ -85,7 +86,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
-    from bench import channels, mail, rules
+    from bench import channels, mail, rules, sla
 
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
@@ -102,6 +103,7 @@ def main() -> None:
     mail.report()
     channels.report()
     rules.report()
+    sla.report()
 
 
 if __name__ == "__main__":

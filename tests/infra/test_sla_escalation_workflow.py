@@ -42,6 +42,7 @@ def _forget_built_handlers() -> None:
 
 def _settled(aws: EmbeddedAws, stack: StackInfo, timeout: float = 30) -> None:
     """Every workflow run of the stack has finished (none rebuilds a handler afterwards)."""
+    aws.wait_for_streams(timeout)
     stepfunctions = aws.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(

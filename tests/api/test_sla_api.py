@@ -51,6 +51,9 @@ def test_an_admin_sets_a_calendar_and_asks_it_when_an_hour_of_work_ends(api):
     ({"holidays": [{"name": "no date"}]}, "either date"),
     ({"scope": "department"}, "department_id"),
     ({"colour": "green"}, "colour"),
+    ({"holidays": [{"yearly": f"{m:02d}-{d:02d}"} for m in range(1, 13) for d in range(1, 32)
+                   if (m, d) not in ((2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31))]},
+     "no working time"),
 ])
 def test_a_bad_calendar_is_a_400_naming_the_problem(api, change, named):
     assert named in _error(api.call("POST", "/calendars", OFFICE | change))
@@ -133,3 +136,10 @@ def test_department_managers_must_be_staff(api):
                                          {"managers": [customer["id"]]}))
     named = api.call("PUT", "/departments/1", {"managers": [1]}).body["data"]
     assert named["managers"] == [1]
+
+
+def test_a_preview_past_the_calendar_years_is_a_400(api):
+    calendar = api.call("POST", "/calendars", OFFICE).body["data"]
+    late = api.call("GET", f"/calendars/{calendar['id']}/due?from=9999-12-31T00:00:00Z"
+                           "&minutes=600")
+    assert "far ahead" in _error(late)

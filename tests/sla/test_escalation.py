@@ -119,6 +119,19 @@ def test_breach_raises_priority_and_notifies_chosen_people_and_channels(desk):
     assert kinds == [("email", ("duty@example.com",)), ("slack", ())]
 
 
+def test_the_department_means_its_active_agents(desk):
+    desk.calendar()
+    first, second = desk.agent("a1@example.com"), desk.agent("a2@example.com")
+    desk.policy(name="Critical", priority_ids=[CRITICAL], first_reply_minutes=15,
+                escalation={"notify": ["department"], "warn_at_percent": None})
+    desk.at(berlin(2026, 11, 23, 10, 0))
+    desk.ticket()
+    desk.at(berlin(2026, 11, 23, 10, 16))
+    (outcome,) = _escalate_due(desk)
+    assert sorted(n["effect"]["notification"]["to"][0] for n in outcome.notices) == [
+        first.email, second.email]
+
+
 def test_notices_wait_for_working_hours_when_the_policy_says_so(desk):
     desk.calendar()
     night_owl = desk.agent("owl@example.com")

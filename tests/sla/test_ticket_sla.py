@@ -40,6 +40,15 @@ def test_friday_afternoon_critical_ticket_is_due_monday_morning(office):
     assert _indexed(office, ticket.id).endswith(f"#{keys.pad(ticket.id)}#first_reply.warning#v1")
 
 
+def test_a_ticket_across_the_berlin_dst_change(office):
+    office.at(berlin(2026, 3, 27, 16, 30))  # Friday before clocks go forward on Sunday
+    ticket = office.ticket()
+    assert near(ticket.sla.resolution.due, berlin(2026, 3, 30, 9, 30))  # CEST, UTC+2
+    assert ticket.sla.resolution.due.hour == 7  # 07:30 UTC, an hour earlier than in winter
+    office.at(berlin(2026, 10, 23, 16, 30))  # and back on the last Sunday of October
+    assert near(office.ticket().sla.resolution.due, berlin(2026, 10, 26, 9, 30))
+
+
 def test_a_public_holiday_is_skipped(desk):
     desk.calendar(holiday_country="DE")  # 2026-12-25 and 26 are German public holidays
     desk.policy(name="Critical", priority_ids=[CRITICAL], resolution_minutes=60)

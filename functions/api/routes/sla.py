@@ -16,6 +16,7 @@ from api.views import calendar_view, entry_view, policy_view
 from helpdesk.dates import format_datetime
 from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.sla.model import MAX_TARGET_MINUTES, CalendarFields, PolicyFields
+from helpdesk.sla.worktime import NoWorkingTime
 
 sla = Blueprint(__name__)
 
@@ -82,7 +83,10 @@ def calendar_due(calendar_id: str) -> Any:
                            field="minutes")
     from datetime import timedelta
 
-    due = working.add(start, timedelta(minutes=minutes))
+    try:
+        due = working.add(start, timedelta(minutes=minutes))
+    except (NoWorkingTime, OverflowError):
+        raise InvalidInput("no working time that far ahead", field="from") from None
     return data({"from": format_datetime(start), "minutes": minutes,
                  "due": format_datetime(due), "due_utc": due.isoformat()})
 
@@ -97,7 +101,10 @@ def calendar_working_time(calendar_id: str) -> Any:
         raise InvalidInput("from and to are needed", field="from" if start is None else "to")
     if (end - start).days > 366:
         raise InvalidInput("from and to may be at most a year apart", field="to")
-    seconds = working.between(start, end).total_seconds()
+    try:
+        seconds = working.between(start, end).total_seconds()
+    except OverflowError:
+        raise InvalidInput("from and to must lie within years 1-9999", field="from") from None
     return data({"from": format_datetime(start), "to": format_datetime(end),
                  "working_seconds": seconds})
 

@@ -220,6 +220,9 @@ class Escalations:
             elif who == "department_managers" and ticket.department_id is not None:
                 entry = repository.dictionary_entry("departments", ticket.department_id)
                 wanted += [int(m) for m in (entry.extra.get("managers", []) if entry else [])]
+            elif who == "department" and ticket.department_id is not None:
+                wanted += [u.id for u in repository.users_of_kind(UserKind.STAFF.value)
+                           if ticket.department_id in u.department]
             elif isinstance(who, int):
                 wanted.append(who)
         people = []

@@ -169,7 +169,9 @@ class Calendar(CalendarFields):
 class Escalation(Fields):
     """Who hears of a missed target, and what else happens to the ticket."""
 
-    notify: list[Literal["assignee", "department_managers"] | Annotated[int, Field(ge=1)]] = \
+    # "department": every active agent of the ticket's department.
+    notify: list[Literal["assignee", "department_managers", "department"]
+                 | Annotated[int, Field(ge=1)]] = \
         Field(default_factory=lambda: ["assignee", "department_managers"], max_length=50)
     telegram: dict[str, Any] | None = None  # {"channel_id": <our Telegram bot>, "chat_id"}
     slack_url: str | None = Field(default=None, max_length=2000)

@@ -23,7 +23,7 @@ from helpdesk.sla.model import (
     minutes_of,
 )
 from helpdesk.sla.timers import Clock
-from helpdesk.sla.worktime import Interval, WorkingTime
+from helpdesk.sla.worktime import Interval, NoWorkingTime, WorkingTime
 from helpdesk.store.repository import Repository, StaleVersion
 
 CACHE_SECONDS = 30.0
@@ -188,7 +188,13 @@ class Calendars:
         return calendar
 
     def _check(self, fields: CalendarFields, own_id: int | None) -> None:
-        """One calendar per scope (global; each department; each agent)."""
+        """Working time exists; one calendar per scope (global; each department; agent)."""
+        probe = Calendar(id=0, **fields.model_dump())
+        try:
+            working_time(probe).next_working(self._clock())
+        except NoWorkingTime:
+            raise InvalidInput("the calendar has no working time in the next three years "
+                               "(are all days holidays?)", field="holidays") from None
         if fields.department_id is not None and self._repository.dictionary_entry(
                 "departments", fields.department_id) is None:
             raise InvalidInput(f"department {fields.department_id} does not exist",

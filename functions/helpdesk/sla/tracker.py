@@ -13,6 +13,7 @@ path, so the state and the due index entry commit with the change that moved the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,6 +21,9 @@ from helpdesk.models import Ticket
 from helpdesk.sla.model import Pause, Policy, Stage, Target, TargetState, TicketSla
 from helpdesk.sla.service import SlaSettings
 from helpdesk.sla.timers import Clock, elapsed, reach
+from helpdesk.sla.worktime import NoWorkingTime
+
+logger = logging.getLogger(__name__)
 
 
 class SlaTracker:
@@ -58,10 +62,20 @@ class SlaTracker:
         sla.calendar_id = calendar.id if calendar else None
         sla.business_hours = clock.business_hours
         warn = policy.escalation.warn_at_percent if policy else None
-        _arm(sla, sla.first_reply, policy.first_reply_minutes if policy else None, None,
-             clock, start, warn)
-        _arm(sla, sla.resolution, policy.resolution_minutes if policy else None,
-             ticket.sla_date, clock, start, warn)
+        try:
+            _arm(sla, sla.first_reply, policy.first_reply_minutes if policy else None, None,
+                 clock, start, warn)
+            _arm(sla, sla.resolution, policy.resolution_minutes if policy else None,
+                 ticket.sla_date, clock, start, warn)
+        except NoWorkingTime:
+            # Saving a calendar refuses this; never let timers block the ticket's change.
+            logger.error("ticket %s: calendar %s has no working time ahead; counting "
+                         "calendar time", ticket.id, sla.calendar_id)
+            clock = Clock(clock.calendar, False)
+            _arm(sla, sla.first_reply, policy.first_reply_minutes if policy else None, None,
+                 clock, start, warn)
+            _arm(sla, sla.resolution, policy.resolution_minutes if policy else None,
+                 ticket.sla_date, clock, start, warn)
         if _signature(sla) != signature:
             sla.version += 1
         sla.next_check, sla.next_check_kind = (None, None) if self.stopped(ticket) \

@@ -74,8 +74,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     print("stopping...", flush=True)
+    # Ctrl-C must stop it: if a part hangs in its shutdown (a request or workflow thread
+    # still inside moto), exit anyway rather than leave the terminal waiting.
+    watchdog = threading.Timer(STOP_SECONDS, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
     return 0
+
+
+STOP_SECONDS = 10.0
+
+
+def _exit_now() -> None:
+    print(f"stopping took over {STOP_SECONDS:.0f} s; exiting anyway", flush=True)
+    os._exit(0)
 
 
 if __name__ == "__main__":

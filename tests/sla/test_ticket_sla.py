@@ -235,3 +235,21 @@ def test_the_working_hours_rule_condition_asks_the_tickets_calendar(office):
     runner.on_event(monday.id, 1)
     assert "after_hours" in office.get(weekend.id).tags
     assert "after_hours" not in office.get(monday.id).tags
+
+
+def test_a_stale_settings_cache_elsewhere_never_undoes_a_newer_policy(office):
+    """Another container (here: a second helpdesk on the same table) cached the settings
+    before the policy changed; its next write of the ticket must not time it by the old."""
+    from helpdesk.inputs import TicketUpdate
+    from helpdesk.service import Helpdesk
+
+    other = Helpdesk(office.helpdesk.table, clock=office.clock)
+    other.sla_settings.policies()  # cached now, before the change below
+    office.at(berlin(2026, 11, 23, 10, 0))
+    critical = office.helpdesk.sla_settings.policies()[0]
+    office.helpdesk.sla_policies.update(office.admin, critical.id, {"resolution_minutes": 120})
+    ticket = office.ticket()
+    assert near(ticket.sla.resolution.due, berlin(2026, 11, 23, 12, 0))
+    admin = other.users.authenticate("admin@example.com", "admin-secret-key")
+    changed = other.tickets.update(admin, ticket.id, TicketUpdate(tags=["vip"]))
+    assert near(changed.sla.resolution.due, berlin(2026, 11, 23, 12, 0))

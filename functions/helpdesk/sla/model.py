@@ -283,6 +283,7 @@ class TicketSla(Model):
     policy_id: int | None = None
     policy_version: int | None = None
     calendar_id: int | None = None
+    calendar_version: int | None = None
     business_hours: bool = False
     version: int = 0  # goes up whenever a due time moves: names the escalation runs
     paused_since: datetime | None = None

@@ -20,6 +20,7 @@ from helpdesk.sla.model import (
     Policy,
     PolicyFields,
     Scope,
+    TicketSla,
     minutes_of,
 )
 from helpdesk.sla.timers import Clock
@@ -65,6 +66,23 @@ class SlaSettings:
 
     def forget(self) -> None:
         self._loaded_at = None
+
+    def at_least_as_new_as(self, sla: TicketSla | None) -> None:
+        """Reload when a ticket was last timed with a policy or calendar version this
+        process has not seen: another container's newer settings are never undone by a
+        stale cache here."""
+        if sla is None:
+            return
+        self._load()
+        for wanted, version, known in (
+                (sla.policy_id, sla.policy_version, self._policies),
+                (sla.calendar_id, sla.calendar_version, self._calendars)):
+            if wanted is None:
+                continue
+            found = next((item for item in known if item.id == wanted), None)
+            if found is None or found.version < (version or 0):
+                self.forget()
+                return
 
     def policies(self) -> list[Policy]:
         self._load()

@@ -42,6 +42,7 @@ class SlaTracker:
         sla = (ticket.sla or TicketSla()).model_copy(deep=True)
         _note_stop(sla, before is not None and self.stopped(before), self.stopped(ticket),
                    before is None, now)
+        self.settings.at_least_as_new_as(ticket.sla)
         policy = self.settings.policy_for(ticket)
         clock, calendar = self.settings.clock_for(ticket, policy)
         start = ticket.date_created
@@ -60,6 +61,7 @@ class SlaTracker:
         sla.policy_id = policy.id if policy else None
         sla.policy_version = policy.version if policy else None
         sla.calendar_id = calendar.id if calendar else None
+        sla.calendar_version = calendar.version if calendar else None
         sla.business_hours = clock.business_hours
         warn = policy.escalation.warn_at_percent if policy else None
         try:

@@ -456,6 +456,13 @@ class Tickets:
         return self._change(_SYSTEM_VIEWER, ticket_id, kind, mutate, actor=actor, notes=notes,
                             context=context)
 
+    def retime(self, ticket_id: int, actor: Actor, note: str) -> Ticket:
+        """Write the ticket's SLA timers as the current policies and calendars say (after an
+        admin changed them); nothing is written when they say the same."""
+        return self._change(_SYSTEM_VIEWER, ticket_id, "sla_retimed", lambda ticket: [],
+                            actor=actor, notes=lambda: [FieldChange(field="sla", new=note)],
+                            timers_count=True)
+
     # --- the one write path ---------------------------------------------------------------
     def _change(
         self,
@@ -468,10 +475,12 @@ class Tickets:
         marker: FieldChange | None = None,
         context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
         notes: Callable[[], list[FieldChange]] | None = None,
+        timers_count: bool = False,
     ) -> Ticket:
         """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
         A change that alters nothing writes nothing and emits no event. `notes` and a
-        callable `context` are read after `mutate` (rules say there what they did)."""
+        callable `context` are read after `mutate` (rules say there what they did).
+        `timers_count`: a change of the SLA timers alone is worth a write (a re-time)."""
         for _ in range(MAX_ATTEMPTS):
             ticket = self.get(viewer, ticket_id)
             before = ticket.model_copy(deep=True)
@@ -484,7 +493,7 @@ class Tickets:
                 by.type is ActorType.STAFF
                 and ticket.last_staff_reply_at != before.last_staff_reply_at))
             changes = _diff(before, ticket)
-            if not changes and not extra:
+            if not changes and not extra and (not timers_count or ticket.sla == before.sla):
                 return before
             if marker is not None:
                 changes.insert(0, marker)

@@ -189,3 +189,19 @@ def test_the_scheduler_reads_only_what_is_due_whatever_the_open_tickets(office):
         assert len(scan.checks) == 10 and {c.ticket_id for c in scan.checks} == set(range(1, 11))
         read[open_tickets] = (scan.items_read, table.items_returned)
     assert read[1_000] == read[50_000] == (10, 10)
+
+
+def test_a_policy_changed_since_the_ticket_was_timed_is_applied_at_its_check(office):
+    office.at(berlin(2026, 11, 23, 10, 0))
+    ticket = office.ticket()
+    critical = office.helpdesk.sla_settings.policies()[0]
+    office.helpdesk.sla_policies.update(office.admin, critical.id,
+                                        {"first_reply_minutes": 30})
+    office.at(berlin(2026, 11, 23, 10, 16))  # past the old 15 minutes, within the new 30
+    assert [Escalations(office.helpdesk).escalate(c).status for c in _due(office)] == ["stale"]
+    retimed = office.get(ticket.id)
+    assert "sla_first_reply_breached" not in retimed.tags
+    assert abs(retimed.sla.first_reply.due - berlin(2026, 11, 23, 10, 30)) < timedelta(seconds=1)
+    (event,) = _sla_events(office, ticket.id)
+    assert event.kind == "sla_retimed" and "recomputed" in event.changes[0].new
+    assert _due(office) == []  # its next check (the new warning at 10:24) lies ahead

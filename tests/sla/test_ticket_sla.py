@@ -253,3 +253,17 @@ def test_a_stale_settings_cache_elsewhere_never_undoes_a_newer_policy(office):
     admin = other.users.authenticate("admin@example.com", "admin-secret-key")
     changed = other.tickets.update(admin, ticket.id, TicketUpdate(tags=["vip"]))
     assert near(changed.sla.resolution.due, berlin(2026, 11, 23, 12, 0))
+
+
+def test_a_ticket_from_before_sla_tracking_starts_its_clock_at_its_next_change(office):
+    office.at(berlin(2026, 11, 23, 10, 0))
+    ticket = office.ticket()
+    table = office.helpdesk.repository.table
+    from helpdesk.store.repository import ticket_item
+
+    legacy = ticket.model_copy(update={"sla": None})  # as stored before this release
+    table.put(ticket_item(legacy))
+    office.at(berlin(2026, 11, 25, 10, 0))  # two days later someone touches it
+    touched = office.update(ticket.id, tags=["old"])
+    assert near(touched.sla.first_reply.due, berlin(2026, 11, 25, 10, 15))
+    assert not touched.sla.first_reply.breached

@@ -96,6 +96,10 @@ class Escalations:
         if ticket is None:
             return Outcome("stale", "the ticket is gone")
         check = self._upgraded(ticket, check)
+        if self._moved(ticket):
+            tickets.retime(ticket.id, SLA_ACTOR, "due times recomputed: the SLA policy or "
+                           "calendar changed")
+            return Outcome("stale", "the policy or calendar changed: re-timed")
         marker_key = keys.sla_escalated(check.ticket_id, check.kind, check.version)
         if repository.table.get(*marker_key) is not None:
             return self._repeat(ticket, check)
@@ -145,6 +149,16 @@ class Escalations:
         if not lines:
             return Outcome("stale", "the check no longer holds")
         return Outcome("escalated", notices=self.notices(changed, check, policy))
+
+    def _moved(self, ticket: Ticket) -> bool:
+        """Would the current policies and calendars time this ticket otherwise?"""
+        if ticket.sla is None:
+            return False
+        probe = ticket.model_copy(deep=True)
+        self.helpdesk.tickets.sla.track(ticket, probe, self.helpdesk.clock(),
+                                        staff_replied=False)
+        assert probe.sla is not None
+        return probe.sla.version != ticket.sla.version
 
     def _upgraded(self, ticket: Ticket, check: Check) -> Check:
         """A warning found with the target itself past due (the scheduler was behind) is

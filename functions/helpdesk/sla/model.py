@@ -286,6 +286,8 @@ class TicketSla(Model):
     calendar_version: int | None = None
     business_hours: bool = False
     version: int = 0  # goes up whenever a due time moves: names the escalation runs
+    started_at: datetime | None = None  # the clock's start: creation, or the first write
+    #                                     of a ticket older than SLA tracking
     paused_since: datetime | None = None
     pauses: list[Pause] = Field(default_factory=list)
     first_reply: TargetState = Field(default_factory=TargetState)

@@ -40,12 +40,16 @@ class SlaTracker:
     def track(self, before: Ticket | None, ticket: Ticket, now: datetime, *,
               staff_replied: bool) -> None:
         sla = (ticket.sla or TicketSla()).model_copy(deep=True)
+        if sla.started_at is None:
+            # A ticket from before SLA tracking starts its clock now: its past (and pauses)
+            # are unknown, and timing it from creation would page people for old tickets.
+            sla.started_at = ticket.date_created if before is None else now
         _note_stop(sla, before is not None and self.stopped(before), self.stopped(ticket),
                    before is None, now)
         self.settings.at_least_as_new_as(ticket.sla)
         policy = self.settings.policy_for(ticket)
         clock, calendar = self.settings.clock_for(ticket, policy)
-        start = ticket.date_created
+        start = sla.started_at
         if staff_replied and sla.first_reply.met_at is None:
             _meet(ticket, sla, Target.FIRST_REPLY, now)
             self._figures(sla, clock, start, now, Target.FIRST_REPLY)

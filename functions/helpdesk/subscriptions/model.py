@@ -12,7 +12,8 @@ from helpdesk.models import Model, utcnow
 # Ticket event kinds an integration can subscribe to ("*" is every one).
 EVENT_TYPES = ("*", "created", "updated", "post_added", "comment_added", "post_updated",
                "comment_updated", "post_deleted", "comment_deleted", "trashed", "restored",
-               "post_edited_by_author", "post_deleted_by_author", "sla_warning", "sla_breach")
+               "post_edited_by_author", "post_deleted_by_author", "sla_warning", "sla_breach",
+               "sla_retimed")
 
 
 class Subscription(Model):

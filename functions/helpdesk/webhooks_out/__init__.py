@@ -7,6 +7,7 @@
 - `breaker`: per-endpoint circuit breaker over a small stored dict.
 - `deliver`: one attempt of a delivery (`deliver_webhook`).
 - `targets`: the storage the Lambda needs (Protocol and an in-memory implementation).
+- `task`: one task of the workflow (an attempt, or the dead letter at the end).
 
 The `outbound_webhook` workflow retries temporary failures for hours and records a dead
 letter at the end."""

@@ -209,8 +209,8 @@ class Escalations:
         base = f"{check.name}"
         notices: list[dict[str, Any]] = []
         for user in self._people(ticket, policy):
-            calendar = settings.working(settings.agent_calendar(user.id)) \
-                if settings.agent_calendar(user.id) else team_calendar
+            own = settings.agent_calendar(user.id)
+            calendar = settings.working(own) if own else team_calendar
             notices.append(_notice({"key": f"{base}-u{user.id}", "kind": "email",
                                     "to": [user.email], "subject": subject, "text": text},
                                    calendar, now, escalation.hold_until_working_hours))

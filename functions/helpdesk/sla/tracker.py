@@ -68,20 +68,18 @@ class SlaTracker:
         sla.calendar_version = calendar.version if calendar else None
         sla.business_hours = clock.business_hours
         warn = policy.escalation.warn_at_percent if policy else None
+        targets = ((sla.first_reply, policy.first_reply_minutes if policy else None, None),
+                   (sla.resolution, policy.resolution_minutes if policy else None,
+                    ticket.sla_date))
         try:
-            _arm(sla, sla.first_reply, policy.first_reply_minutes if policy else None, None,
-                 clock, start, warn)
-            _arm(sla, sla.resolution, policy.resolution_minutes if policy else None,
-                 ticket.sla_date, clock, start, warn)
+            for state, minutes, explicit in targets:
+                _arm(sla, state, minutes, explicit, clock, start, warn)
         except NoWorkingTime:
             # Saving a calendar refuses this; never let timers block the ticket's change.
             logger.error("ticket %s: calendar %s has no working time ahead; counting "
                          "calendar time", ticket.id, sla.calendar_id)
-            clock = Clock(clock.calendar, False)
-            _arm(sla, sla.first_reply, policy.first_reply_minutes if policy else None, None,
-                 clock, start, warn)
-            _arm(sla, sla.resolution, policy.resolution_minutes if policy else None,
-                 ticket.sla_date, clock, start, warn)
+            for state, minutes, explicit in targets:
+                _arm(sla, state, minutes, explicit, Clock(clock.calendar, False), start, warn)
         if _signature(sla) != signature:
             sla.version += 1
         sla.next_check, sla.next_check_kind = (None, None) if self.stopped(ticket) \

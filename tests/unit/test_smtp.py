@@ -366,3 +366,65 @@ def recording_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise RuntimeError("ingest failed")
     RECEIVED.append(event)
     return {"accepted": 1}
+
+
+# --- long lines and the size limit --------------------------------------------------------
+
+def _html_mail(line_octets: int) -> bytes:
+    """A mail whose HTML body is one line of `line_octets` octets (CRLF not counted), as mail
+    builders write it; it starts with a dot so dot-stuffing is exercised too."""
+    head = b".<html><body><p>"
+    tail = b"</p></body></html>"
+    line = head + b"x" * (line_octets - len(head) - len(tail)) + tail
+    assert len(line) == line_octets
+    return (b"From: jose@customer.example\r\nTo: support@helpdesk.example\r\n"
+            b"Subject: long HTML\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: text/html; charset=utf-8\r\n\r\n" + line + b"\r\n")
+
+
+@pytest.mark.parametrize("line_octets", [10_000, 100_000])
+def test_lines_far_over_1000_octets_arrive_byte_exact(recorder: Recorder,
+                                                      line_octets: int) -> None:
+    raw = _html_mail(line_octets)
+    with LocalSmtp(recorder, port=0) as server, \
+            smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.ehlo()
+        assert client.mail("bounce@customer.example")[0] == 250
+        assert client.rcpt("support@helpdesk.example")[0] == 250
+        code, _ = client.data(raw)
+    assert code == 250
+    assert recorder.calls == [(raw, ["support@helpdesk.example"], "bounce@customer.example")]
+
+
+def _data_without_size(client: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
+    # No SIZE= on MAIL: the server only finds out while reading DATA.
+    assert client.mail("bounce@customer.example")[0] == 250
+    assert client.rcpt("support@helpdesk.example")[0] == 250
+    return client.data(raw)
+
+
+def test_over_the_size_limit_is_a_552_naming_it_and_the_server_goes_on(
+        recorder: Recorder) -> None:
+    limit = 20_000
+    many_lines = RAW + (b"z" * 76 + b"\r\n") * 400  # ~31 KB of ordinary lines
+    one_line = _html_mail(50_000)  # a single line longer than the whole limit
+    with LocalSmtp(recorder, port=0, max_message_bytes=limit) as server:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            client.ehlo()
+            for too_big in (many_lines, one_line):
+                code, text = _data_without_size(client, too_big)
+                assert (code, text) == (
+                    552, b"5.3.4 Message size exceeds fixed maximum message size of "
+                         b"20000 bytes")
+            # The same connection still takes a mail that fits ...
+            assert _data_without_size(client, RAW)[0] == 250
+            # ... and SIZE= over the limit is refused at MAIL with the same words.
+            code, text = client.mail("bounce@customer.example", [f"SIZE={limit + 1}"])
+            assert code == 552 and b"20000 bytes" in text
+        send(server, RAW, ["support@helpdesk.example"])  # so does a new connection
+    assert [call[0] for call in recorder.calls] == [RAW, RAW]
+
+
+def test_max_message_bytes_must_be_positive(recorder: Recorder) -> None:
+    with pytest.raises(ValueError):
+        LocalSmtp(recorder, port=0, max_message_bytes=0)

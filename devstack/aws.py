@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Self
 
 import yaml
 
-from devstack import lambda_runtime
+from devstack import moto_patches, lambda_runtime
 from devstack.streams import StreamPoller
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,9 @@ SUBSTITUTION_OUTPUT = "LocalSubstitution"
 
 
 class EmbeddedAws:
-    """moto's server on 127.0.0.1 in this process, with this process's environment pointed at
-    it (boto3 honours AWS_ENDPOINT_URL for every service). One at a time per process: moto's
-    state is global."""
+    """moto's server on 127.0.0.1 in this process for other processes (`endpoint_url`), and
+    the same moto in-process for boto3 clients of this process (moto's botocore stubber, as in
+    `mock_aws`). One at a time per process: moto's state is global."""
 
     _active: ClassVar[EmbeddedAws | None] = None
 
@@ -97,6 +97,7 @@ class EmbeddedAws:
         if not self.verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
         lambda_runtime.install()
+        moto_patches.install()  # before the poller wraps transact_write_items
         self._poller = StreamPoller().start()
         if self.port:
             _ensure_free(self.port)  # moto's server thread would die and start() wait forever
@@ -104,8 +105,14 @@ class EmbeddedAws:
                                           verbose=self.verbose)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
-        # MOTO_PORT: the Step Functions interpreter calls http://localhost:$MOTO_PORT itself.
-        self.set_environment({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint_url})
+        # Callers in this process (the handlers, the Step Functions interpreter, the stream
+        # poller) reach moto in-process, the way `mock_aws` does: its HTTP server closes the
+        # connection after every answer (werkzeug's dev server), which cost a TCP connection
+        # and a thread per AWS call. Other processes use the endpoint.
+        from moto.core.models import botocore_stubber
+
+        botocore_stubber.enabled = True
+        self.set_environment({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": None})
         self._moto_api("reset", {})  # a fresh AWS, whatever ran in this process before
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
         return self
@@ -114,11 +121,15 @@ class EmbeddedAws:
         if self._poller is not None:
             self._poller.stop()
             self._poller = None
+        from moto.core.models import botocore_stubber
+
+        botocore_stubber.enabled = False
         if self._server is not None:
             with contextlib.suppress(OSError):
                 self._moto_api("reset", {})  # frees the state; the next start begins empty
             self._server.stop()
             self._server = None
+        moto_patches.uninstall()
         lambda_runtime.uninstall()
         for name, value in self._saved_env.items():
             if value is None:

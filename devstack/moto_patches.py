@@ -1,0 +1,405 @@
+"""Patches of the embedded AWS (moto), applied by devstack only, that make it behave like AWS
+under the local stack's concurrent, sustained load. Each says why; all are undone by
+`uninstall`. Measured effect: docs/performance.md.
+
+DynamoDB (moto is written for one test thread at a time):
+- `DynamoDBBackend.transact_write_items` starts with `copy.deepcopy(table)` of every table it
+  touches, to restore the copy when an operation fails: O(table) time per transaction, and
+  while another thread writes, the copy dies with `RuntimeError: dictionary changed size
+  during iteration` (reproduced in moto alone; upstream getmoto/moto issue "transact_write_items
+  is not thread-safe / deep-copies the whole table"). A rollback also swaps the Table object,
+  so a writer still holding the old one writes into a table nobody reads.
+- Nothing serializes requests: two conditional writers of one key can both pass the check
+  before either writes, so "one writer wins" does not hold.
+  -> one lock around every DynamoDB request, so each item write and each transaction is
+  atomic as on DynamoDB (moto is pure Python under the GIL: the lock costs no parallelism
+  that existed); and a `transact_write_items` that checks every condition first, changes
+  nothing when one fails, then applies, keeping a copy of only the items it touches to undo a
+  failure midway: O(items in the transaction).
+- Every Query starts from `Table.all_items()`, which lists and sorts the whole table, and then
+  keeps the items of the asked partition: O(table log table) per Query, the main reason the
+  time per message grew with the table -> the Query reads only its partition: of the table
+  from `Table.items`, of a global index from buckets kept up to date on every write.
+- Every response goes through moto's generic, model-driven serializer (about a third of a
+  Query's time, growing with the page); DynamoDB's answers are plain JSON already
+  -> `DynamoResult` answers are written with `json.dumps`.
+
+Step Functions (moto runs the real ASL with LocalStack's interpreter):
+- every execution parses the state machine's ASL again with ANTLR (a tenth of the stack's
+  CPU per message) -> the parse tree is cached per definition (the tree is read-only; the
+  evaluation components are still built fresh per execution);
+- every Task state creates a new boto3 client (client creation is slow and the default
+  session is not thread-safe) -> one client per region and service.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_lock = threading.RLock()
+# (owner, attribute) -> the original, to put back
+_originals: dict[tuple[Any, str], Any] = {}
+
+
+def install() -> None:
+    """Idempotent. Install before devstack.streams wraps `transact_write_items`."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    with _lock:
+        if _originals:
+            return
+        _replace(DynamoHandler, "call_action", _serialized(DynamoHandler.call_action))
+        _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+        _replace(DynamoResult, "execute_result", _json_result(DynamoResult.execute_result))
+        _replace(Table, "query", _partition_query(Table.query))
+        _replace(Table, "put_item", _reindexing_put(Table.put_item))
+        _replace(Table, "delete_item", _reindexing_delete(Table.delete_item))
+        _replace(DynamoDBBackend, "update_item", _reindexing_update(DynamoDBBackend.update_item))
+        _replace(AmazonStateLanguageParser, "parse", staticmethod(_parse_cached))
+        for module in _modules_with_boto_client_for():
+            _replace(module, "boto_client_for", _client_for)
+
+
+def uninstall() -> None:
+    with _lock:
+        for (owner, name), original in reversed(list(_originals.items())):
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        _originals.clear()
+        _parse_tree.cache_clear()
+        _cached_client.cache_clear()
+
+
+_INHERITED = object()
+
+
+def _replace(owner: Any, name: str, replacement: Any) -> None:
+    # A class's own attribute as stored (a staticmethod stays one); inherited ones are removed
+    # again on uninstall.
+    original = (owner.__dict__.get(name, _INHERITED) if isinstance(owner, type)
+                else getattr(owner, name))
+    _originals[(owner, name)] = original
+    setattr(owner, name, replacement)
+
+
+def _serialized(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def serialized_call_action(handler: Any) -> Any:
+        with _lock:
+            return call_action(handler)
+
+    return serialized_call_action
+
+
+def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """DynamoDB's TransactWriteItems on moto's backend: all conditions, then all writes."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    reasons: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    plan: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = []
+    with _lock:
+        # 1. Every condition against the state before the transaction; nothing written yet.
+        for entry in transact_items:
+            if len(entry) > 1:
+                raise TransactWriteSingleOpException
+            old_image: dict[str, Any] | None = None
+            try:
+                op_type, op = next(iter(entry.items()))
+                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                    raise ValueError("Unsupported transaction operation")
+                table = backend.get_table(op["TableName"])
+                if op_type == "Put":
+                    attrs = op["Item"]
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+                if marker in seen:
+                    raise MultipleTransactionsException()
+                seen.add(marker)
+                current = backend.get_item(op["TableName"], key)
+                condition = op.get("ConditionExpression")
+                if condition is not None:
+                    check = get_filter_expression(condition, op.get("ExpressionAttributeNames"),
+                                                  op.get("ExpressionAttributeValues"))
+                    if not check.expr(current):
+                        if (op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                                and current):
+                            old_image = current.to_json()["Attributes"]
+                        raise ConditionalCheckFailed(item=old_image)
+                reasons.append((None, None, None))
+                plan.append((op_type, table, key, op))
+            except (MultipleTransactionsException, MockValidationException):
+                raise
+            except ConditionalCheckFailed as failed:
+                reasons.append(("ConditionalCheckFailed", str(failed.message), old_image))
+            except Exception as problem:  # moto's way: a reason per operation
+                reasons.append((type(problem).__name__, str(problem), old_image))
+        if any(code is not None for code, _, _ in reasons):
+            raise TransactionCanceledException(reasons)
+
+        # 2. Apply, remembering each touched item so that a failure midway undoes the rest.
+        undo: list[tuple[Any, Any, Any, Any]] = []
+        try:
+            for position, (op_type, table, key, op) in enumerate(plan):
+                if op_type == "ConditionCheck":
+                    continue
+                hash_value = DynamoType(key[table.hash_key_attr])
+                range_value = (DynamoType(key[table.range_key_attr])
+                               if table.range_key_attr else None)
+                before = table.get_item(hash_value, range_value)
+                undo.append((table, hash_value, range_value, copy.deepcopy(before)))
+                try:
+                    _apply(backend, op_type, key, op)
+                except MockValidationException:
+                    raise
+                except Exception as problem:
+                    failed_reasons: list[tuple[str | None, str | None, Any]] = [
+                        (None, None, None)] * len(transact_items)
+                    failed_reasons[position] = (type(problem).__name__, str(problem), None)
+                    raise TransactionCanceledException(failed_reasons) from problem
+        except Exception:
+            for table, hash_value, range_value, before in reversed(undo):
+                _restore(table, hash_value, range_value, before)
+            raise
+
+
+def _apply(backend: Any, op_type: str, key: dict[str, Any], op: dict[str, Any]) -> None:
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(op["TableName"], op["Item"], expression_attribute_names=names,
+                         expression_attribute_values=values)
+    elif op_type == "Delete":
+        backend.delete_item(op["TableName"], key, expression_attribute_names=names,
+                            expression_attribute_values=values)
+    else:
+        backend.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
+                            expression_attribute_names=names,
+                            expression_attribute_values=values)
+
+
+def _restore(table: Any, hash_value: Any, range_value: Any, before: Any) -> None:
+    """Puts an item back as it was, without a stream record (the transaction never was)."""
+    if range_value is None:
+        if before is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = before
+    else:
+        partition = table.items[hash_value]
+        if before is None:
+            partition.pop(range_value, None)
+            if not partition:
+                table.items.pop(hash_value, None)
+        else:
+            partition[range_value] = before
+    _reindex(table, hash_value, range_value, before)
+
+
+# --- Query by partition -------------------------------------------------------------------------
+class _IndexBuckets:
+    """The items of each global index (with a single partition-key attribute) by the value of
+    that attribute, so a Query on the index reads its partition only. Built on a table's
+    first index Query, then kept current by every write (all run under `_lock`)."""
+
+    def __init__(self, table: Any) -> None:
+        self.attributes: dict[str, str] = {}
+        for index in table.global_indexes:
+            hash_keys = [key for key in index.schema if key["KeyType"] == "HASH"]
+            if len(hash_keys) == 1:
+                self.attributes[index.name] = hash_keys[0]["AttributeName"]
+        self.buckets: dict[str, dict[Any, dict[Any, Any]]] = {
+            name: {} for name in self.attributes}
+        self.placed: dict[Any, dict[str, Any]] = {}
+        for item in table.all_items():
+            self.place((item.hash_key, item.range_key), item)
+
+    def place(self, key: Any, item: Any) -> None:
+        """Files the item stored under `key` (None: deleted) in the buckets it belongs to."""
+        for name, value in self.placed.pop(key, {}).items():
+            bucket = self.buckets[name][value]
+            bucket.pop(key, None)
+            if not bucket:
+                del self.buckets[name][value]
+        if item is None:
+            return
+        where = {}
+        for name, attribute in self.attributes.items():
+            value = item.attrs.get(attribute)
+            if value is not None:
+                self.buckets[name].setdefault(value, {})[key] = item
+                where[name] = value
+        if where:
+            self.placed[key] = where
+
+
+_BUCKETS = "_helpdesk_index_buckets"
+
+
+def _reindex(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    buckets: _IndexBuckets | None = getattr(table, _BUCKETS, None)
+    if buckets is not None:
+        buckets.place((hash_value, range_value), item)
+
+
+def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    def partition_query(table: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        candidates: list[Any] | None = None
+        with _lock:
+            if not index_name:
+                if hash_key is not None:
+                    stored = table.items.get(hash_key)
+                    candidates = ([] if stored is None else list(stored.values())
+                                  if table.range_key_attr else [stored])
+            else:
+                buckets = getattr(table, _BUCKETS, None)
+                if buckets is None:
+                    buckets = _IndexBuckets(table)
+                    setattr(table, _BUCKETS, buckets)
+                attribute = buckets.attributes.get(index_name)
+                conditions = dict(kwargs.get("hash_key_conditions") or [])
+                value = conditions.get(attribute, hash_key) if attribute else None
+                if value is not None:
+                    candidates = list(buckets.buckets[index_name].get(value, {}).values())
+            if candidates is None:  # a shape we do not index: moto's own way
+                return query(table, hash_key, *args, **kwargs)
+            # moto's query filters and sorts what `all_items` lists: list the partition only.
+            table.all_items = lambda: candidates
+            try:
+                return query(table, hash_key, *args, **kwargs)
+            finally:
+                del table.all_items
+
+    return partition_query
+
+
+def _reindexing_put(put_item: Callable[..., Any]) -> Callable[..., Any]:
+    def reindexing_put(table: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            item = put_item(table, *args, **kwargs)
+            _reindex(table, item.hash_key, item.range_key, item)
+            return item
+
+    return reindexing_put
+
+
+def _reindexing_delete(delete_item: Callable[..., Any]) -> Callable[..., Any]:
+    def reindexing_delete(table: Any, hash_key: Any, range_key: Any) -> Any:
+        with _lock:
+            item = delete_item(table, hash_key, range_key)
+            _reindex(table, hash_key, range_key, None)
+            return item
+
+    return reindexing_delete
+
+
+def _reindexing_update(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    # An update changes the stored Item in place: file it again under its new index values.
+    def reindexing_update(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            item = update_item(backend, table_name, *args, **kwargs)
+            _reindex(backend.get_table(table_name), item.hash_key, item.range_key, item)
+            return item
+
+    return reindexing_update
+
+
+# --- DynamoDB answers -------------------------------------------------------------------------
+def _json_result(execute_result: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def json_result(result: Any, context: Any) -> Any:
+        data = result.result
+        if not isinstance(data, dict):
+            return execute_result(result, context)
+        try:
+            # The serializer leaves absent what is None (e.g. LastEvaluatedKey on the last page).
+            body = json.dumps({key: value for key, value in data.items() if value is not None},
+                              separators=(",", ":"))
+        except (TypeError, ValueError):
+            return execute_result(result, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    return json_result
+
+
+# --- Step Functions -----------------------------------------------------------------------------
+def _parse_cached(definition: str) -> tuple[Any, Any]:
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    tree = _parse_tree(definition)
+    return Preprocessor().visit(tree), tree
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_tree(definition: str) -> Any:
+    from antlr4 import CommonTokenStream, InputStream
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (
+        ASLParserException,
+        SyntaxErrorListener,
+    )
+
+    listener = SyntaxErrorListener()
+    parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition))))
+    parser.removeErrorListeners()
+    parser.addErrorListener(listener)
+    tree = parser.state_machine()
+    if listener.errors:
+        raise ASLParserException(errors=listener.errors)  # not cached: lru_cache skips raises
+    return tree
+
+
+_client_lock = threading.Lock()
+
+
+def _client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if getattr(state_credentials, "role_arn", None):  # a role to assume: keep moto's way
+        with _client_lock:
+            return boto_client.boto_client_for(region, service, state_credentials)
+    return _cached_client(region, service)
+
+
+@functools.cache
+def _cached_client(region: str, service: str) -> Any:
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    with _client_lock:  # boto3's default session must not create clients concurrently
+        return boto_client.boto_client_for(region, service)
+
+
+def _modules_with_boto_client_for() -> list[Any]:
+    # Importing the factory imports every service integration that names the function.
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory  # noqa: F401,E501
+
+    return [module for name, module in list(sys.modules.items())
+            if name.startswith("moto.stepfunctions.parser.") and name != (
+                "moto.stepfunctions.parser.asl.utils.boto_client")
+            and hasattr(module, "boto_client_for")]

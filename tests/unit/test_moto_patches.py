@@ -1,0 +1,235 @@
+"""The embedded DynamoDB as devstack patches it (devstack/moto_patches.py) keeps DynamoDB's
+semantics: one writer wins under real concurrency, transactions are all-or-nothing, and a
+Query (of the table or a global index) answers exactly what unpatched moto answers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from devstack import moto_patches
+
+TABLE = "patched"
+
+
+def _create(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}
+                              for name in ("PK", "SK", "GSI1PK", "GSI1SK")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                   {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "GSI1",
+            "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                          {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}])
+
+
+@pytest.fixture
+def patched() -> Iterator[Any]:
+    with mock_aws():
+        moto_patches.install()
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            _create(client)
+            yield client
+        finally:
+            moto_patches.uninstall()
+
+
+def _put_if_absent(client: Any, key: str, writer: int) -> bool:
+    try:
+        client.put_item(TableName=TABLE, Item={"PK": {"S": key}, "SK": {"S": "A"},
+                                               "writer": {"N": str(writer)}},
+                        ConditionExpression="attribute_not_exists(PK)")
+        return True
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+        return False
+
+
+def test_one_of_twenty_simultaneous_conditional_writers_wins(patched):
+    barrier = threading.Barrier(20)
+    won: list[int] = []
+
+    def write(writer: int) -> None:
+        barrier.wait()
+        if _put_if_absent(patched, "contested", writer):
+            won.append(writer)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1
+    stored = patched.get_item(TableName=TABLE, Key={"PK": {"S": "contested"},
+                                                    "SK": {"S": "A"}})["Item"]
+    assert stored["writer"] == {"N": str(won[0])}
+
+
+def test_concurrent_transactions_on_a_growing_table_all_commit_or_cancel_cleanly(patched):
+    """Each thread bumps a shared counter with a version check and adds its own rows: every
+    acknowledged bump is counted, none is lost, no transaction dies inside moto."""
+    patched.put_item(TableName=TABLE, Item={"PK": {"S": "counter"}, "SK": {"S": "A"},
+                                            "n": {"N": "0"}})
+    barrier = threading.Barrier(8)
+    acknowledged: list[int] = []
+    unexpected: list[str] = []
+
+    def bump(thread: int) -> None:
+        barrier.wait()
+        for attempt in range(15):
+            current = int(patched.get_item(TableName=TABLE, Key={
+                "PK": {"S": "counter"}, "SK": {"S": "A"}})["Item"]["n"]["N"])
+            try:
+                patched.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": TABLE,
+                                "Key": {"PK": {"S": "counter"}, "SK": {"S": "A"}},
+                                "UpdateExpression": "SET n = :next",
+                                "ConditionExpression": "n = :seen",
+                                "ExpressionAttributeValues": {":seen": {"N": str(current)},
+                                                              ":next": {"N": str(current + 1)}}}},
+                    {"Put": {"TableName": TABLE,
+                             "Item": {"PK": {"S": f"row-{thread}-{attempt}"}, "SK": {"S": "A"},
+                                      "GSI1PK": {"S": "rows"},
+                                      "GSI1SK": {"S": f"{thread:02}-{attempt:02}"}}}}])
+                acknowledged.append(current + 1)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    unexpected.append(error.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=bump, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert unexpected == []
+    final = patched.get_item(TableName=TABLE, Key={"PK": {"S": "counter"},
+                                                   "SK": {"S": "A"}})["Item"]["n"]["N"]
+    assert sorted(acknowledged) == list(range(1, int(final) + 1))
+    rows = patched.query(TableName=TABLE, IndexName="GSI1",
+                         KeyConditionExpression="GSI1PK = :p",
+                         ExpressionAttributeValues={":p": {"S": "rows"}})["Items"]
+    assert len(rows) == len(acknowledged)  # a cancelled transaction left no row behind
+
+
+def test_a_transaction_that_fails_midway_leaves_nothing_behind(patched):
+    patched.put_item(TableName=TABLE, Item={"PK": {"S": "t"}, "SK": {"S": "A"},
+                                            "GSI1PK": {"S": "old"}, "GSI1SK": {"S": "1"},
+                                            "label": {"S": "text"}})
+    with pytest.raises(ClientError) as raised:
+        patched.transact_write_items(TransactItems=[
+            {"Update": {"TableName": TABLE, "Key": {"PK": {"S": "t"}, "SK": {"S": "A"}},
+                        "UpdateExpression": "SET GSI1PK = :new",
+                        "ExpressionAttributeValues": {":new": {"S": "new"}}}},
+            {"Put": {"TableName": TABLE, "Item": {"PK": {"S": "u"}, "SK": {"S": "A"}}}},
+            # Passes the condition phase, fails when applied: ADD to a string attribute.
+            {"Update": {"TableName": TABLE, "Key": {"PK": {"S": "t2"}, "SK": {"S": "A"}},
+                        "UpdateExpression": "SET label = :text ADD label :one",
+                        "ExpressionAttributeValues": {":text": {"S": "x"},
+                                                      ":one": {"N": "1"}}}}])
+    assert raised.value.response["Error"]["Code"] in ("TransactionCanceledException",
+                                                      "ValidationException")
+    item = patched.get_item(TableName=TABLE, Key={"PK": {"S": "t"}, "SK": {"S": "A"}})["Item"]
+    assert item["GSI1PK"] == {"S": "old"}
+    assert "Item" not in patched.get_item(TableName=TABLE, Key={"PK": {"S": "u"},
+                                                                "SK": {"S": "A"}})
+    assert _index(patched, "old") == ["t"] and _index(patched, "new") == []
+
+
+def test_a_failed_condition_cancels_the_whole_transaction_with_one_reason_per_item(patched):
+    patched.put_item(TableName=TABLE, Item={"PK": {"S": "taken"}, "SK": {"S": "A"}})
+    with pytest.raises(ClientError) as raised:
+        patched.transact_write_items(TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"PK": {"S": "fresh"}, "SK": {"S": "A"}}}},
+            {"Put": {"TableName": TABLE, "Item": {"PK": {"S": "taken"}, "SK": {"S": "A"}},
+                     "ConditionExpression": "attribute_not_exists(PK)"}}])
+    reasons = raised.value.response["CancellationReasons"]
+    assert [reason["Code"] for reason in reasons] == ["None", "ConditionalCheckFailed"]
+    assert "Item" not in patched.get_item(TableName=TABLE, Key={"PK": {"S": "fresh"},
+                                                                "SK": {"S": "A"}})
+
+
+def _index(client: Any, partition: str) -> list[str]:
+    found = client.query(TableName=TABLE, IndexName="GSI1",
+                         KeyConditionExpression="GSI1PK = :p",
+                         ExpressionAttributeValues={":p": {"S": partition}})["Items"]
+    return [item["PK"]["S"] for item in found]
+
+
+# --- patched Query == moto's own Query, over random histories of writes -------------------
+KEYS = st.sampled_from(["a", "b", "c"])
+SORTS = st.sampled_from(["1", "2", "3", "4"])
+GROUPS = st.sampled_from(["g1", "g2", None])
+WRITES = st.one_of(
+    st.tuples(st.just("put"), KEYS, SORTS, GROUPS, SORTS),
+    st.tuples(st.just("update"), KEYS, SORTS, GROUPS, SORTS),
+    st.tuples(st.just("delete"), KEYS, SORTS, GROUPS, SORTS),
+)
+
+
+def _replay(client: Any, writes: list[tuple[str, str, str, str | None, str]]) -> list[Any]:
+    for kind, pk, sk, group, rank in writes:
+        key = {"PK": {"S": pk}, "SK": {"S": sk}}
+        if kind == "put":
+            item = {**key, "rank": {"S": rank}}
+            if group:
+                item |= {"GSI1PK": {"S": group}, "GSI1SK": {"S": rank}}
+            client.put_item(TableName=TABLE, Item=item)
+        elif kind == "update" and group:
+            client.update_item(TableName=TABLE, Key=key,
+                               UpdateExpression="SET GSI1PK = :g, GSI1SK = :r",
+                               ExpressionAttributeValues={":g": {"S": group}, ":r": {"S": rank}})
+        elif kind == "update":
+            client.update_item(TableName=TABLE, Key=key, UpdateExpression="REMOVE GSI1PK")
+        else:
+            client.delete_item(TableName=TABLE, Key=key)
+    answers = []
+    for pk in ("a", "b", "c"):
+        answers.append(_pages(client, KeyConditionExpression="PK = :v",
+                              ExpressionAttributeValues={":v": {"S": pk}}))
+    for group in ("g1", "g2"):
+        for forward in (True, False):
+            answers.append(_pages(client, IndexName="GSI1", ScanIndexForward=forward,
+                                  KeyConditionExpression="GSI1PK = :v AND GSI1SK > :r",
+                                  ExpressionAttributeValues={":v": {"S": group},
+                                                             ":r": {"S": "1"}}))
+    return answers
+
+
+def _pages(client: Any, **query: Any) -> list[Any]:
+    pages, start = [], None
+    while True:
+        answer = client.query(TableName=TABLE, Limit=2, **query,
+                              **({"ExclusiveStartKey": start} if start else {}))
+        pages.append(answer["Items"])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WRITES, max_size=25))
+def test_patched_queries_answer_what_moto_answers(writes):
+    results = []
+    for patch in (True, False):
+        with mock_aws():
+            if patch:
+                moto_patches.install()
+            try:
+                client = boto3.client("dynamodb", region_name="us-east-1")
+                _create(client)
+                results.append(_replay(client, writes))
+            finally:
+                moto_patches.uninstall()
+    assert results[0] == results[1]

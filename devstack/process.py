@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,9 +15,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPT_LINES = 10_000  # of the stack's output, for a failing test's message
+STOP_SECONDS = 10  # a stop signal ends `make run` in under 5 s; kill it after this
 
 
 def free_port() -> int:
@@ -37,24 +40,43 @@ class StackProcess:
     def base(self) -> str:
         return str(self.ready["api_url"]).removesuffix("/api/v2")
 
+    @property
+    def ports(self) -> dict[str, int]:
+        """Every port the stack listens on: the API, SMTP and the embedded AWS endpoint."""
+        return {"api": _port_of(self.ready["api_url"]), "smtp": int(self.ready["smtp_port"]),
+                "aws": _port_of(self.ready["aws_endpoint"])}
+
     def stop(self) -> None:
+        """As `make run` is meant to be stopped (SIGTERM: ports freed, the clock file gone);
+        killed if that took too long."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
         if self._reader is not None:
             self._reader.join(timeout=10)  # ends at EOF, once the process is gone
 
 
 def start_stack(admin: tuple[str, str], *extra_args: str, timeout: float = 120,
-                env: dict[str, str] | None = None) -> StackProcess:
-    """Starts `python -m devstack` and waits for its ready line (raises with its output if
-    it never comes)."""
+                env: dict[str, str] | None = None, sigint_ignored: bool = False,
+                new_session: bool = False) -> StackProcess:
+    """Starts `python -m devstack` (stdin: /dev/null, as in CI) and waits for its ready line
+    (raises with its output if it never comes).
+
+    `sigint_ignored`: as a shell without job control starts `cmd &` (SIGINT set to SIG_IGN
+    before exec, which the child inherits). `new_session`: as `setsid cmd` starts it (its own
+    session and process group, no controlling terminal)."""
     environment = {**os.environ, "ADMIN_EMAIL": admin[0], "ADMIN_API_KEY": admin[1],
                    "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "--port", str(free_port()), "--quiet",
          "--smtp-port", "0", *extra_args],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=new_session,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     output: deque[str] = deque(maxlen=KEPT_LINES)
     deadline = time.monotonic() + timeout
@@ -80,3 +102,13 @@ def start_stack(admin: tuple[str, str], *extra_args: str, timeout: float = 120,
 def _keep_reading(stream: IO[str], output: deque[str]) -> None:
     for line in stream:
         output.append(line)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _port_of(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port

@@ -3,7 +3,15 @@
 moto without Docker only echoes the payload. Every invocation path of moto (boto3 `invoke`,
 Step Functions Lambda tasks, event-source mappings) ends in
 `LambdaFunction._invoke_lambda(self, event) -> (json_text, errored, logs)`, so replacing that
-one method runs our handlers for all of them, in server mode too."""
+one method runs our handlers for all of them, in server mode too.
+
+All functions share this process, and their Powertools Loggers share one formatter (same
+service name, so the same stdlib logger and handler); `inject_lambda_context` writes the
+invocation's keys (function_name, request id, cold_start) into that shared formatter, so a
+line would name whichever function was invoked last on any thread. While installed, a filter
+on the Powertools handlers puts the keys of the invocation running on the record's own thread
+on each record instead (none outside an invocation, as for a handler without the
+decorator)."""
 
 from __future__ import annotations
 
@@ -16,7 +24,9 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +82,60 @@ def _error(kind: str, message: str, request_id: str, trace: list[str]) -> str:
                        "stackTrace": trace})
 
 
+# The keys Powertools' inject_lambda_context adds to every line (LambdaContextModel + cold_start).
+LOG_CONTEXT_KEYS = ("cold_start", "function_name", "function_memory_size", "function_arn",
+                    "function_request_id")
+_invocation: ContextVar[dict[str, Any] | None] = ContextVar("lambda_invocation", default=None)
+_warm: set[str] = set()  # functions invoked before in this process (one "container" each)
+
+
+@contextmanager
+def running(context: LambdaContext) -> Iterator[None]:
+    """Log lines written on this thread (and its asyncio tasks) name this invocation."""
+    cold = context.invoked_function_arn not in _warm
+    _warm.add(context.invoked_function_arn)
+    token = _invocation.set({
+        "cold_start": cold, "function_name": context.function_name,
+        "function_memory_size": context.memory_limit_in_mb,
+        "function_arn": context.invoked_function_arn,
+        "function_request_id": context.aws_request_id,
+    })
+    try:
+        yield
+    finally:
+        _invocation.reset(token)  # a nested invocation hands its caller's keys back
+
+
+class _InvocationLogKeys(logging.Filter):
+    """On a Powertools handler: the record carries the keys of the invocation running on its
+    thread; record attributes win over the shared formatter's keys (`extras`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        keys = _invocation.get() or {}
+        for name in LOG_CONTEXT_KEYS:
+            setattr(record, name, keys.get(name))  # None: Powertools leaves the key out
+        return True
+
+
+_log_keys = _InvocationLogKeys()
+_filtered_handlers: list[logging.Handler] = []
+_scanned_handlers: set[str] = set()
+
+
+def _filter_powertools_handlers(handler: str) -> None:
+    """Puts the filter on every Powertools handler, once per newly imported function module
+    (its `Logger()` runs at import)."""
+    with _lock:
+        if _original is None or handler in _scanned_handlers:
+            return
+        _scanned_handlers.add(handler)
+        for item in list(logging.root.manager.loggerDict.values()):
+            found = getattr(item, "powertools_handler", None)
+            if isinstance(found, logging.Handler) and _log_keys not in found.filters:
+                found.addFilter(_log_keys)
+                _filtered_handlers.append(found)
+
+
 def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
     """Calls the handler of a moto `LambdaFunction` with the event; Lambda's result shape."""
     if isinstance(event, (str, bytes)):  # moto passes "{}" (a string) for an empty payload
@@ -91,7 +155,10 @@ def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
     started = time.monotonic()
     errored = False
     try:
-        result = resolve_handler(function.handler)(event, context)
+        handler = resolve_handler(function.handler)
+        _filter_powertools_handlers(function.handler)
+        with running(context):
+            result = handler(event, context)
         try:
             payload = _to_json(result)
         except (TypeError, ValueError) as problem:
@@ -119,7 +186,8 @@ _original: Any = None
 
 
 def install() -> None:
-    """Routes moto's Lambda invocations to `invoke`; idempotent."""
+    """Routes moto's Lambda invocations to `invoke`, and names each invocation's own function
+    in its log lines; idempotent."""
     global _original
     from moto.awslambda.models import LambdaFunction
 
@@ -145,3 +213,8 @@ def uninstall() -> None:
         if _original is not None:
             LambdaFunction._invoke_lambda = _original  # type: ignore[method-assign]
             _original = None
+        for handler in _filtered_handlers:
+            handler.removeFilter(_log_keys)
+        _filtered_handlers.clear()
+        _scanned_handlers.clear()
+        _warm.clear()  # the next stack's functions start cold, as new containers would

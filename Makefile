@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	TZ=UTC $(BIN)/python -m devstack $(ARGS)
+	TZ=UTC exec $(BIN)/python -m devstack $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Self
 
 import yaml
 
-from devstack import moto_patches, lambda_runtime
+from devstack import lambda_runtime, moto_patches
 from devstack.streams import StreamPoller
 
 logger = logging.getLogger(__name__)

@@ -69,14 +69,14 @@ class ChannelIngest:
                  custom_fields: dict[str, Any]) -> ChannelOutcome:
         customer = self._customer(channel, event)
         for _ in range(ATTEMPTS):
-            ticket = self._open_ticket(channel, event.conversation)
+            ticket, linked = self._open_ticket(channel, event.conversation)
             ticket_id = ticket.id if ticket else self.helpdesk.repository.next_id("ticket")
             inbound = self._inbound(channel, event, customer, ticket_id)
             try:
                 if ticket is not None:
                     post = self.helpdesk.tickets.add_inbound(ticket.id, inbound)
                     return ChannelOutcome(event.event_id, "appended", ticket.id, post.id)
-                created, post = self._create(channel, event, inbound, ticket_id,
+                created, post = self._create(channel, event, inbound, ticket_id, linked,
                                              custom_fields)
                 return ChannelOutcome(event.event_id, "created", created.id, post.id)
             except (StaleVersion, Conflict):
@@ -98,33 +98,37 @@ class ChannelIngest:
         name = sender.name or sender.username or f"{channel.type} {sender.external_id}"
         return self.helpdesk.users.find_or_create_by_contacts(contacts, name, phone or "")
 
-    def _open_ticket(self, channel: Channel, conversation: str) -> Ticket | None:
+    def _open_ticket(self, channel: Channel, conversation: str) -> tuple[Ticket | None,
+                                                                          int | None]:
         """The conversation's ticket, unless it is gone or closed for longer than the
-        channel's reopen window (then the next message starts a new one)."""
+        channel's reopen window (then the next message starts a new one); and the ticket id
+        the conversation's link named when read (None: no link yet)."""
         link = self._table.get(*keys.conversation(channel.id, conversation))
         if link is None:
-            return None
-        ticket = self.helpdesk.repository.get_ticket(int(link["ticket_id"]))
+            return None, None
+        linked = int(link["ticket_id"])
+        ticket = self.helpdesk.repository.get_ticket(linked)
         if ticket is None or ticket.trashed:
-            return None
+            return None, linked
         closed = self.helpdesk.tickets.is_closed(ticket.status_id)
         window = timedelta(days=channel.options.reopen_days)
         if closed and self.helpdesk.clock() - ticket.date_updated > window:
-            return None
-        return ticket
+            return None, linked
+        return ticket, linked
 
     def _create(self, channel: Channel, event: ChannelMessage, inbound: Inbound,
-                ticket_id: int, custom_fields: dict[str, Any]) -> tuple[Ticket, Message]:
+                ticket_id: int, linked: int | None,
+                custom_fields: dict[str, Any]) -> tuple[Ticket, Message]:
         title = event.extra.get("title") or (event.text.strip().splitlines() or [""])[0][
             :TITLE_LENGTH] or f"Message from {inbound.author.name}"
         fields = TicketCreate(title=title, source=channel.type,
                               custom_fields=custom_fields or None)
-        link = self._table.get(*keys.conversation(channel.id, event.conversation))
         pk, sk = keys.conversation(channel.id, event.conversation)
-        # First ticket of the chat: the link must not exist; a later one replaces the link
-        # it read, so two racing messages still make one ticket.
-        condition = (Condition.item_absent() if link is None
-                     else Condition.attrs_equal(ticket_id=link["ticket_id"]))
+        # The link must still be what made us open a ticket: absent for the chat's first
+        # one, the closed ticket's id for a later one. A racing message that linked its new
+        # ticket meanwhile fails this, and we join its ticket on the next attempt.
+        condition = (Condition.item_absent() if linked is None
+                     else Condition.attrs_equal(ticket_id=linked))
         inbound.extra.append(Put({"PK": pk, "SK": sk, "item_type": "conversation",
                                   "ticket_id": ticket_id}, condition))
         return self.helpdesk.tickets.open_with_message(

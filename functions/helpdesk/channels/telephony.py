@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from helpdesk.channels.events import ChannelMessage, Sender
 from helpdesk.channels.ingest import ChannelIngest, ChannelOutcome
 from helpdesk.channels.model import Channel
-from helpdesk.errors import Forbidden, InvalidInput, NotFound
+from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
+from helpdesk.store.table import Condition, ConditionFailed
 
+ATTEMPTS = 3
 STARTED = {"start", "started", "call_start", "ringing", "incoming", "outgoing"}
 ANSWERED = {"answer", "answered", "call_answer", "connected"}
 FINISHED = {"end", "ended", "finish", "finished", "call_end", "hangup", "completed"}
@@ -87,18 +89,30 @@ class Telephony:
         return channel
 
     def _remember(self, channel_id: int, event: CallEvent, action: str) -> dict[str, Any]:
-        """The call's timeline (an event repeated by the PBX changes nothing)."""
+        """The call's timeline (an event repeated by the PBX changes nothing). Events of one
+        call may arrive at once (answer and end): each write is conditional on the revision
+        it read, so neither stamp is lost."""
         pk, sk = keys.call(channel_id, event.call_id)
-        state = self._table.get(pk, sk) or {"PK": pk, "SK": sk, "item_type": "call"}
-        now = self.helpdesk.clock().isoformat()
         stamp = ("answered_at" if action in ANSWERED else
                  "ended_at" if action in FINISHED else "started_at")
-        if stamp not in state:
-            state[stamp] = now
+        for _ in range(ATTEMPTS):
+            stored = self._table.get(pk, sk)
+            state = dict(stored or {"PK": pk, "SK": sk, "item_type": "call"})
+            if stamp in state:
+                return state
+            state[stamp] = self.helpdesk.clock().isoformat()
             state["status"] = event.call_status or state.get("status", "")
             state["expires_at"] = int(self.helpdesk.clock().timestamp()) + 90 * 86400
-            self._table.put(state)
-        return state
+            state["revision"] = int(state.get("revision", 0)) + 1
+            condition = (Condition.item_absent() if stored is None
+                         else Condition.item_exists() if "revision" not in stored  # older
+                         else Condition.attrs_equal(revision=stored["revision"]))
+            try:
+                self._table.put(state, condition)
+                return state
+            except ConditionFailed:
+                continue  # another event of this call was recorded meanwhile: read again
+        raise Conflict(f"call {event.call_id} is being recorded by another request; retry")
 
     def _summary(self, event: CallEvent, phone: str, state: dict[str, Any],
                  answered: bool) -> str:

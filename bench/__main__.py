@@ -1,4 +1,5 @@
-"""`make bench`: DynamoDB calls per API operation and handler import times.
+"""`make bench`: DynamoDB calls per API operation, handler import times, and sustained load
+on the local stack (bench/load.py).
 
 Figures, not assertions: record them in docs/performance.md."""
 
@@ -86,7 +87,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
-    from bench import channels, mail, rules, sla
+    from bench import channels, load, mail, rules, sla
 
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
@@ -104,6 +105,11 @@ def main() -> None:
     channels.report()
     rules.report()
     sla.report()
+    # The sustained-load figures take long (10,000 messages per run at a few per second);
+    # BENCH_MESSAGES=0 skips them, a smaller number gives a quicker, rougher picture.
+    messages = int(os.environ.get("BENCH_MESSAGES", "10000"))
+    if messages:
+        load.report(messages)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,17 @@ Step Functions (moto runs the real ASL with LocalStack's interpreter):
   CPU per message) -> the parse tree is cached per definition (the tree is read-only; the
   evaluation components are still built fresh per execution);
 - every Task state creates a new boto3 client (client creation is slow and the default
-  session is not thread-safe) -> one client per region and service.
+  session is not thread-safe) -> one client per region and service;
+- a finished execution keeps its whole interpreter environment (the event history with every
+  state's input and output) for ever: the largest part of the memory that grew per message
+  -> the newest `KEEP_HISTORIES` finished executions keep their history
+  (GetExecutionHistory); older ones keep their name, status, input and output only
+  (DescribeExecution, ListExecutions and the name's uniqueness are unchanged).
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import json
@@ -41,6 +47,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+KEEP_HISTORIES = 200
 
 _lock = threading.RLock()
 # (owner, attribute) -> the original, to put back
@@ -53,6 +61,10 @@ def install() -> None:
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution import (
+        BaseExecutionWorkerCommunication,
+        Execution,
+    )
 
     with _lock:
         if _originals:
@@ -65,6 +77,9 @@ def install() -> None:
         _replace(Table, "delete_item", _reindexing_delete(Table.delete_item))
         _replace(DynamoDBBackend, "update_item", _reindexing_update(DynamoDBBackend.update_item))
         _replace(AmazonStateLanguageParser, "parse", staticmethod(_parse_cached))
+        _replace(BaseExecutionWorkerCommunication, "terminated",
+                 _forgetting_old_histories(BaseExecutionWorkerCommunication.terminated))
+        _replace(Execution, "to_history_output", _history_if_kept(Execution.to_history_output))
         for module in _modules_with_boto_client_for():
             _replace(module, "boto_client_for", _client_for)
 
@@ -79,6 +94,7 @@ def uninstall() -> None:
         _originals.clear()
         _parse_tree.cache_clear()
         _cached_client.cache_clear()
+        _finished.clear()
 
 
 _INHERITED = object()
@@ -372,6 +388,32 @@ def _parse_tree(definition: str) -> Any:
     if listener.errors:
         raise ASLParserException(errors=listener.errors)  # not cached: lru_cache skips raises
     return tree
+
+
+_finished: collections.deque[Any] = collections.deque()
+_finished_lock = threading.Lock()
+
+
+def _forgetting_old_histories(terminated: Callable[[Any], None]) -> Callable[[Any], None]:
+    def forgetting_old_histories(communication: Any) -> None:
+        terminated(communication)
+        with _finished_lock:
+            _finished.append(communication.execution)
+            while len(_finished) > KEEP_HISTORIES:
+                _finished.popleft().exec_worker = None  # its environment, threads, history
+
+    return forgetting_old_histories
+
+
+def _history_if_kept(to_history_output: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def history_if_kept(execution: Any) -> Any:
+        if execution.exec_worker is None:  # forgotten: an empty history, not a crash
+            from moto.stepfunctions.parser.api import GetExecutionHistoryOutput
+
+            return GetExecutionHistoryOutput(events=[])
+        return to_history_output(execution)
+
+    return history_if_kept
 
 
 _client_lock = threading.Lock()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack import aws_calls
+from devstack import aws_calls, sfn_clock
 from devstack.aws import EmbeddedAws, StackInfo, deploy_stack
 from devstack.gateway import LocalGateway, Route
 from devstack.outbox import Outbox, verify_sender
@@ -45,6 +45,7 @@ class LocalStack:
         # Everything in this process reads "now" from one controllable clock.
         self.clock = OffsetClock(OUTBOX.parent / f"clock-{os.getpid()}.json")
         self.clock.set_offset(0)
+        sfn_clock.install(self.clock)  # Wait states and Retry intervals too
         self.aws.set_environment({"HELPDESK_CLOCK_FILE": str(self.clock.path)})
         # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments).
         mail_settings = {"SupportMailboxes": os.environ.get("SUPPORT_MAILBOXES",
@@ -98,6 +99,7 @@ class LocalStack:
             if part is not None:
                 part.stop()
         self.outbox.uninstall()
+        sfn_clock.uninstall()
         if self.clock is not None:
             self.clock.path.unlink(missing_ok=True)
 

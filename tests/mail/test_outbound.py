@@ -72,13 +72,14 @@ def test_a_bouncing_address_is_not_mailed_again(conversation, outbound, sender, 
 
 
 def test_temporary_failures_are_raised_for_retry_and_give_up_records(conversation, outbound,
-                                                                     sender, helpdesk):
+                                                                     sender, helpdesk, clock):
     ticket_id, post = conversation
     sender.fail_with = TemporaryFailure("Throttling")
     with pytest.raises(TemporaryFailure):
         outbound.deliver(ticket_id, post.id)
+    clock.advance(days=400)  # stamped by the helpdesk's clock, not the host's
     final = outbound.give_up(ticket_id, post.id, "TemporaryFailure: Throttling")
-    assert final.status == "failed"
+    assert final.status == "failed" and abs(final.updated - clock.now) < timedelta(seconds=1)
     assert helpdesk.repository.get_message("post", ticket_id, post.id).delivery.reason
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -44,6 +46,15 @@ def test_email_goes_once_marked_automatic(notifier, mail):
     assert (source, to) == ("support@example.com", ["duty@example.com"])
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed.get_payload(decode=True).decode().strip() == "Printer on fire — срочно"
+
+
+def test_the_mail_is_dated_by_the_helpdesks_clock(notifier, mail, clock):
+    clock.advance(days=400)  # the local stack's clock may be far from the host's
+    notifier.send(Notification(key="k-date", kind="email", to=["duty@example.com"],
+                               text="x"))
+    ((_, _, raw),) = mail.sent
+    dated = parsedate_to_datetime(email.message_from_bytes(raw)["Date"])
+    assert abs(dated - clock.now) < timedelta(seconds=1)
 
 
 def test_telegram_through_our_bot(helpdesk, notifier, fake_providers):

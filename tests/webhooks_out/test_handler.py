@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from webhooks_out.handler import handle, make_handler
 
 from devstack.gateway import LambdaContext
+from helpdesk.aws.clock import OffsetClock
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 from helpdesk.webhooks_out import MemoryWebhookTargets, WebhookTarget
 from helpdesk.webhooks_out.breaker import closed
@@ -111,10 +114,40 @@ def test_bad_input_is_permanent(targets: MemoryWebhookTargets, now: datetime,
 
 
 def test_make_handler_builds_the_lambda_entry_point(receiver: Receiver,
-                                                   targets: MemoryWebhookTargets):
-    handler = make_handler(lambda: targets)
+                                                   targets: MemoryWebhookTargets,
+                                                   now: datetime):
+    handler = make_handler(lambda: targets, clock=lambda: now)
     outcome = handler(task(), LambdaContext("webhooks_out"))
     assert outcome["status"] == "delivered"
     (request,) = receiver.requests
     assert request.signature_ok
-    assert abs(int(request.headers["x-helpdesk-timestamp"]) - time.time()) < 60  # real clock
+    assert request.headers["x-helpdesk-timestamp"] == str(int(now.timestamp()))
+
+
+def test_the_lambda_reads_now_from_the_environments_clock(
+        receiver: Receiver, targets: MemoryWebhookTargets, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch):
+    """On the local stack that is the movable clock: the signature's timestamp, the breaker
+    and the dead letter's `at` are in the stack's time, not the host's."""
+    handler = make_handler(lambda: targets)
+    monkeypatch.delenv("HELPDESK_CLOCK_FILE", raising=False)
+    handler(task(), LambdaContext("webhooks_out"))
+    monkeypatch.setenv("HELPDESK_CLOCK_FILE", str(tmp_path / "clock.json"))
+    OffsetClock(tmp_path / "clock.json").set_offset(86400)
+    # Open for another hour of real time, over a day ago in the stack's: let through.
+    opened = {"failures": 5, "opened_until": int(time.time()) + 3600, "openings": 1}
+    targets.targets[7] = replace(targets.targets[7], breaker=opened)
+    receiver.replies = [Reply(503)]
+    with pytest.raises(TemporaryFailure):
+        handler(task(), LambdaContext("webhooks_out"))
+    handler(task(dead_letter=True, error={"Error": "TemporaryFailure", "Cause": "x"}),
+            LambdaContext("webhooks_out"))
+
+    real, moved = (int(r.headers["x-helpdesk-timestamp"]) for r in receiver.requests)
+    assert abs(real - time.time()) < 60
+    assert abs(moved - (time.time() + 86400)) < 60
+    reopened = targets.targets[7].breaker  # for twice as long, from the stack's now
+    assert reopened["openings"] == 2
+    assert abs(reopened["opened_until"] - (time.time() + 86400 + 1200)) < 60
+    letter = targets.dead_letters[task()["delivery_id"]]
+    assert abs(letter.at.timestamp() - (time.time() + 86400)) < 60

@@ -172,7 +172,8 @@ class MailOutbound:
         return f"{self.ticket_prefix.lower()}-{ticket.id}-{post.id}@{domain}"
 
     def _record(self, post: Message, delivery: Delivery) -> Delivery:
-        post.delivery = delivery
+        # Stamped by the helpdesk's clock (the model's default would be the host's time).
+        post.delivery = delivery.model_copy(update={"updated": self.helpdesk.clock()})
         self.helpdesk.repository.table.put(message_item("post", post),
                                            Condition.item_exists())
-        return delivery
+        return post.delivery

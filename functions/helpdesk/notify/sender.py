@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from typing import Any, Literal
 
 from urllib3.exceptions import HTTPError
@@ -58,7 +59,8 @@ class StaffNotifier:
         message["From"] = self._from
         message["To"] = ", ".join(notification.to)
         message["Subject"] = notification.subject or "Helpdesk notification"
-        message["Date"] = formatdate(usegmt=True)
+        # The helpdesk's clock, not the host's: on the local stack it can be moved forward.
+        message["Date"] = format_datetime(self.helpdesk.clock().astimezone(UTC), usegmt=True)
         digest = hashlib.sha256(notification.key.encode()).hexdigest()[:24]
         message["Message-ID"] = f"<notify-{digest}@{self._from.rpartition('@')[2]}>"
         message["Auto-Submitted"] = "auto-generated"  # robots on the other side stay quiet

@@ -52,10 +52,17 @@ def dynamodb_table() -> Iterator[object]:
     from helpdesk.store.dynamo import DynamoTable
     from tests.support.template import table_create_args
 
+    from devstack import moto_patches
+
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(**table_create_args("contract-table"))
-        yield DynamoTable(client, "contract-table")
+        # moto as the local stack runs it: atomic item writes and transactions under threads.
+        moto_patches.install()
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(**table_create_args("contract-table"))
+            yield DynamoTable(client, "contract-table")
+        finally:
+            moto_patches.uninstall()
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

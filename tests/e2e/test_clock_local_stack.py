@@ -176,9 +176,11 @@ def test_webhook_backoff_signing_dead_letters_and_breaker_run_on_stack_time(stac
 
     # Always 503: five failed attempts (30, 60, 120 s apart...) open the circuit from the
     # stack's now; the next attempt fails fast, and one after the cool-down (in stack time)
-    # reaches the receiver again.
+    # reaches the receiver again. (Each _stays also lets the failed attempt reach its Retry's
+    # wait before the clock moves.)
     assert wait_for(lambda: seen("down", 2), 10)
     for pause, count in ((60, 3), (120, 4), (240, 5)):
+        assert _stays(lambda c=count: len(receivers["down"].requests) == c - 1)
         _advance(base, pause + 1)
         assert wait_for(lambda c=count: seen("down", c), 10), f"attempt {count} never came"
     breaker = wait_for(lambda: _breaker(stack, hooks["down"]), 10)
@@ -189,9 +191,10 @@ def test_webhook_backoff_signing_dead_letters_and_breaker_run_on_stack_time(stac
     def attempts() -> int:
         return _attempts(stack, hooks["down"])
 
+    assert _stays(lambda: attempts() == 5)
     _advance(base, 481)  # the sixth attempt: the circuit is open, the receiver is spared
     assert wait_for(lambda: attempts() == 6, 10)
-    assert _stays(lambda: len(receivers["down"].requests) == 5)
+    assert _stays(lambda: len(receivers["down"].requests) == 5 and attempts() == 6)
     _advance(base, 961)  # the seventh: after the cool-down, let through again
     assert wait_for(lambda: seen("down", 6), 10), "the breaker kept host time"
     assert attempts() == 7

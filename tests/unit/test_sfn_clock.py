@@ -47,9 +47,15 @@ def clock() -> StoppedClock:
 def stepfunctions(clock: StoppedClock) -> Iterator[Any]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn_clock.install(clock)
+        client = boto3.client("stepfunctions", region_name="us-east-1")
         try:
-            yield boto3.client("stepfunctions", region_name="us-east-1")
+            yield client
         finally:
+            # No waiting execution outlives its test (a later test's clock could keep it).
+            for machine in client.list_state_machines()["stateMachines"]:
+                for run in client.list_executions(stateMachineArn=machine["stateMachineArn"],
+                                                  statusFilter="RUNNING")["executions"]:
+                    client.stop_execution(executionArn=run["executionArn"])
             sfn_clock.uninstall()
 
 
@@ -141,13 +147,15 @@ def test_retry_intervals_follow_the_clock_and_attempts_stay_as_declared(stepfunc
         events = stepfunctions.get_execution_history(executionArn=execution)["events"]
         return sum(event["type"] == "TaskScheduled" for event in events)
 
+    # Each _stays also lets the failed attempt reach its retrier's wait before the clock moves.
     assert _eventually(lambda: attempts() == 1)
     assert _stays(lambda: attempts() == 1)
     clock.advance(HOUR)
     assert _eventually(lambda: attempts() == 2, 3)
-    clock.advance(HOUR)  # the second interval is twice as long
+    assert _stays(lambda: attempts() == 2)
+    clock.advance(2 * HOUR - 60)  # the second interval is twice as long
     assert _stays(lambda: attempts() == 2 and _status(stepfunctions, execution) == "RUNNING")
-    clock.advance(HOUR)
+    clock.advance(60)
     assert _eventually(lambda: _status(stepfunctions, execution) == "FAILED", 3)
     assert attempts() == 3
 

@@ -49,10 +49,9 @@ def dynamodb_table() -> Iterator[object]:
     import boto3
     from moto import mock_aws
 
+    from devstack import moto_patches
     from helpdesk.store.dynamo import DynamoTable
     from tests.support.template import table_create_args
-
-    from devstack import moto_patches
 
     with mock_aws():
         # moto as the local stack runs it: atomic item writes and transactions under threads.

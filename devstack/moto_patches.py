@@ -24,6 +24,13 @@ DynamoDB (moto is written for one test thread at a time):
   Query's time, growing with the page); DynamoDB's answers are plain JSON already
   -> `DynamoResult` answers are written with `json.dumps`.
 
+Every service:
+- moto's `BaseModel.__new__` appends every model instance it ever creates to a class list (for
+  its dashboard), so nothing moto creates is ever freed: each DynamoDB item, each copy of an
+  item a Query or an update makes, each stream record, each execution's objects. That was the
+  memory that grew per message and never came back -> instances are not tracked, except S3's
+  keys and multipart uploads, which moto's reset uses to close their buffers.
+
 Step Functions (moto runs the real ASL with LocalStack's interpreter):
 - every execution parses the state machine's ASL again with ANTLR (a tenth of the stack's
   CPU per message) -> the parse tree is cached per definition (the tree is read-only; the
@@ -57,6 +64,7 @@ _originals: dict[tuple[Any, str], Any] = {}
 
 def install() -> None:
     """Idempotent. Install before devstack.streams wraps `transact_write_items`."""
+    from moto.core.common_models import BaseModel
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
@@ -69,6 +77,7 @@ def install() -> None:
     with _lock:
         if _originals:
             return
+        _replace(BaseModel, "__new__", staticmethod(_untracked_new))
         _replace(DynamoHandler, "call_action", _serialized(DynamoHandler.call_action))
         _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
         _replace(DynamoResult, "execute_result", _json_result(DynamoResult.execute_result))
@@ -107,6 +116,16 @@ def _replace(owner: Any, name: str, replacement: Any) -> None:
                 else getattr(owner, name))
     _originals[(owner, name)] = original
     setattr(owner, name, replacement)
+
+
+_STILL_TRACKED = {"FakeKey", "FakeMultipart"}  # S3's reset closes their buffers
+
+
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    instance = object.__new__(cls)
+    if cls.__name__ in _STILL_TRACKED:
+        cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
+    return instance
 
 
 def _serialized(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -233,3 +233,26 @@ def test_patched_queries_answer_what_moto_answers(writes):
             finally:
                 moto_patches.uninstall()
     assert results[0] == results[1]
+
+
+def test_what_moto_served_is_freed_once_nobody_holds_it(patched):
+    """moto's own tracking of every model instance kept each item copy a Query or an update
+    made for ever: the stack's memory grew with every message."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    def live_items() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Item))
+
+    patched.put_item(TableName=TABLE, Item={"PK": {"S": "kept"}, "SK": {"S": "A"},
+                                            "GSI1PK": {"S": "g"}, "GSI1SK": {"S": "1"}})
+    before = live_items()
+    for n in range(50):
+        patched.update_item(TableName=TABLE, Key={"PK": {"S": "kept"}, "SK": {"S": "A"}},
+                            UpdateExpression="SET n = :n",
+                            ExpressionAttributeValues={":n": {"N": str(n)}})
+        patched.query(TableName=TABLE, IndexName="GSI1", KeyConditionExpression="GSI1PK = :g",
+                      ExpressionAttributeValues={":g": {"S": "g"}})
+    assert live_items() == before  # still the one stored item

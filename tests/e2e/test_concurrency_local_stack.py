@@ -191,6 +191,8 @@ def test_simultaneous_changes_of_different_fields_all_stay_with_one_audit_row_ea
         {"followers": [admin_id]},
         {"sla_date": "2027-01-15 12:00:00"},
         {"status_id": "pending"},
+        {"type_id": 2},
+        {"description": "changed at the same moment"},
     ]
 
     def put(index: int) -> requests.Response:
@@ -208,8 +210,10 @@ def test_simultaneous_changes_of_different_fields_all_stay_with_one_audit_row_ea
     audit = admin.get(f"{api}/tickets/{ticket_id}/audit", timeout=30).json()["data"]
     for change in acknowledged:
         (field, value), = change.items()
-        shown = ticket[field]
-        if field == "sla_date":
+        shown = ticket.get(field)
+        if field == "description":
+            pass  # not in the ticket's view: its audit row below is the proof
+        elif field == "sla_date":
             assert shown == "15.01.2027 12:00:00", (field, shown)
         elif field == "custom_fields":
             assert shown.get("order") == "1001", shown

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from urllib3.exceptions import HTTPError
 
@@ -21,7 +21,24 @@ from helpdesk.notify.model import Notification
 from helpdesk.store import keys
 from helpdesk.webhooks_out.ssrf import AllowList, check_destination
 
+if TYPE_CHECKING:
+    from helpdesk.channels.service import Channels
+    from helpdesk.store.repository import Repository
+
 KEEP_DAYS = 30
+
+
+class NotifierDesk(Protocol):
+    """What sending a staff notice needs of the helpdesk: its marker items, the channel a
+    messenger notice goes through, and the clock."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def channels(self) -> Channels: ...
+
+    def clock(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -31,7 +48,7 @@ class NotificationResult:
 
 
 class StaffNotifier:
-    def __init__(self, helpdesk: Any, mail: MailSender, *, from_address: str,
+    def __init__(self, helpdesk: NotifierDesk, mail: MailSender, *, from_address: str,
                  http: Http | None = None, allow: AllowList | None = None) -> None:
         self.helpdesk = helpdesk
         self._mail = mail

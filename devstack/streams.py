@@ -17,6 +17,7 @@ parallelization; records delivered to a mapping are not kept for GetRecords."""
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import json
 import logging
@@ -259,9 +260,15 @@ def _passes_filters(criteria: dict[str, Any] | None, record: dict[str, Any]) -> 
     filters = (criteria or {}).get("Filters") or []
     if not filters:
         return True
+    return any(_pattern(f.get("Pattern")).matches_event(record) for f in filters)
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(text: str | None) -> Any:
+    """Parsed once per filter text: the stack delivers many records through few filters."""
     from moto.events.models import EventPattern
 
-    return any(EventPattern.load(f.get("Pattern")).matches_event(record) for f in filters)
+    return EventPattern.load(text)
 
 
 def _epoch_seconds(value: Any) -> Any:

@@ -256,3 +256,76 @@ def test_what_moto_served_is_freed_once_nobody_holds_it(patched):
         patched.query(TableName=TABLE, IndexName="GSI1", KeyConditionExpression="GSI1PK = :g",
                       ExpressionAttributeValues={":g": {"S": "g"}})
     assert live_items() == before  # still the one stored item
+
+
+# --- items rest packed (devstack/moto_items.py) and read back exactly ---------------------
+EVERY_TYPE = {
+    "PK": {"S": "typed"}, "SK": {"S": "A"},
+    "text": {"S": "Привет, 世界"}, "number": {"N": "12.50"}, "blob": {"B": b"\x00\xffraw"},
+    "labels": {"SS": ["a", "b"]}, "figures": {"NS": ["1", "2.5"]}, "blobs": {"BS": [b"x", b"y"]},
+    "flag": {"BOOL": False}, "nothing": {"NULL": True},
+    "nested": {"M": {"list": {"L": [{"S": "one"}, {"N": "2"}, {"M": {"deep": {"BOOL": True}}}]},
+                     "empty": {"M": {}}}},
+}
+KEY = {"PK": {"S": "typed"}, "SK": {"S": "A"}}
+UPDATES = [
+    ("SET nested.#l = list_append(nested.#l, :more), #n = #n + :one",
+     {":more": {"L": [{"S": "three"}]}, ":one": {"N": "1"}}, {"#l": "list", "#n": "number"}),
+    ("ADD labels :name, figures :figure", {":name": {"SS": ["c"]}, ":figure": {"NS": ["7"]}}, {}),
+    ("SET nested.added = :map REMOVE flag, nested.#l[0]",
+     {":map": {"M": {"k": {"S": "v"}}}}, {"#l": "list"}),
+    ("DELETE labels :gone", {":gone": {"SS": ["a"]}}, {}),
+]
+
+
+def _history_of_one_item(client: Any) -> list[Any]:
+    client.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    seen = [client.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)["Item"]]
+    for expression, values, names in UPDATES:
+        answer = client.update_item(TableName=TABLE, Key=KEY, UpdateExpression=expression,
+                                    ExpressionAttributeValues=values, ReturnValues="ALL_OLD",
+                                    **({"ExpressionAttributeNames": names} if names else {}))
+        seen.append(answer["Attributes"])
+        seen.append(client.query(TableName=TABLE, KeyConditionExpression="PK = :p",
+                                 ExpressionAttributeValues={":p": {"S": "typed"}})["Items"])
+    seen.append(client.get_item(TableName=TABLE, Key=KEY)["Item"])
+    return seen
+
+
+def test_an_item_of_every_attribute_type_reads_back_exactly_as_moto_keeps_it():
+    histories = []
+    for patch in (True, False):
+        with mock_aws():
+            if patch:
+                moto_patches.install()
+            try:
+                client = boto3.client("dynamodb", region_name="us-east-1")
+                _create(client)
+                histories.append(_history_of_one_item(client))
+            finally:
+                moto_patches.uninstall()
+    assert histories[0] == histories[1]
+    assert histories[0][0]["blob"] == {"B": b"\x00\xffraw"}
+    assert histories[0][-1]["nested"]["M"]["list"]["L"] == [
+        {"N": "2"}, {"M": {"deep": {"BOOL": True}}}, {"S": "three"}]
+
+
+def test_a_stored_item_rests_as_one_packed_string_not_as_moto_objects(patched):
+    from moto.dynamodb.models import dynamodb_backends
+
+    patched.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    patched.get_item(TableName=TABLE, Key=KEY)
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    [partition] = table.items.values()
+    [stored_item] = partition.values()
+    stored = stored_item.__dict__
+    assert "_attrs" not in stored and isinstance(stored["_packed"], bytes)
+
+
+def test_an_item_over_the_size_limit_is_refused_and_the_stored_one_kept(patched):
+    patched.put_item(TableName=TABLE, Item={**KEY, "body": {"S": "kept"}})
+    with pytest.raises(ClientError) as refused:
+        patched.put_item(TableName=TABLE, Item={**KEY, "body": {"S": "x" * 410_000}})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "size" in refused.value.response["Error"]["Message"].lower()
+    assert patched.get_item(TableName=TABLE, Key=KEY)["Item"]["body"] == {"S": "kept"}

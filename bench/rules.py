@@ -51,7 +51,7 @@ def _rules(count: int) -> list[Rule]:
     rules = []
     for n in range(count):
         shape = n % 4
-        conditions: dict[str, Any] = [
+        conditions: dict[str, Any] = [  # type: ignore[assignment]
             {"any": [{"field": "text", "op": "contains", "value": [f"keyword{n}", "оплата"]}]},
             {"all": [{"field": "channel", "op": "is", "value": "email"},
                      {"field": "status_id", "op": "in", "value": ["open", "pending"]}]},
@@ -107,7 +107,7 @@ def periodic_items_read(open_tickets: int, pending: int = 10) -> tuple[int, int]
     from helpdesk.store.repository import ticket_item
 
     table = _Counting(MemoryTable())
-    helpdesk = Helpdesk(table, clock=lambda: NOW)  # type: ignore[arg-type]
+    helpdesk = Helpdesk(table, clock=lambda: NOW)
     helpdesk.bootstrap("bench@example.com", "bench-key")
     admin = helpdesk.users.authenticate("bench@example.com", "bench-key")
     helpdesk.rules.create(admin, RuleFields.model_validate({

@@ -285,7 +285,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator insists
     return transform(json.loads(json.dumps(template)), dict(parameters or {}),
-                     NoManagedPolicies())  # type: ignore[arg-type]
+                     NoManagedPolicies())
 
 
 def localize(template: dict[str, Any], base: Path, code_uri: str) -> None:

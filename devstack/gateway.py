@@ -280,7 +280,7 @@ class LocalGateway:
         if self._server is None:
             raise RuntimeError("gateway not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def stop(self) -> None:
         server, self._server = self._server, None

@@ -34,7 +34,7 @@ def install() -> None:
 
     if not isinstance(Item.__dict__.get("attrs"), property):
         Item.attrs = property(_attrs, _set_attrs)  # type: ignore[assignment]
-        Item.__init__ = _init  # type: ignore[method-assign]
+        Item.__init__ = _init  # type: ignore[assignment]
     _active = True
 
 

@@ -144,7 +144,7 @@ _STILL_TRACKED = {"FakeKey", "FakeMultipart"}  # S3's reset closes their buffers
 
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     if cls.__name__ in _STILL_TRACKED:
         cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
     return instance

@@ -64,7 +64,7 @@ class Outbox:
                         outbox._write(raw_data)
                     return message
 
-                SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+                SESBackend.send_raw_email = send_raw_email  # type: ignore[assignment]
             _installed.append(self)
 
     def uninstall(self) -> None:

@@ -17,7 +17,9 @@ class DemoAgent:
 
 
 def seed_demo(helpdesk: Helpdesk, admin_email: str) -> list[DemoAgent]:
-    admin = helpdesk.users.viewer_of(helpdesk.repository.user_by_contact("email", admin_email))
+    admin_user = helpdesk.repository.user_by_contact("email", admin_email)
+    assert admin_user is not None, "seed_demo runs after bootstrap"
+    admin = helpdesk.users.viewer_of(admin_user)
     add = helpdesk.dictionaries.add
     billing = add(admin, "departments", {"en": "Billing", "ru": "Бухгалтерия"}, None, {})
     technical = add(admin, "departments", {"en": "Technical", "ru": "Техподдержка"}, None, {})

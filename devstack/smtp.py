@@ -106,9 +106,7 @@ class _Smtp(SMTP):
         # for an oversized message, see above) and a too-big message or SIZE= with a 552
         # that does not say the limit: senders get one clear 552 instead.
         text = status.decode(errors="replace") if isinstance(status, bytes) else status
-        if text in _SIZE_ANSWERS:
-            status = self._too_big
-        await super().push(status)
+        await super().push(self._too_big if text in _SIZE_ANSWERS else text)
 
 
 _SIZE_ANSWERS = frozenset({
@@ -125,8 +123,9 @@ class _Controller(Controller):
     def _trigger_server(self) -> None:
         # aiosmtpd connects to self.port to check the server is up; with port 0 that is the
         # port the OS picked, which only the bound socket knows.
-        if self.port == 0 and self.server is not None and self.server.sockets:
-            self.port = self.server.sockets[0].getsockname()[1]
+        sockets = getattr(self.server, "sockets", None)
+        if self.port == 0 and sockets:
+            self.port = sockets[0].getsockname()[1]
         super()._trigger_server()
 
 

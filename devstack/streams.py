@@ -77,8 +77,8 @@ class StreamPoller:
                 poller._enqueue(record)
 
         self._originals = {"add": original_add, "transact": original_transact}
-        StreamShard.add = add  # type: ignore[method-assign]
-        DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        StreamShard.add = add  # type: ignore[assignment]
+        DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[assignment]
         self._thread = threading.Thread(target=self._run, name="dynamodb-stream-poller",
                                         daemon=True)
         self._thread.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Response
@@ -26,7 +27,8 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def envelope(status: int, code: str, title: str, details: str,
-             headers: dict[str, str] | None = None, field: str | None = None) -> Response:
+             headers: Mapping[str, str | list[str]] | None = None,
+             field: str | None = None) -> Response:
     error: dict[str, Any] = {"code": code, "title": title, "details": details}
     if field:
         error["source"] = {"field": field}

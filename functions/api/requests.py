@@ -21,6 +21,8 @@ MAX_PER_PAGE = 100
 
 def body_of(request: Request) -> dict[str, Any]:
     raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     if not raw.strip():
         return {}
     content_type = (request.headers.get("content-type") or "application/json").lower()

@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk.dates import format_datetime
-from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
+from helpdesk.models import (
+    DictionaryEntry,
+    FieldChange,
+    Message,
+    Organization,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from helpdesk.sla.model import Calendar, Policy, TargetState, TicketSla
 
 
@@ -163,7 +171,8 @@ def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
     """One row per field change: who (staff, customer, rule, system, SLA), what, old, new."""
     rows = []
     for event in events:
-        for change in event.changes or [None]:
+        changes: list[FieldChange | None] = [*event.changes] or [None]
+        for change in changes:
             rows.append({
                 "id": f"{event.event_id}" if change is None else f"{event.event_id}:{change.field}",
                 "event_id": event.event_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from helpdesk.access import Viewer
 from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.models import DictionaryEntry, LocalizedName, Role
@@ -95,7 +97,7 @@ class Dictionaries:
 
     def update_department(self, viewer: Viewer, department_id: int,
                           name: LocalizedName | None,
-                          managers: list[int] | None) -> DictionaryEntry:
+                          managers: builtins.list[int] | None) -> DictionaryEntry:
         """Rename a department or name its managers (they hear of missed SLA targets)."""
         viewer.require_admin("change departments")
         entry = self._repository.dictionary_entry("departments", department_id)

@@ -3,6 +3,7 @@ an index of users by organization); `employees` on input moves users in and out.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +50,7 @@ class Organizations:
             raise NotFound(f"organization {organization_id} does not exist")
         return organization
 
-    def employees(self, organization: Organization) -> list[int]:
+    def employees(self, organization: Organization) -> builtins.list[int]:
         return [user.id for user in self._repository.users_of_organization(organization.id)]
 
     def create(self, viewer: Viewer, fields: OrganizationCreate) -> Organization:
@@ -103,14 +104,14 @@ class Organizations:
                 setattr(organization, name, value)
 
     def _save(self, organization: Organization, previous: int | None,
-              old_domains: list[str]) -> None:
+              old_domains: builtins.list[str]) -> None:
         try:
             self._repository.save_organization(organization, previous, old_domains)
         except DomainTaken as taken:
             raise Conflict(f"domain {taken.domain} already belongs to another organization",
                            field="domains") from taken
 
-    def _customers(self, user_ids: list[int] | None) -> list[User] | None:
+    def _customers(self, user_ids: builtins.list[int] | None) -> builtins.list[User] | None:
         """Checked before anything is written, so a bad id changes nothing."""
         if user_ids is None:
             return None
@@ -122,7 +123,7 @@ class Organizations:
             users.append(user)
         return users
 
-    def _set_employees(self, organization: Organization, users: list[User] | None) -> None:
+    def _set_employees(self, organization: Organization, users: builtins.list[User] | None) -> None:
         if users is None:
             return
         wanted = {user.id for user in users}

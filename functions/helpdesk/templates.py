@@ -368,9 +368,9 @@ def _check_paths(tree: nodes.Template, where: str) -> None:
             continue
         raise InvalidInput(f"{where}: unknown placeholder '{shown}'; "
                            f"use {_known()}", field=where)
-    for name in tree.find_all(nodes.Name):
-        if name.ctx == "load" and name.name in _ROOTS and id(name) not in covered:
-            raise InvalidInput(f"{where}: '{name.name}' alone is not a placeholder; "
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in _ROOTS and id(node) not in covered:
+            raise InvalidInput(f"{where}: '{node.name}' alone is not a placeholder; "
                                f"use {_known()}", field=where)
 
 

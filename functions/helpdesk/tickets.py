@@ -8,6 +8,7 @@ transaction fail; the change is then applied again to the fresh ticket, never lo
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,7 +117,7 @@ class Tickets:
             if viewer.can_see(ticket) and _matches(ticket, wanted)
         ]
 
-    def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> list[Message]:
+    def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> builtins.list[Message]:
         self.get(viewer, ticket_id)
         if kind == "comment":
             viewer.require_staff("read private comments")
@@ -133,7 +134,7 @@ class Tickets:
                     return file
         raise NotFound(f"file {file_id} does not exist in ticket {ticket_id}")
 
-    def audit(self, viewer: Viewer, ticket_id: int) -> list[TicketEvent]:
+    def audit(self, viewer: Viewer, ticket_id: int) -> builtins.list[TicketEvent]:
         self.get(viewer, ticket_id)
         viewer.require_staff("read the audit trail")
         return self._repository.events(ticket_id)
@@ -177,7 +178,7 @@ class Tickets:
         assert message is not None
         return ticket, message
 
-    def add_inbound(self, ticket_id: int, inbound: Inbound, cc: list[str] = ()) -> Message:  # type: ignore[assignment]
+    def add_inbound(self, ticket_id: int, inbound: Inbound, cc: builtins.list[str] = ()) -> Message:  # type: ignore[assignment]
         """A customer's message joining an existing ticket (reopens it when closed)."""
         author = inbound.author
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
@@ -204,7 +205,8 @@ class Tickets:
         return message
 
     def record_author_change(self, ticket_id: int, post_id: int, author: User, *,
-                             new_text: str | None, extra: list[Operation]) -> Message | None:
+                             new_text: str | None,
+                             extra: builtins.list[Operation]) -> Message | None:
         """The customer edited (`new_text`) or deleted (None) a message in his messenger: an
         audit entry and a mark on our copy, which keeps what he first wrote."""
         changed: list[Message] = []
@@ -233,7 +235,7 @@ class Tickets:
         return changed[0] if changed else None
 
     def add_system_comment(self, ticket_id: int, text: str,
-                           files: list[Attachment] = (),  # type: ignore[assignment]
+                           files: builtins.list[Attachment] = (),  # type: ignore[assignment]
                            message_id: int | None = None) -> Message:
         """A private note written by the system (bounces, delivery problems)."""
         message_id = message_id or self._repository.next_id("message")
@@ -449,7 +451,7 @@ class Tickets:
 
     def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
                         actor: Actor,
-                        notes: Callable[[], list[FieldChange]],
+                        notes: Callable[[], builtins.list[FieldChange]],
                         context: Callable[[], dict[str, Any]]) -> Ticket:
         """Automation's write: the same path as staff changes (versioned, audited, retried on a
         concurrent write, where `mutate` evaluates the rules again on the fresh ticket)."""
@@ -474,7 +476,7 @@ class Tickets:
         actor: Actor | None = None,
         marker: FieldChange | None = None,
         context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
-        notes: Callable[[], list[FieldChange]] | None = None,
+        notes: Callable[[], builtins.list[FieldChange]] | None = None,
         timers_count: bool = False,
     ) -> Ticket:
         """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
@@ -515,7 +517,8 @@ class Tickets:
 
     # --- helpers ---------------------------------------------------------------------------
     def _event(
-        self, ticket: Ticket, actor: Actor, kind: str, changes: list[FieldChange], now: datetime
+        self, ticket: Ticket, actor: Actor, kind: str, changes: builtins.list[FieldChange],
+        now: datetime,
     ) -> TicketEvent:
         return TicketEvent(
             event_id=f"{ticket.id}-{ticket.version}",
@@ -612,7 +615,7 @@ class Tickets:
         if user is None or user.kind is not UserKind.STAFF or not user.active:
             raise InvalidInput(f"{field}: {user_id} is not an active staff member", field=field)
 
-    def _candidates(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
+    def _candidates(self, viewer: Viewer, wanted: TicketFilter) -> builtins.list[Ticket]:
         key_range = KeyRange(
             low=keys.stamp(wanted.updated_from) if wanted.updated_from else None,
             high=keys.stamp(wanted.updated_to) + "~" if wanted.updated_to else None,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from helpdesk.access import Viewer
 from helpdesk.dictionaries import ADMIN_GROUP, CUSTOMER_GROUP, Dictionaries
@@ -146,9 +148,9 @@ class Users:
                 removed.append(("phone", old_phone))
                 user.contacts = [c for c in user.contacts
                                  if not (c.kind == "phone" and c.value == old_phone)]
-            if self._free_phone(user.phone):
-                added.append(("phone", new_phone))  # type: ignore[arg-type]
-                user.contacts.append(Contact(kind="phone", value=new_phone))  # type: ignore[arg-type]
+            if new_phone and self._free_phone(new_phone):
+                added.append(("phone", new_phone))
+                user.contacts.append(Contact(kind="phone", value=new_phone))
         user.version = previous + 1
         user.date_updated = self._clock()
         try:
@@ -202,7 +204,7 @@ class Users:
             return winner
         return user
 
-    def find_or_create_by_contacts(self, contacts: list[tuple[str, str]], name: str,
+    def find_or_create_by_contacts(self, contacts: builtins.list[tuple[str, str]], name: str,
                                    phone: str = "") -> User:
         """The customer owning the first of these contacts that is known (messenger id, then
         phone, then e-mail: the caller's order), who learns the others; else a new customer
@@ -234,7 +236,7 @@ class Users:
             return phone
         return None
 
-    def _learn(self, user: User, contacts: list[tuple[str, str]]) -> User:
+    def _learn(self, user: User, contacts: builtins.list[tuple[str, str]]) -> User:
         """Adds contacts nobody owns yet (a contact of another customer stays his)."""
         known = {(c.kind, c.value) for c in user.contacts}
         for kind, value in contacts:
@@ -304,10 +306,11 @@ class Users:
         password = changes.pop("password", None)
         if isinstance(password, str):
             user.password_hash = hash_password(password)
-        for department_id in changes.get("department") or []:  # type: ignore[union-attr]
+        departments = cast("list[int]", changes.get("department") or [])
+        for department_id in departments:
             self._dictionaries.require("departments", department_id, "department")
-        if changes.get("user_status") is not None:
-            self._dictionaries.require("user_statuses", changes["user_status"], "user_status")
+        if (status := changes.get("user_status")) is not None:
+            self._dictionaries.require("user_statuses", cast("int | str", status), "user_status")
         for name, value in changes.items():
             if value is not None or name in {"organiz_id", "user_status"}:
                 setattr(user, name, value)

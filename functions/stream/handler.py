@@ -61,6 +61,6 @@ def start_workflow(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(event=event, record_handler=start_workflow,
                                     processor=processor, context=context)

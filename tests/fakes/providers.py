@@ -9,7 +9,7 @@ clients, routed by path as the real hosts would be.
 
 Every request is recorded (method, path, query, headers, raw body and the parsed JSON, form or
 multipart fields). Message ids come from one increasing counter. `add_file` serves a file for
-download, `fail_next` / `delay_next` script trouble for the next requests."""
+download, `fail_next` / `hold_next` script trouble for the next requests."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ class FakeProviders:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._failures: deque[tuple[str | None, Reply]] = deque()
-        self._delays: deque[float] = deque()
+        self._holds = 0  # how many of the next requests get no answer until released
+        self._released = threading.Event()
         self._paths: dict[str, _File] = {}  # served at a path (URL-style file refs)
         self._by_id: dict[str, _File] = {}  # Telegram file_id / WhatsApp media id
         self._telegram_paths: dict[str, _File] = {}  # getFile's file_path -> file
@@ -97,7 +98,7 @@ class FakeProviders:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
-        server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        server.handle_error = lambda request, address: None  # type: ignore[assignment]
         # A short poll interval: shutdown() waits for it, once per test.
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                          name="fake-providers", daemon=True).start()
@@ -105,6 +106,7 @@ class FakeProviders:
         return self
 
     def stop(self) -> None:
+        self.release()  # held requests end with the fake
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -121,7 +123,7 @@ class FakeProviders:
     def url(self) -> str:
         assert self._server is not None, "FakeProviders is not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     # -- scripting ---------------------------------------------------------------------------
     def add_file(self, ref: str, content: bytes, content_type: str = "application/octet-stream",
@@ -150,10 +152,15 @@ class FakeProviders:
         with self._lock:
             self._failures.extend([(path, reply)] * n)
 
-    def delay_next(self, n: int, seconds: float) -> None:
-        """Stall the next `n` requests before answering (client timeouts)."""
+    def hold_next(self, n: int = 1) -> None:
+        """Leave the next `n` requests unanswered until `release()` (or the fake stops): a
+        client's read timeout then expires for certain, whatever the machine's speed."""
         with self._lock:
-            self._delays.extend([seconds] * n)
+            self._holds += n
+
+    def release(self) -> None:
+        """Answer the held requests (late: their clients have usually given up)."""
+        self._released.set()
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
@@ -167,10 +174,10 @@ class FakeProviders:
         request = _read_request(handler)
         with self._lock:
             self.requests.append(request)
-            delay = self._delays.popleft() if self._delays else 0.0
+            held, self._holds = self._holds > 0, max(self._holds - 1, 0)
             failure = self._take_failure(request.path)
-        if delay:
-            time.sleep(delay)
+        if held:
+            self._released.wait()
         reply = failure or self._route(request)
         request.status, request.response = reply.status, reply.body
         _write_reply(handler, reply)

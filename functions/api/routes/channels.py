@@ -25,7 +25,7 @@ def _public_base() -> str:
     """Where providers reach us, as the caller reached us: API Gateway's default domain
     carries the stage in the path, a custom domain or the local server does not."""
     request = channels.current_request
-    headers = request.headers or {}
+    headers: Any = request.headers or {}
     host = headers.get("host") or request.context.get("domainName", "localhost")
     scheme = headers.get("x-forwarded-proto", "http")
     stage = request.context.get("stage", "")

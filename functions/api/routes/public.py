@@ -25,7 +25,8 @@ def _ip() -> str:
 
 
 def _session() -> str:
-    return (public.current_request.headers or {}).get("x-chat-session", "")
+    headers: Any = public.current_request.headers or {}
+    return str(headers.get("x-chat-session") or "")
 
 
 @endpoint(public, "/chat/visitor/id", ("POST",))

@@ -174,7 +174,8 @@ class ChannelIngest:
                     "post_id": post_id}, Condition.item_absent())
         edited = isinstance(event, MessageEdited)
         self.helpdesk.tickets.record_author_change(
-            ticket_id, post_id, author, new_text=event.text if edited else None, extra=[mark])
+            ticket_id, post_id, author,
+            new_text=event.text if isinstance(event, MessageEdited) else None, extra=[mark])
         return ChannelOutcome(event.event_id, "edited" if edited else "deleted", ticket_id,
                               post_id)
 

@@ -17,7 +17,7 @@ from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
 from helpdesk.store.repository import StaleVersion
-from helpdesk.store.table import Condition, Put
+from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
 # Reasons (see parse._automatic) that mean "a machine answered": such mail joins the ticket it
@@ -189,7 +189,7 @@ class MailIngest:
         files = [self._store(ticket_id, message_id, number, attachment)
                  for number, attachment in enumerate(mail.attachments, start=1)]
         link = {"ticket_id": ticket_id, "post_id": message_id, "direction": "inbound"}
-        extra = []
+        extra: list[Operation] = []
         if mail.message_id:
             pk, sk = keys.mail_message(mail.message_id)
             extra.append(Put({"PK": pk, "SK": sk, "item_type": "mail_message", **link},

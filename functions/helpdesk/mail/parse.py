@@ -146,7 +146,8 @@ _MAX_HEADER_LINES = 10_000  # real mail has a few hundred at most (long Received
 _MAX_HEADER_VALUE = 256 * 1024
 
 
-def _decode_header_value(name: str, raw: bytes, ctx: _Context) -> str:
+def _decode_header_value(name: str, raw: bytes | bytearray, ctx: _Context) -> str:
+    raw = bytes(raw)
     raw = raw.strip(b" \t\r\n")
     if len(raw) > _MAX_HEADER_VALUE:
         ctx.defect(f"header {name[:40]!r} longer than {_MAX_HEADER_VALUE} bytes; cut", limit=True)
@@ -423,7 +424,7 @@ class _Part:
 
 def _make_part(data: bytes, depth: int, default: str, ctx: _Context, top: bool = False) -> _Part:
     headers, body = _split_message(data, ctx, top=top)
-    ctype, params = default, {}
+    ctype, params = default, dict[str, str]()
     if (value := headers.get("content-type")) is not None:
         ctype, params = _params(value, ctx.decoder)
         if ctype == "text":

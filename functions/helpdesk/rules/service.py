@@ -4,6 +4,7 @@ a skipped action later."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,7 +28,7 @@ class Rules:
         viewer.require_admin("manage automation rules")
         return [r for r in self.in_order() if kind is None or r.kind is kind]
 
-    def in_order(self, kind: RuleKind | None = None) -> list[Rule]:
+    def in_order(self, kind: RuleKind | None = None) -> builtins.list[Rule]:
         """Every rule (of a kind) in the order they run: by kind, then position."""
         order = list(RuleKind)
         rules = [r for r in self._repository.rules() if kind is None or r.kind is kind]
@@ -61,7 +62,8 @@ class Rules:
         self._require(rule_id)
         self._repository.erase_rule(rule_id)
 
-    def reorder(self, viewer: Viewer, kind: RuleKind, ids: list[int]) -> list[Rule]:
+    def reorder(self, viewer: Viewer, kind: RuleKind,
+                ids: builtins.list[int]) -> builtins.list[Rule]:
         """`ids` lists every rule of the kind once, in the new order."""
         viewer.require_admin("manage automation rules")
         rules = {r.id: r for r in self.in_order(kind)}
@@ -89,7 +91,7 @@ class Rules:
             raise NotFound(f"rule {rule_id} does not exist")
         return rule
 
-    def _check_references(self, actions: list[Action]) -> None:
+    def _check_references(self, actions: builtins.list[Action]) -> None:
         for index, action in enumerate(actions):
             where = f"actions.{index}.value"
             value = action.value

@@ -172,7 +172,8 @@ class Escalation(Fields):
     # "department": every active agent of the ticket's department.
     notify: list[Literal["assignee", "department_managers", "department"]
                  | Annotated[int, Field(ge=1)]] = \
-        Field(default_factory=lambda: ["assignee", "department_managers"], max_length=50)
+        Field(default_factory=lambda: ["assignee", "department_managers"],  # type: ignore[arg-type]
+              max_length=50)
     telegram: dict[str, Any] | None = None  # {"channel_id": <our Telegram bot>, "chat_id"}
     slack_url: str | None = Field(default=None, max_length=2000)
     raise_priority_to: int | None = Field(default=None, ge=1)

@@ -6,6 +6,7 @@ this process is seen at once, one made elsewhere within that time."""
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -239,7 +240,7 @@ class Policies:
         viewer.require_staff("read SLA policies")
         return self.in_order()
 
-    def in_order(self) -> list[Policy]:
+    def in_order(self) -> builtins.list[Policy]:
         return sorted(self._repository.sla_policies(), key=lambda p: (p.position, p.id))
 
     def get(self, viewer: Viewer, policy_id: int) -> Policy:
@@ -271,7 +272,7 @@ class Policies:
         self._repository.erase_sla_policy(policy_id)
         self._settings.forget()
 
-    def reorder(self, viewer: Viewer, ids: list[int]) -> list[Policy]:
+    def reorder(self, viewer: Viewer, ids: builtins.list[int]) -> builtins.list[Policy]:
         """`ids` lists every policy once, in the order they are tried (first match wins)."""
         viewer.require_admin("manage SLA policies")
         policies = {p.id: p for p in self.in_order()}

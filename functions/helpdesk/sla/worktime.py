@@ -137,15 +137,15 @@ class WorkingTime:
         self._always_open = always_open
         weekly: list[set[tuple[int, int]]] = [set() for _ in range(7)]
         if always_open:
-            for day in weekly:
-                day.add((0, MINUTES_PER_DAY))
+            for minutes in weekly:
+                minutes.add((0, MINUTES_PER_DAY))
         else:
             for interval in intervals:
                 if not isinstance(interval, Interval):
                     raise ValueError(f"{interval!r} is not an Interval")
                 end = interval.end + (MINUTES_PER_DAY if interval.crosses_midnight else 0)
                 weekly[interval.weekday].add((interval.start, end))
-        self._weekly = tuple(tuple(sorted(day)) for day in weekly)
+        self._weekly = tuple(tuple(sorted(minutes)) for minutes in weekly)
         self._empty = not any(self._weekly)
         no_days_off = False
         if callable(holidays):

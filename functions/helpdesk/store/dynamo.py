@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -113,7 +114,7 @@ class DynamoTable:
                 raise ConditionFailed(str(error)) from error
             raise
 
-    def transact(self, operations: list[Operation]) -> None:
+    def transact(self, operations: Sequence[Operation]) -> None:
         try:
             self._client.transact_write_items(
                 TransactItems=[self._transact_item(op) for op in operations]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from helpdesk.store.keys import ALL_INDEXES
@@ -65,7 +66,7 @@ class MemoryTable:
                 raise ConditionFailed(f"condition failed for {(pk, sk)}")
             self._items.pop((pk, sk), None)
 
-    def transact(self, operations: list[Operation]) -> None:
+    def transact(self, operations: Sequence[Operation]) -> None:
         with self._lock:
             keys = [self._key(op) for op in operations]
             if len(set(keys)) != len(keys):

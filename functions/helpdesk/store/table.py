@@ -8,6 +8,7 @@ exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -103,7 +104,7 @@ class Table(Protocol):
 
     def delete(self, pk: str, sk: str, condition: Condition | None = None) -> None: ...
 
-    def transact(self, operations: list[Operation]) -> None: ...
+    def transact(self, operations: Sequence[Operation]) -> None: ...
 
     def query(self, request: QueryRequest) -> Page: ...
 

@@ -3,6 +3,7 @@ signing secret (write-only, kept in the secret store like channel credentials)."
 
 from __future__ import annotations
 
+import builtins
 import secrets as random
 from collections.abc import Callable
 from datetime import datetime
@@ -67,7 +68,7 @@ class Subscriptions:
         self._require(subscription_id)
         self._repository.erase_subscription(subscription_id)
 
-    def dead_letters(self, viewer: Viewer, subscription_id: int) -> list[dict[str, Any]]:
+    def dead_letters(self, viewer: Viewer, subscription_id: int) -> builtins.list[dict[str, Any]]:
         """Deliveries that failed for good (last 30 days), newest first."""
         viewer.require_admin("manage webhook subscriptions")
         self._require(subscription_id)

@@ -129,6 +129,6 @@ def location_ref(lat: Any, lon: Any) -> str:
     return f"{float(lat)},{float(lon)}"
 
 
-def shared_contact(name: str, number: str) -> str:
+def shared_contact(name: str, number: str | None) -> str:
     """A contact card someone else's: kept as text so the agent sees it on the ticket."""
     return " ".join(part for part in ("Contact:", name.strip(), phone(number)) if part)

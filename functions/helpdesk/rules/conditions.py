@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -125,7 +126,8 @@ def _compare(op: Op, actual: Any, expected: Any) -> bool:
                  else _equal(actual, expected))
         return equal if op is Op.IS else not equal
     if op in (Op.IN, Op.NOT_IN):
-        found = any(_equal(actual, option) for option in expected)
+        items = actual if isinstance(actual, list) else [actual]  # tags: any of them
+        found = any(_equal(item, option) for item in items for option in expected)
         return found if op is Op.IN else not found
     if op in (Op.CONTAINS, Op.NOT_CONTAINS):
         needles = expected if isinstance(expected, list) else [expected]
@@ -156,6 +158,8 @@ def _equal(actual: Any, expected: Any) -> bool:
         return actual is expected
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected or str(actual).lower() == str(expected).lower()
+    if isinstance(actual, int | float | Decimal) and isinstance(expected, int | float | Decimal):
+        return actual == expected  # 42 is 42.0 (texts stay texts: "042" is not 42)
     return fold(str(actual)) == fold(str(expected))
 
 

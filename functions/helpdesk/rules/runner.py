@@ -106,7 +106,7 @@ class RuleRunner:
         outcome = self._apply(ticket_id, rules, facts_of, event.event_id, depth, marker,
                               chain=chain)
         if outcome is None:
-            result.skipped = "the ticket is gone"
+            result.skipped = "the ticket is gone or in the trash"
             return result
         result.rules_evaluated = outcome.evaluated
         result.rules_fired = [f.name for f in outcome.fired]
@@ -203,8 +203,9 @@ class RuleRunner:
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],
                cause: str, depth: int, marker: Put | None,
                chain: list[int] | None = None) -> Outcome | None:
-        if self.helpdesk.repository.get_ticket(ticket_id) is None:
-            return None
+        current = self.helpdesk.repository.get_ticket(ticket_id)
+        if current is None or current.trashed:
+            return None  # in the trash (by staff or mark_spam): no reply, alert or routing
         latest: list[Outcome] = []
         post_id: list[int] = []
         now = self.helpdesk.clock
@@ -213,6 +214,9 @@ class RuleRunner:
             if marker is not None and self.helpdesk.repository.table.get(
                     marker.item["PK"], marker.item["SK"]) is not None:
                 raise _Repeated  # a parallel run of this event's workflow got here first
+            if ticket.trashed:  # trashed since it was read: no rules either
+                latest[:] = [Outcome()]
+                return []
             before = ticket.model_copy(deep=True)
             outcome = run_rules(rules, facts_of(ticket), self.resolver, cause)
             latest[:] = [outcome]

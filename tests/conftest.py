@@ -7,12 +7,25 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 pytest_plugins = ["tests.fakes.fixtures"]  # fake_providers: real HTTP on 127.0.0.1
+
+# Hypothesis defaults (a test's own @settings still wins). CI (CI=true) runs the same
+# examples on every run and keeps no example database: a red build is repeatable and
+# print_blob says how to replay a failure locally. Locally the examples vary and the default
+# database in .hypothesis/ replays earlier failures first. No deadline anywhere: a
+# per-example time limit fails on a busy machine, not on slow code (pytest-timeout guards
+# against hangs). HYPOTHESIS_PROFILE=ci|dev chooses explicitly.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.register_profile("dev", deadline=None)
+_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _CI else "dev"))
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_KEY = "admin-secret-key"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,8 @@ from helpdesk.store.table import (
     TransactionConflict,
     query_all,
 )
+from tests.support.concurrency import at_once
+from tests.support.timeouts import HANG_GUARD
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -196,3 +199,58 @@ def test_the_sla_due_index_holds_only_running_clocks_and_reads_only_what_is_due(
     left = [keys.parse_sla_due(sk)[1] for shard in range(keys.SLA_SHARDS)
             for sk in repository.sla_due(shard, keys.stamp(T0), limit=100)]
     assert sorted(left) == [2, 9]
+
+
+# --- simultaneous writers: every table, the local stack's included (moto as devstack runs it) --
+WRITERS = 12
+ROUNDS = 10
+
+
+def test_simultaneous_conditional_puts_of_one_key_have_exactly_one_winner(table):
+    for round_ in range(ROUNDS):
+        def claim(writer: int, key: str = f"claim-{round_}") -> int:
+            table.put({"PK": key, "SK": "1", "writer": writer}, Condition.item_absent())
+            return writer
+
+        results = at_once(WRITERS, claim)
+        winners = [r for r in results if isinstance(r, int)]
+        losers = [r for r in results if not isinstance(r, int)]
+        assert len(winners) == 1, results
+        assert all(isinstance(r, ConditionFailed) for r in losers), losers
+        assert table.get(f"claim-{round_}", "1")["writer"] == winners[0]
+
+
+def test_simultaneous_version_checked_transactions_never_lose_an_acknowledged_write(table):
+    """Each writer reads the counter, waits until every writer has read it too (a forced
+    interleaving: all read before anyone commits), then commits version+1 together with its
+    own row. One wins per round; the others get a conflict; what was acknowledged is exactly
+    what is stored."""
+    table.put({"PK": "C", "SK": "counter", "version": 0})
+    acknowledged: list[int] = []
+    conflicts = 0
+    for _ in range(ROUNDS):
+        everyone_read = threading.Barrier(WRITERS, timeout=HANG_GUARD)
+
+        def bump(writer: int, everyone_read: threading.Barrier = everyone_read) -> int:
+            seen = table.get("C", "counter")["version"]
+            everyone_read.wait()
+            table.transact([
+                Put({"PK": "C", "SK": "counter", "version": seen + 1},
+                    Condition.attrs_equal(version=seen)),
+                Put({"PK": "C", "SK": f"row-{seen + 1}", "writer": writer},
+                    Condition.item_absent()),
+            ])
+            return seen + 1
+
+        results = at_once(WRITERS, bump)
+        won = [r for r in results if isinstance(r, int)]
+        failed = [r for r in results if not isinstance(r, int)]
+        assert len(won) == 1, results
+        assert all(isinstance(r, TransactionConflict) for r in failed), failed
+        acknowledged += won
+        conflicts += len(failed)
+    version = table.get("C", "counter")["version"]
+    assert sorted(acknowledged) == list(range(1, version + 1))  # no gap, no double
+    rows = query_all(table, QueryRequest(pk="C", sk=KeyRange(prefix="row-")))
+    assert len(rows) == version
+    assert version == ROUNDS and conflicts == ROUNDS * (WRITERS - 1)

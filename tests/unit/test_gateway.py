@@ -15,8 +15,13 @@ import pytest
 import requests
 
 from devstack.gateway import LambdaContext, LocalGateway, Route, build_event
+from tests.support.concurrency import at_once
+from tests.support.timeouts import NETWORK_TIMEOUT
 
 SMALL_LIMIT = 1024  # stands in for API Gateway's 10 MB so the test needs no big buffers
+# The integration timeout of the timeout test only: its handler never answers before the test
+# is over, so the gateway's 504 is certain; short so that the test stays quick.
+TIMEOUT_UNDER_TEST = 0.3
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -41,27 +46,16 @@ def boom(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def released() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture(scope="module")
-def gateway(released: threading.Event) -> Iterator[LocalGateway]:
-    def stuck(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        released.wait(10)
-        return {"statusCode": 200, "body": "late"}
-
+def gateway() -> Iterator[LocalGateway]:
     routes = [
         Route("/api/v2", echo, "/api/v2/{proxy+}", function_name="api"),
         Route("/webhooks", echo, "/webhooks/{proxy+}"),
         Route("/respond", respond, "/respond/{proxy+}"),
         Route("/boom", boom, "/boom/{proxy+}"),
-        Route("/stuck", stuck, "/stuck/{proxy+}"),
     ]
+    # Handlers answer in microseconds: the integration timeout only guards against a hang.
     with LocalGateway(routes, port=0, quiet=True, max_body_bytes=SMALL_LIMIT,
-                      integration_timeout=0.3) as running:
+                      integration_timeout=NETWORK_TIMEOUT) as running:
         yield running
 
 
@@ -127,7 +121,8 @@ def test_path_stays_encoded_but_proxy_param_is_decoded(
 
 
 def test_repeated_headers_last_wins_in_headers_all_in_multi(gateway: LocalGateway) -> None:
-    connection = http.client.HTTPConnection(gateway.url.removeprefix("http://"), timeout=5)
+    connection = http.client.HTTPConnection(gateway.url.removeprefix("http://"),
+                                            timeout=NETWORK_TIMEOUT)
     try:
         connection.putrequest("GET", "/api/v2/x")
         connection.putheader("X-Many", "first")
@@ -167,7 +162,7 @@ def test_handler_gets_a_lambda_context(gateway: LocalGateway, session: requests.
     assert context["aws_request_id"] == response.headers["x-amzn-RequestId"]
     assert context["invoked_function_arn"].endswith(":function:api")
     assert context["memory_limit_in_mb"] > 0
-    assert 0 < context["remaining_ms"] <= 300
+    assert 0 < context["remaining_ms"] <= NETWORK_TIMEOUT * 1000
 
 
 def test_build_event_without_http() -> None:
@@ -275,14 +270,29 @@ def test_chunked_body_is_read_and_limited(gateway: LocalGateway) -> None:
     def chunks(count: int) -> Iterator[bytes]:
         yield from (b"y" * 100 for _ in range(count))
 
-    event = seen(requests.post(f"{gateway.url}/api/v2/t", data=chunks(3), timeout=5))
+    url = f"{gateway.url}/api/v2/t"
+    event = seen(requests.post(url, data=chunks(3), timeout=NETWORK_TIMEOUT))
     assert event["body"] == "y" * 300
-    assert_envelope(requests.post(f"{gateway.url}/api/v2/t", data=chunks(20), timeout=5),
+    assert_envelope(requests.post(url, data=chunks(20), timeout=NETWORK_TIMEOUT),
                     413, "payload_too_large")
 
 
-def test_stuck_handler_is_504_not_a_hang(gateway: LocalGateway, session: requests.Session) -> None:
-    assert_envelope(session.get(f"{gateway.url}/stuck/x", timeout=5), 504, "gateway_timeout")
+def test_stuck_handler_is_504_not_a_hang() -> None:
+    released, entered = threading.Event(), threading.Event()
+
+    def stuck(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        entered.set()
+        released.wait()  # until the test is over: the integration timeout expires for certain
+        return {"statusCode": 200, "body": "late"}
+
+    route = Route("/stuck", stuck, "/stuck/{proxy+}")
+    try:
+        with LocalGateway([route], quiet=True, integration_timeout=TIMEOUT_UNDER_TEST) as gateway:
+            answer = requests.get(f"{gateway.url}/stuck/x", timeout=NETWORK_TIMEOUT)
+            assert entered.is_set()
+            assert_envelope(answer, 504, "gateway_timeout")
+    finally:
+        released.set()
 
 
 def test_max_concurrency_runs_one_request_at_a_time() -> None:
@@ -300,13 +310,8 @@ def test_max_concurrency_runs_one_request_at_a_time() -> None:
 
     route = Route("/api/v2", slow, "/api/v2/{proxy+}", max_concurrency=1)
     with LocalGateway([route], quiet=True) as gateway:
-        statuses: list[int] = []
-        threads = [threading.Thread(target=lambda: statuses.append(
-            requests.get(f"{gateway.url}/api/v2/x", timeout=5).status_code)) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = at_once(4, lambda _: requests.get(
+            f"{gateway.url}/api/v2/x", timeout=NETWORK_TIMEOUT).status_code)
     assert statuses == [200] * 4
     assert most[0] == 1
 
@@ -315,8 +320,8 @@ def test_max_concurrency_runs_one_request_at_a_time() -> None:
 
 def test_access_log_one_line_per_request_unless_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     with LocalGateway([Route("/api/v2", echo, "/api/v2/{proxy+}")]) as loud:
-        requests.get(f"{loud.url}/api/v2/tickets?x=1", timeout=5)
-        requests.get(f"{loud.url}/missing", timeout=5)
+        requests.get(f"{loud.url}/api/v2/tickets?x=1", timeout=NETWORK_TIMEOUT)
+        requests.get(f"{loud.url}/missing", timeout=NETWORK_TIMEOUT)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
     assert '"GET /api/v2/tickets?x=1 HTTP/1.1" 200' in lines[0]
@@ -327,8 +332,9 @@ def test_stop_closes_the_port_and_idle_connections() -> None:
     gateway = LocalGateway([Route("/api/v2", echo, "/api/v2/{proxy+}")], quiet=True).start()
     url = gateway.url
     with requests.Session() as session:
-        assert seen(session.get(f"{url}/api/v2/x", timeout=5))  # leaves a keep-alive socket
+        # leaves a keep-alive socket
+        assert seen(session.get(f"{url}/api/v2/x", timeout=NETWORK_TIMEOUT))
         gateway.stop()
         gateway.stop()  # idempotent
         with pytest.raises(requests.ConnectionError):
-            session.get(f"{url}/api/v2/x", timeout=5)
+            session.get(f"{url}/api/v2/x", timeout=NETWORK_TIMEOUT)

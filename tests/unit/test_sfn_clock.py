@@ -17,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from devstack import sfn_clock
+from tests.support.timeouts import HANG_GUARD
 
 ROLE = "arn:aws:iam::123456789012:role/workflow"
 HOUR = 3600
@@ -57,6 +58,8 @@ def stepfunctions(clock: StoppedClock) -> Iterator[Any]:
                                                   statusFilter="RUNNING")["executions"]:
                     client.stop_execution(executionArn=run["executionArn"])
             sfn_clock.uninstall()
+            # ... and has left the patch's wait: the next test counts the waiting threads.
+            assert _eventually(lambda: _waiting_threads() == 0)
 
 
 def _run(client: Any, states: dict[str, Any], given: dict[str, Any] | None = None) -> str:
@@ -72,7 +75,7 @@ def _status(client: Any, execution: str) -> str:
     return client.describe_execution(executionArn=execution)["status"]
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+def _eventually(check: Callable[[], bool], seconds: float = HANG_GUARD) -> bool:
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
@@ -82,7 +85,8 @@ def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
 
 
 def _stays(check: Callable[[], bool], seconds: float = 0.8) -> bool:
-    """`check` holds all along (several of the patch's slices)."""
+    """`check` holds all along (several of the patch's slices). It can only pass wrongly on a
+    slow machine, never fail wrongly."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not check():
@@ -110,11 +114,14 @@ def test_a_wait_of_an_hour_ends_when_the_clock_has_moved_an_hour(stepfunctions, 
     execution = _run(stepfunctions, {"Hold": {"Type": "Wait", **wait, "Next": "Done"},
                                      "Done": {"Type": "Succeed"}}, given)
 
+    # Moved only once the wait has begun: a wait started later would count from the moved
+    # clock (a `Seconds` wait takes its deadline when it starts).
+    assert _eventually(_one_waiting)
     assert _stays(lambda: _status(stepfunctions, execution) == "RUNNING")
     clock.advance(HOUR - 60)
     assert _stays(lambda: _status(stepfunctions, execution) == "RUNNING")
     clock.advance(60)
-    assert _eventually(lambda: _status(stepfunctions, execution) == "SUCCEEDED", 3)
+    assert _eventually(lambda: _status(stepfunctions, execution) == "SUCCEEDED")
 
 
 def test_a_wait_until_a_past_timestamp_proceeds_at_once(stepfunctions, clock):
@@ -124,14 +131,14 @@ def test_a_wait_until_a_past_timestamp_proceeds_at_once(stepfunctions, clock):
     execution = _run(stepfunctions, {"Hold": {"Type": "Wait", "TimestampPath": "$.at",
                                               "Next": "Done"},
                                      "Done": {"Type": "Succeed"}}, {"at": _stamp(tomorrow)})
-    assert _eventually(lambda: _status(stepfunctions, execution) == "SUCCEEDED", 3)
+    assert _eventually(lambda: _status(stepfunctions, execution) == "SUCCEEDED")
 
 
 def test_a_bad_timestamp_still_fails_the_execution(stepfunctions):
     execution = _run(stepfunctions, {"Hold": {"Type": "Wait", "TimestampPath": "$.at",
                                               "Next": "Done"},
                                      "Done": {"Type": "Succeed"}}, {"at": "tomorrow"})
-    assert _eventually(lambda: _status(stepfunctions, execution) == "FAILED", 3)
+    assert _eventually(lambda: _status(stepfunctions, execution) == "FAILED")
 
 
 def test_retry_intervals_follow_the_clock_and_attempts_stay_as_declared(stepfunctions, clock):
@@ -147,25 +154,32 @@ def test_retry_intervals_follow_the_clock_and_attempts_stay_as_declared(stepfunc
         events = stepfunctions.get_execution_history(executionArn=execution)["events"]
         return sum(event["type"] == "TaskScheduled" for event in events)
 
-    # Each _stays also lets the failed attempt reach its retrier's wait before the clock moves.
+    # The clock moves only once the failed attempt's retrier waits: a wait begun later would
+    # count its interval from the moved clock.
     assert _eventually(lambda: attempts() == 1)
+    assert _eventually(_one_waiting)
     assert _stays(lambda: attempts() == 1)
     clock.advance(HOUR)
-    assert _eventually(lambda: attempts() == 2, 3)
+    assert _eventually(lambda: attempts() == 2)
+    assert _eventually(_one_waiting)  # the second retry's wait (the first one was left)
     assert _stays(lambda: attempts() == 2)
     clock.advance(2 * HOUR - 60)  # the second interval is twice as long
     assert _stays(lambda: attempts() == 2 and _status(stepfunctions, execution) == "RUNNING")
     clock.advance(60)
-    assert _eventually(lambda: _status(stepfunctions, execution) == "FAILED", 3)
+    assert _eventually(lambda: _status(stepfunctions, execution) == "FAILED")
     assert attempts() == 3
 
 
 def test_stopping_an_execution_ends_its_wait(stepfunctions):
     execution = _run(stepfunctions, {"Hold": {"Type": "Wait", "Seconds": HOUR, "End": True}})
-    assert _eventually(lambda: _waiting_threads() == 1)
+    assert _eventually(_one_waiting)
     stepfunctions.stop_execution(executionArn=execution)
-    assert _eventually(lambda: _waiting_threads() == 0, 2)
+    assert _eventually(lambda: _waiting_threads() == 0)  # long before its hour
     assert _status(stepfunctions, execution) == "ABORTED"
+
+
+def _one_waiting() -> bool:
+    return _waiting_threads() == 1
 
 
 def _waiting_threads() -> int:

@@ -8,7 +8,6 @@ import hmac
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
-    delay: float = 0.0  # seconds before answering (read timeouts)
+    held: bool = False  # no answer until the receiver closes: a read timeout is certain
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -55,6 +54,7 @@ class Receiver:
         self.requests: list[Received] = []
         self.replies: list[Reply] = []  # answered in order, then 200
         self.server_names: list[str | None] = []  # SNI seen (HTTPS)
+        self.released = threading.Event()  # held replies go out once set (at close)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,7 +64,8 @@ class Receiver:
                 receiver.requests.append(
                     Received(self.path, headers, body, receiver.verify(headers, body)))
                 reply = receiver.replies.pop(0) if receiver.replies else Reply()
-                time.sleep(reply.delay)
+                if reply.held:
+                    receiver.released.wait()
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -96,6 +97,7 @@ class Receiver:
         return hmac.compare_digest(expected, headers.get("x-helpdesk-signature", ""))
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 

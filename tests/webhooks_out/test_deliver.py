@@ -17,10 +17,14 @@ from helpdesk.webhooks_out import (
     deliver_webhook,
 )
 from helpdesk.webhooks_out.breaker import closed
+from tests.support.timeouts import NETWORK_TIMEOUT
 from tests.webhooks_out.conftest import SECRET, Certificates, FakeDns, Receiver, Reply
 
 EVENT = {"type": "post_added", "ticket": {"id": 42, "title": "Принтер горит"}, "post_id": 7}
 pytestmark = pytest.mark.usefixtures("allow_localhost")
+# The read timeout of the timeout test only: the receiver holds its answer until the test is
+# over, so it expires for certain; short so that the test stays quick.
+TIMEOUT_UNDER_TEST = 0.2
 
 
 def deliver(url: str, now: datetime, *, sender: WebhookSender | None = None,
@@ -86,8 +90,9 @@ def test_redirect_is_a_failure_and_is_not_followed(receiver: Receiver, now: date
 
 
 def test_slow_receiver_times_out_as_temporary(receiver: Receiver, now: datetime):
-    receiver.replies = [Reply(delay=1.0)]
-    sender = WebhookSender(timeout=urllib3.Timeout(connect=1.0, read=0.2))
+    receiver.replies = [Reply(held=True)]  # answers only once the test is over
+    sender = WebhookSender(timeout=urllib3.Timeout(connect=NETWORK_TIMEOUT,
+                                                   read=TIMEOUT_UNDER_TEST))
     result = deliver(receiver.url, now, sender=sender)
     assert isinstance(result.failure, TemporaryFailure)
     assert "ReadTimeoutError" in str(result.failure)

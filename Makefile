@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutate clean
 
 # (Re)build the virtualenv only when pyproject.toml changed: quick when nothing did.
 $(STAMP): pyproject.toml
@@ -16,15 +16,26 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	TZ=UTC exec $(BIN)/python -m devstack $(ARGS)
 
+# Lint, types, the suite with branch coverage, then coverage per package against its floor.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	TZ=UTC $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/mypy
+	TZ=UTC $(BIN)/python -m pytest --cov --cov-report= $(PYTEST_ARGS)
+	$(BIN)/python -m tests.support.coverage_floors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	TZ=UTC $(BIN)/python -m bench
 
+# Mutation testing of the rules' conditions and working-time arithmetic ([tool.mutmut]);
+# the last score and the surviving mutants are in docs/testing.md.
+mutate: $(STAMP)
+	rm -rf mutants
+	TZ=UTC $(BIN)/python -m tests.support.mutate run
+	$(BIN)/python -m tests.support.mutate results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage mutants

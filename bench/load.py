@@ -297,8 +297,26 @@ def measure(count: int) -> list[Run]:
     return runs
 
 
+def workload_problems(runs: list[Run], count: int) -> list[str]:
+    """What the runs failed to do: figures of a workload that lost or doubled messages, or
+    answered with errors, are not figures."""
+    problems = []
+    for run in runs:
+        if run.server_errors or run.other_errors:
+            problems.append(f"{run.label}: {run.server_errors} answers >= 500, "
+                            f"{run.other_errors} other errors")
+        expected = 2 * count if run.label.startswith("telegram") else count
+        if run.stored is not None and run.stored != expected:
+            problems.append(f"{run.label}: {run.stored} stored through the API, "
+                            f"expected {expected} (each message exactly once)")
+    if not any(run.stored is not None for run in runs):
+        problems.append("nothing was counted through the API")
+    return problems
+
+
 def report(count: int) -> None:
     runs = measure(count)
+    problems = workload_problems(runs, count)
     ceiling = transact_ceiling()
     print(f"\n  {'run':<28} {'msgs/s':>7} {'first ms':>9} {'last ms':>8} {'>=500':>6} "
           f"{'stored':>7}  RSS MB (at messages)")
@@ -311,12 +329,23 @@ def report(count: int) -> None:
               f"{stored:>7}  {rss}")
     print(f"\n  Ceiling: bare moto transact_write_items (2 items) {ceiling:.0f}/s in one "
           "process")
+    calls_per_message: dict[str, float] = {}
     for run in runs:
+        channel = run.label.split(",")[0]
         if run.dynamodb_calls:
-            per = run.dynamodb_calls / run.count
-            print(f"  {run.label.split(',')[0]}: {per:.1f} DynamoDB calls per message "
+            calls_per_message[channel] = per = run.dynamodb_calls / run.count
+            print(f"  {channel}: {per:.1f} DynamoDB calls per message "
                   f"(handlers + workflows) -> at most ~{ceiling / per:.0f} messages/s if "
                   "every call cost one such transaction")
+        elif channel in calls_per_message:
+            bound = ceiling / calls_per_message[channel]
+            print(f"  {run.label}: {run.rate:.1f} messages/s = {100 * run.rate / bound:.0f}% "
+                  "of that ceiling")
+    if problems:
+        print("\n  THE WORKLOAD FAILED; the figures above are not valid:", file=sys.stderr)
+        for problem in problems:
+            print(f"    {problem}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

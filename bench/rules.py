@@ -129,10 +129,14 @@ def periodic_items_read(open_tickets: int, pending: int = 10) -> tuple[int, int]
 
 def report() -> None:
     rate, fired = evaluations_per_second()
+    if not fired:
+        raise SystemExit("rules bench: no rule fired; the workload did not run")
     print("\nAutomation rules:")
     print(f"  rule evaluations/s (100 rules x 1,000 events, pure engine) {rate:12,.0f}"
           f"   ({fired} firings)")
     for count in (1_000, 50_000):
         read, fired = periodic_items_read(count)
+        if fired != 10:  # exactly the 10 pending tickets are due a reminder
+            raise SystemExit(f"rules bench: periodic pass fired {fired}, expected 10")
         print(f"  periodic pass, {count:>6,} open + 10 pending tickets: {read:5d} items read, "
               f"{fired} fired")

@@ -11,7 +11,8 @@ import argparse
 
 import boto3
 
-from helpdesk.service import Helpdesk, Settings
+from helpdesk.aws.runtime import settings_from_env
+from helpdesk.service import Helpdesk
 from helpdesk.store.dynamo import DynamoTable
 from helpdesk.users import new_api_key
 
@@ -24,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     client = boto3.client("dynamodb", region_name=args.region)
     api_key = new_api_key()
-    Helpdesk(DynamoTable(client, args.table), Settings.from_env()).bootstrap(args.email, api_key)
+    Helpdesk(DynamoTable(client, args.table), settings_from_env()).bootstrap(args.email, api_key)
     print(f"administrator: {args.email}\napi key:       {api_key}")
 
 

@@ -5,13 +5,19 @@ A temporary failure raises TemporaryFailure, which the workflow retries with bac
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.aws.runtime import blobs_from_env, client, helpdesk_from_env, mailboxes_from_env, ses
+from helpdesk.aws.environment import environment
+from helpdesk.aws.runtime import (
+    blobs_from_env,
+    helpdesk_from_env,
+    mailboxes_from_env,
+    ses,
+    stepfunctions,
+)
 from helpdesk.aws.ses import SesSender
 from helpdesk.mail.outbound import MailOutbound
 from helpdesk.rules.effects import EffectSender
@@ -20,12 +26,13 @@ logger = Logger()
 
 
 def _start_webhook(name: str, task: dict[str, Any]) -> bool:
-    stepfunctions = client("stepfunctions", os.environ.get("AWS_ENDPOINT_URL"))
+    client = stepfunctions()
     try:
-        stepfunctions.start_execution(
-            stateMachineArn=os.environ["OUTBOUND_WEBHOOK_STATE_MACHINE_ARN"], name=name,
+        client.start_execution(
+            stateMachineArn=environment().require("outbound_webhook_state_machine_arn"),
+            name=name,
             input=json.dumps(task, ensure_ascii=False))
-    except stepfunctions.exceptions.ExecutionAlreadyExists:
+    except client.exceptions.ExecutionAlreadyExists:
         return False
     return True
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,14 +27,6 @@ class Settings:
     ticket_prefix: str = "HD"
     rate_limit_per_minute: int = 300
     rate_limit_block_seconds: int = 1200
-
-    @staticmethod
-    def from_env() -> Settings:
-        return Settings(
-            ticket_prefix=os.environ.get("TICKET_PREFIX", "HD"),
-            rate_limit_per_minute=int(os.environ.get("RATE_LIMIT_PER_MINUTE", "300")),
-            rate_limit_block_seconds=int(os.environ.get("RATE_LIMIT_BLOCK_SECONDS", "1200")),
-        )
 
 
 @dataclass

@@ -4,13 +4,13 @@ and hands it to the mail ingest. A failure raises, so SES/Lambda retry: nothing 
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk.aws.environment import environment
 from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env
 from helpdesk.mail.ingest import MailIngest
 
@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for record in event.get("Records") or []:
         ses = record["ses"]
         ses_id = ses["mail"]["messageId"]
-        key = os.environ.get("INBOUND_PREFIX", "inbound/") + ses_id
+        key = environment().inbound_prefix + ses_id
         result = ingest.ingest(ingest.blobs.get(key), raw_key=key, ses_message_id=ses_id,
                                recipients=ses["receipt"].get("recipients") or [],
                                envelope_from=ses["mail"].get("source") or "")

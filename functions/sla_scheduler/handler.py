@@ -8,13 +8,13 @@ rules (the first tick of a slot claims it; the others find it taken)."""
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.aws.runtime import client, helpdesk_from_env
+from helpdesk.aws.environment import environment
+from helpdesk.aws.runtime import helpdesk_from_env, stepfunctions
 from helpdesk.rules.runner import RuleRunner
 from helpdesk.sla.escalation import Check, due_checks
 
@@ -27,12 +27,13 @@ def _runner() -> RuleRunner:
 
 
 def _start(check: Check) -> bool:
-    stepfunctions = client("stepfunctions", os.environ.get("AWS_ENDPOINT_URL"))
+    client = stepfunctions()
     try:
-        stepfunctions.start_execution(
-            stateMachineArn=os.environ["SLA_ESCALATION_STATE_MACHINE_ARN"], name=check.name,
+        client.start_execution(
+            stateMachineArn=environment().require("sla_escalation_state_machine_arn"),
+            name=check.name,
             input=json.dumps(check.as_input()))
-    except stepfunctions.exceptions.ExecutionAlreadyExists:
+    except client.exceptions.ExecutionAlreadyExists:
         return False
     return True
 

@@ -6,24 +6,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.access import Viewer
 from helpdesk.errors import Conflict, InvalidInput, NotFound
-from helpdesk.models import FieldChange, Ticket
+from helpdesk.models import FieldChange, Message, Ticket, User
 from helpdesk.rules.conditions import Facts
 from helpdesk.rules.engine import run_rules
 from helpdesk.rules.model import Action, ActionType, Rule, RuleKind
-from helpdesk.rules.resolver import StoredResolver
+from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
 from helpdesk.store.repository import StaleVersion, message_item
 from helpdesk.store.table import Operation, Put
 from helpdesk.templates import Template, parse_template, visible_to
 
+if TYPE_CHECKING:
+    from helpdesk.tickets import Mutation
+
 EDITABLE = ("name", "category", "scope", "actions", "texts")
 
 
+class TemplateTickets(ResolverTickets, Protocol):
+    """What applying a template needs of the tickets service: the agent's post and the one
+    audited staff write (and what the resolver asks)."""
+
+    def staff_post(self, ticket: Ticket, text: str, author: User | None,
+                   message_id: int | None = None) -> Message: ...
+
+    def change_as(self, viewer: Viewer, ticket_id: int, kind: str, mutate: Mutation, *,
+                  marker: FieldChange | None = None,
+                  context: dict[str, Any] | None = None) -> Ticket: ...
+
+
+class TemplatesDesk(ResolverDesk, Protocol):
+    """What templates need of the helpdesk: the stored templates (and ids), the tickets
+    service to apply one, and what the rules' resolver needs to render it."""
+
+    @property
+    def tickets(self) -> TemplateTickets: ...
+
+
 class Templates:
-    def __init__(self, helpdesk: Any, clock: Callable[[], datetime]) -> None:
+    def __init__(self, helpdesk: TemplatesDesk, clock: Callable[[], datetime]) -> None:
         self._helpdesk = helpdesk
         self._repository = helpdesk.repository
         self._clock = clock

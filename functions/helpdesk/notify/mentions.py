@@ -4,9 +4,13 @@ the agents meant, by email, once per comment."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.models import DictionaryEntry, TicketEvent, User, UserKind
+
+if TYPE_CHECKING:
+    from helpdesk.dictionaries import Dictionaries
+    from helpdesk.store.repository import Repository
 
 # Not preceded by a word character or a dot: a@b.com is an address, not a mention.
 MENTION = re.compile(r"(?<![\w.])@([\w][\w.-]*)")
@@ -36,7 +40,18 @@ def mentioned_staff(text: str, staff: list[User],
     return list(found.values())
 
 
-def mention_effects(helpdesk: Any, event: TicketEvent) -> list[dict[str, Any]]:
+class MentionsDesk(Protocol):
+    """What finding mentions needs of the helpdesk: the comment, ticket and staff in
+    storage, and the departments (a mention may name one)."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def dictionaries(self) -> Dictionaries: ...
+
+
+def mention_effects(helpdesk: MentionsDesk, event: TicketEvent) -> list[dict[str, Any]]:
     """Email notifications for the agents a new private comment mentions (not its author)."""
     comment_id = next((c.new for c in event.changes if c.field == "comment"), None)
     if not isinstance(comment_id, int):

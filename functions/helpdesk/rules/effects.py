@@ -13,10 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.delivery import PermanentFailure
 from helpdesk.models import Delivery, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from helpdesk.store.repository import Repository
 
 WEBHOOK_TICKET_FIELDS = (
     "id", "unique_id", "title", "source", "status_id", "priority_id", "type_id",
@@ -39,8 +42,27 @@ class Notifier(Protocol):
     def send(self, notification: Any) -> Any: ...
 
 
+class EventPosts(Protocol):
+    def post_of_event(self, ticket_id: int, version: int) -> int | None:
+        """The post a ticket event added, if it added one."""
+        ...
+
+
+class EffectsDesk(Protocol):
+    """What sending effects needs of the helpdesk: the event and ticket in storage, the
+    post behind a rules' cause, and the clock."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def tickets(self) -> EventPosts: ...
+
+    def clock(self) -> datetime: ...
+
+
 class EffectSender:
-    def __init__(self, helpdesk: Any, *, start_webhook: StartWebhook,
+    def __init__(self, helpdesk: EffectsDesk, *, start_webhook: StartWebhook,
                  customer_mail: Callable[[], CustomerMail],
                  notifier: Callable[[], Notifier]) -> None:
         self.helpdesk = helpdesk
@@ -78,7 +100,7 @@ class EffectSender:
                         version: int) -> dict[str, Any]:
         event = self.helpdesk.repository.event(ticket_id, version)
         cause = event.context.get("cause", "") if event else ""
-        answering = _post_of(self.helpdesk, str(cause))
+        answering = _post_of(self.helpdesk.tickets, str(cause))
         delivery = self._customer_mail().send_automatic(
             ticket_id, str(effect["text"]), key=str(effect["key"]), now=self.helpdesk.clock(),
             answering_post_id=answering)
@@ -98,10 +120,10 @@ def webhook_payload(event: TicketEvent, ticket: Ticket | None) -> dict[str, Any]
     }
 
 
-def _post_of(helpdesk: Any, cause: str) -> int | None:
+def _post_of(tickets: EventPosts, cause: str) -> int | None:
     """The customer's post behind the event that made the rules fire (`<ticket>-<version>`),
     so an acknowledgement never answers an automatic mail."""
     ticket_id, _, version = cause.partition("-")
     if not (ticket_id.isdigit() and version.isdigit()):
         return None
-    return helpdesk.tickets.post_of_event(int(ticket_id), int(version))
+    return tickets.post_of_event(int(ticket_id), int(version))

@@ -4,16 +4,41 @@ and assignment (round-robin and least-loaded among a department's active agents)
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.models import Ticket, User, UserKind
 from helpdesk.store import keys
 from helpdesk.store.table import KeyRange
 from helpdesk.templates import Template, TemplateValues
 
+if TYPE_CHECKING:
+    from helpdesk.dictionaries import Dictionaries
+    from helpdesk.store.repository import Repository
+
+
+class ResolverTickets(Protocol):
+    """What the resolver asks of the tickets service: which statuses close a ticket (an
+    agent's open load)."""
+
+    def is_closed(self, status_id: str) -> bool: ...
+
+
+class ResolverDesk(Protocol):
+    """What resolving rule actions needs of the helpdesk: users, templates, counters and
+    tickets in storage, the reference lists, and which statuses are closed."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def dictionaries(self) -> Dictionaries: ...
+
+    @property
+    def tickets(self) -> ResolverTickets: ...
+
 
 class StoredResolver:
-    def __init__(self, helpdesk: Any) -> None:
+    def __init__(self, helpdesk: ResolverDesk) -> None:
         self.helpdesk = helpdesk
         self._repository = helpdesk.repository
         self._link_base = os.environ.get("TICKET_LINK_BASE", "").rstrip("/")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.models import (
     Actor,
@@ -22,16 +22,21 @@ from helpdesk.models import (
     Message,
     Ticket,
     TicketEvent,
+    User,
     UserKind,
 )
-from helpdesk.rules.conditions import AlwaysOpen, Facts, WorkingCalendar, rule_matches
+from helpdesk.rules.conditions import Facts, WorkingCalendar, rule_matches
 from helpdesk.rules.engine import Outcome, run_rules
 from helpdesk.rules.model import Condition, Op, Rule, RuleKind
-from helpdesk.rules.resolver import StoredResolver
+from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
 from helpdesk.store import keys
 from helpdesk.store.repository import message_item
 from helpdesk.store.table import Condition as WriteCondition
 from helpdesk.store.table import ConditionFailed, KeyRange, Operation, Put
+
+if TYPE_CHECKING:
+    from helpdesk.sla.tracker import SlaTracker
+    from helpdesk.tickets import Mutation
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +60,43 @@ class EventResult:
                 **({"skipped": self.skipped} if self.skipped else {})}
 
 
+class OrderedRules(Protocol):
+    def in_order(self, kind: RuleKind | None = None) -> list[Rule]:
+        """Every rule (of a kind) in the order they run."""
+        ...
+
+
+class RunnerTickets(ResolverTickets, Protocol):
+    """What running rules needs of the tickets service: the one rules' write, a rules'
+    reply, and each ticket's calendar (through its SLA settings)."""
+
+    @property
+    def sla(self) -> SlaTracker: ...
+
+    def staff_post(self, ticket: Ticket, text: str, author: User | None,
+                   message_id: int | None = None) -> Message: ...
+
+    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
+                        actor: Actor, notes: Callable[[], list[FieldChange]],
+                        context: Callable[[], dict[str, Any]]) -> Ticket: ...
+
+
+class RunnerDesk(ResolverDesk, Protocol):
+    """What running rules needs of the helpdesk: events, tickets, people, subscriptions and
+    markers in storage, the rules in order, the tickets service, and the clock (and what
+    the resolver needs)."""
+
+    @property
+    def rules(self) -> OrderedRules: ...
+
+    @property
+    def tickets(self) -> RunnerTickets: ...
+
+    def clock(self) -> datetime: ...
+
+
 class RuleRunner:
-    def __init__(self, helpdesk: Any, calendar: WorkingCalendar | None = None,
+    def __init__(self, helpdesk: RunnerDesk, calendar: WorkingCalendar | None = None,
                  mentions: Callable[[TicketEvent], list[dict[str, Any]]] | None = None) -> None:
         self.helpdesk = helpdesk
         self.calendar = calendar  # None: each ticket's own working hours (its SLA calendar)
@@ -194,10 +234,7 @@ class RuleRunner:
         (its SLA policy's, else its department's, else the global one; 24/7 without)."""
         if self.calendar is not None:
             return self.calendar
-        tickets = getattr(self.helpdesk, "tickets", None)
-        if tickets is None:
-            return AlwaysOpen()
-        settings = tickets.sla.settings
+        settings = self.helpdesk.tickets.sla.settings
         return settings.working(settings.calendar_for(ticket, settings.policy_for(ticket)))
 
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],

@@ -11,17 +11,24 @@ due time moved: a new version) is stale and does nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from helpdesk.models import Actor, ActorType, FieldChange, Ticket, UserKind
+from helpdesk.models import Actor, ActorType, FieldChange, Ticket, User, UserKind
 from helpdesk.sla.model import Policy, Stage, Target, TargetState
-from helpdesk.sla.tracker import BREACH_TAGS
+from helpdesk.sla.tracker import BREACH_TAGS, SlaTracker
 from helpdesk.sla.worktime import NoWorkingTime, WorkingTime
 from helpdesk.store import keys
 from helpdesk.store.table import Condition, Operation, Put
+
+if TYPE_CHECKING:
+    from helpdesk.dictionaries import Dictionaries
+    from helpdesk.sla.service import SlaSettings
+    from helpdesk.store.repository import Repository
+    from helpdesk.tickets import Mutation
 
 SLA_ACTOR = Actor(type=ActorType.SLA, name="SLA")
 TARGET_NAMES = {Target.FIRST_REPLY: "first reply", Target.RESOLUTION: "resolution"}
@@ -85,8 +92,38 @@ class _Repeated(Exception):
     """Another run of this check committed first."""
 
 
+class EscalationTickets(Protocol):
+    """What escalating needs of the tickets service: the SLA tracker (policies, calendars,
+    whether the clock runs), a re-timing write, and the one automation write."""
+
+    @property
+    def sla(self) -> SlaTracker: ...
+
+    def retime(self, ticket_id: int, actor: Actor, note: str) -> Ticket: ...
+
+    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
+                        actor: Actor, notes: Callable[[], list[FieldChange]],
+                        context: Callable[[], dict[str, Any]]) -> Ticket: ...
+
+
+class EscalationDesk(Protocol):
+    """What an SLA check needs of the helpdesk: the ticket, its marker, departments and
+    staff in storage, the priority names, the tickets service, and the clock."""
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def dictionaries(self) -> Dictionaries: ...
+
+    @property
+    def tickets(self) -> EscalationTickets: ...
+
+    def clock(self) -> datetime: ...
+
+
 class Escalations:
-    def __init__(self, helpdesk: Any) -> None:
+    def __init__(self, helpdesk: EscalationDesk) -> None:
         self.helpdesk = helpdesk
 
     def escalate(self, check: Check) -> Outcome:
@@ -225,7 +262,7 @@ class Escalations:
                                    team_calendar, now, escalation.hold_until_working_hours))
         return notices
 
-    def _people(self, ticket: Ticket, policy: Policy) -> list[Any]:
+    def _people(self, ticket: Ticket, policy: Policy) -> list[User]:
         repository = self.helpdesk.repository
         wanted: list[int] = []
         for who in policy.escalation.notify:
@@ -281,7 +318,7 @@ def _notice(notification: dict[str, Any], calendar: WorkingTime, now: datetime,
     return notice
 
 
-def _local(moment: datetime | None, settings: Any, ticket: Ticket,
+def _local(moment: datetime | None, settings: SlaSettings, ticket: Ticket,
            policy: Policy | None) -> str:
     """A due time in the ticket calendar's zone, as people there read it."""
     if moment is None:

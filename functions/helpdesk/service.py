@@ -27,6 +27,7 @@ class Settings:
     ticket_prefix: str = "HD"
     rate_limit_per_minute: int = 300
     rate_limit_block_seconds: int = 1200
+    ticket_link_base: str = ""  # where {{ ticket.link }} points: the workspace's ticket URL
 
 
 @dataclass

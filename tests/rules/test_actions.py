@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -103,3 +104,18 @@ def test_bad_rules_are_refused_with_the_field_named(desk):
             {"type": "note", "value": {"text": "{{ ticket.nope }}"}}]})
     with pytest.raises(InvalidInput, match=r"actions\.0\.value 99 is not one of the priorities"):
         desk.rule(name="x", kind="new", actions=[{"type": "set_priority", "value": 99}])
+
+
+def test_ticket_link_in_a_rule_note_points_at_the_configured_workspace(memory_table, clock):
+    from tests.conftest import make_helpdesk
+    from tests.rules.conftest import Desk
+
+    helpdesk = make_helpdesk(memory_table, clock)
+    helpdesk.settings = replace(helpdesk.settings,
+                                ticket_link_base="https://desk.example.com/tickets/")
+    desk = Desk(helpdesk)
+    desk.rule(name="Link", kind="new", actions=[
+        {"type": "note", "value": {"text": "Open: {{ ticket.link }}"}}])
+    ticket = desk.ticket("Printer")
+    notes = [m.text for m in helpdesk.repository.messages("comment", ticket.id)]
+    assert notes == [f"Open: https://desk.example.com/tickets/{ticket.id}"]

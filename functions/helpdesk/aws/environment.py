@@ -21,6 +21,7 @@ class Environment(BaseModel):
     ticket_prefix: str = Field("HD", alias="TICKET_PREFIX")
     rate_limit_per_minute: int = Field(300, alias="RATE_LIMIT_PER_MINUTE", ge=1)
     rate_limit_block_seconds: int = Field(1200, alias="RATE_LIMIT_BLOCK_SECONDS", ge=0)
+    ticket_link_base: str = Field("", alias="TICKET_LINK_BASE")
     support_mailboxes: str = Field("", alias="SUPPORT_MAILBOXES")
     mailbox_departments: str = Field("", alias="MAILBOX_DEPARTMENTS")
     ticket_event_state_machine_arn: str = Field("", alias="TICKET_EVENT_STATE_MACHINE_ARN")

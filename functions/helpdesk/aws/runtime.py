@@ -41,7 +41,8 @@ def settings_from_env() -> Settings:
     env = environment()
     return Settings(ticket_prefix=env.ticket_prefix,
                     rate_limit_per_minute=env.rate_limit_per_minute,
-                    rate_limit_block_seconds=env.rate_limit_block_seconds)
+                    rate_limit_block_seconds=env.rate_limit_block_seconds,
+                    ticket_link_base=env.ticket_link_base)
 
 
 def helpdesk_from_env() -> Helpdesk:

@@ -3,7 +3,6 @@ and assignment (round-robin and least-loaded among a department's active agents)
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.models import Ticket, User, UserKind
@@ -23,9 +22,18 @@ class ResolverTickets(Protocol):
     def is_closed(self, status_id: str) -> bool: ...
 
 
+class LinkSettings(Protocol):
+    @property
+    def ticket_link_base(self) -> str: ...
+
+
 class ResolverDesk(Protocol):
     """What resolving rule actions needs of the helpdesk: users, templates, counters and
-    tickets in storage, the reference lists, and which statuses are closed."""
+    tickets in storage, the reference lists, which statuses are closed, and where the
+    workspace shows a ticket ({{ ticket.link }})."""
+
+    @property
+    def settings(self) -> LinkSettings: ...
 
     @property
     def repository(self) -> Repository: ...
@@ -41,7 +49,7 @@ class StoredResolver:
     def __init__(self, helpdesk: ResolverDesk) -> None:
         self.helpdesk = helpdesk
         self._repository = helpdesk.repository
-        self._link_base = os.environ.get("TICKET_LINK_BASE", "").rstrip("/")
+        self._link_base = helpdesk.settings.ticket_link_base.rstrip("/")
 
     def known(self, dictionary: str, entry_id: int | str) -> bool:
         return self.helpdesk.dictionaries.get(dictionary, entry_id) is not None

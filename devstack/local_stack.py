@@ -47,11 +47,14 @@ class LocalStack:
         self.clock.set_offset(0)
         sfn_clock.install(self.clock)  # Wait states and Retry intervals too
         self.aws.set_environment({"HELPDESK_CLOCK_FILE": str(self.clock.path)})
-        # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments).
+        # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments,
+        # RateLimitPerMinute), from the environment variables of those names.
         mail_settings = {"SupportMailboxes": os.environ.get("SUPPORT_MAILBOXES",
                                                             "support@example.com"),
                          "MailboxDepartments": os.environ.get("MAILBOX_DEPARTMENTS", "")}
-        self.stack = deploy_stack(self.aws, parameters=mail_settings)
+        limits = {"RateLimitPerMinute": os.environ["RATE_LIMIT_PER_MINUTE"]} if os.environ.get(
+            "RATE_LIMIT_PER_MINUTE") else {}
+        self.stack = deploy_stack(self.aws, parameters={**mail_settings, **limits})
         self._mailboxes = Mailboxes.parse(mail_settings["SupportMailboxes"],
                                           mail_settings["MailboxDepartments"])
         self.outbox.install()

@@ -8,7 +8,9 @@ exact, case-insensitive test per item; `is`/`in` compare whole values (on a list
 an unset value (None, "", [], missing) is not equal to, does not contain, and is neither
 greater nor less than anything, so every negative operator (`is_not`, `not_in`,
 `not_contains`, `not_set`) holds on it; numbers compare as numbers even when stored as text;
-dates compare only as `hours_since_*` (a plain date value is refused when the rule is saved).
+a flag (true/false) is not a number: it equals true/false or their text, never 1 or 0;
+`regex` searches the text ignoring case; dates compare only as `hours_since_*` (a plain date
+value is refused when the rule is saved).
 """
 
 from __future__ import annotations
@@ -108,6 +110,23 @@ TEXT = [
     case("not_set/body", {"field": "body", "op": "not_set"}, {}, {"text": "Здравствуйте"}),
 ]
 
+# Regular expressions search the text (not a full match), ignoring case; a list of patterns
+# holds when any of them matches; on a list (tags) the items are read joined by spaces.
+REGEX = [
+    case("regex/ignores-case", {"field": "subject", "op": "regex", "value": r"^INV-\d{4}$"},
+         {"title": "inv-2026"}, {"title": "INV-26"}),
+    case("regex/searches-the-body", {"field": "body", "op": "regex",
+                                     "value": r"\d{3}-\d{2}-\d{2}"},
+         {"title": "x", "text": "Звоните 123-45-67 вечером"},
+         {"title": "123-45-67", "text": "Звоните вечером"}),
+    case("regex/any-of-list", {"field": "text", "op": "regex",
+                               "value": [r"заказ\s*№\s*\d+", r"order #\d+"]},
+         {"title": "Hi", "text": "Где ORDER #1234?"}, {"title": "Hi", "text": "Где заказ?"}),
+    case("regex/whole-tag-among-tags", {"field": "tags", "op": "regex",
+                                        "value": r"(^| )urgent( |$)"},
+         {"tags": ["new", "urgent"]}, {"tags": ["new", "urgent-later"]}),
+]
+
 NUMBERS = [
     case("is/priority", {"field": "priority_id", "op": "is", "value": 3},
          {"priority_id": 3}, {"priority_id": 2}),
@@ -142,6 +161,12 @@ NUMBERS = [
          cf(amount=42.0), cf(amount=42.5)),
     case("is/number-against-text", {"field": "custom_fields.amount", "op": "is", "value": 42},
          cf(amount="42"), cf(amount="042")),
+    case("is/a-flag-is-not-the-number-1", {"field": "custom_fields.paid", "op": "is",
+                                           "value": 1},
+         cf(paid=1), cf(paid=True)),
+    case("is/a-flag-equals-its-text", {"field": "custom_fields.paid", "op": "is",
+                                       "value": True},
+         cf(paid="True"), cf(paid="false")),
 ]
 
 DATES = [  # hours since the ticket was created, as the rules see it
@@ -197,12 +222,18 @@ LISTS = [
 UNSET = [
     case("is/unset-is-not-equal", {"field": "custom_fields.plan", "op": "is", "value": "gold"},
          cf(plan="gold"), {}),
+    case("is/unset-is-not-the-text-none", {"field": "custom_fields.plan", "op": "is",
+                                           "value": "none"},
+         cf(plan="None"), {}),
     case("is_not/unset-holds", {"field": "custom_fields.plan", "op": "is_not",
                                 "value": "gold"},
          {}, cf(plan="GOLD")),
     case("contains/unset-contains-nothing", {"field": "custom_fields.plan", "op": "contains",
                                              "value": "gold"},
          cf(plan="gold plus"), {}),
+    case("contains/unset-contains-no-letter", {"field": "custom_fields.plan",
+                                               "op": "contains", "value": "x"},
+         cf(plan="x-large"), {}),
     case("not_contains/unset-holds", {"field": "custom_fields.plan", "op": "not_contains",
                                       "value": "gold"},
          {}, cf(plan="Gold plus")),
@@ -305,7 +336,7 @@ ORGANIZATION = [
 
 
 @pytest.mark.parametrize(("condition", "match", "miss"), [
-    *TEXT, *NUMBERS, *DATES, *LISTS, *UNSET, *CUSTOM_FIELDS, *CUSTOMER, *ORGANIZATION])
+    *TEXT, *REGEX, *NUMBERS, *DATES, *LISTS, *UNSET, *CUSTOM_FIELDS, *CUSTOMER, *ORGANIZATION])
 def test_operator(desk, clock, condition, match, miss):
     desk.rule(name=RULE, kind="new", all=[condition],
               actions=[{"type": "add_tags", "value": ["hit"]}])

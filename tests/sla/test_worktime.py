@@ -298,6 +298,86 @@ def test_holiday_sets_take_dates_only():
         WorkingTime("UTC", MON_FRI_9_17, {datetime(2026, 1, 1, tzinfo=UTC)})
 
 
+def test_a_closure_of_weeks_after_some_work_is_crossed():
+    # Work on Monday and Tuesday, then three and a half weeks closed: the remaining hours
+    # come after the closure, whole 8-day stretches without work in between.
+    closed = {date(2026, 1, 14) + timedelta(days=n) for n in range(24)}
+    desk = WorkingTime("UTC", MON_FRI_9_17, closed)
+    monday = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    due = desk.add(monday, 20 * HOUR)
+    assert due == datetime(2026, 2, 9, 13, 0, tzinfo=UTC)
+    assert desk.between(monday, due) == 20 * HOUR
+    assert desk.next_working(datetime(2026, 1, 20, tzinfo=UTC)) == datetime(2026, 2, 9, 9, 0,
+                                                                            tzinfo=UTC)
+
+
+def test_arithmetic_stays_exact_in_far_off_years():
+    # Microseconds since 1970 outgrow a float's 53 bits after 2255: still exact in 4000.
+    desk = WorkingTime("UTC", MON_FRI_9_17)
+    monday = datetime(4000, 1, 3, tzinfo=UTC)
+    tick = timedelta(microseconds=1)
+    almost = monday + 17 * HOUR - tick
+    assert desk.add(almost, tick) == monday + 17 * HOUR
+    assert desk.add(almost, 3 * tick) == monday + timedelta(days=1, hours=9) + 2 * tick
+    assert desk.add(monday + 9 * HOUR + tick, 5 * tick) == monday + 9 * HOUR + 6 * tick
+    assert desk.between(almost, monday + timedelta(days=1, hours=9) + 3 * tick) == 4 * tick
+
+
+def test_spans_start_at_the_window_not_at_a_closing_time_it_starts_on():
+    desk = WorkingTime("Europe/Berlin", MON_FRI_9_17)
+    assert list(desk.spans(berlin(2026, 1, 12, 17, 0), berlin(2026, 1, 13, 17, 0))) == [
+        (berlin(2026, 1, 13, 9, 0), berlin(2026, 1, 13, 17, 0))]
+    assert list(desk.spans(berlin(2026, 1, 12, 12, 0), berlin(2026, 1, 12, 12, 0))) == []
+
+
+@pytest.mark.parametrize("holidays", [frozenset(), {date(2000, 1, 1)}],
+                         ids=["plain", "with-day-off-check"])
+def test_an_empty_or_backward_window_has_no_spans(holidays):
+    desk = WorkingTime("UTC", [], holidays, always_open=True)
+    moment = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)
+    assert list(desk.spans(moment, moment)) == []
+    assert list(desk.spans(moment + HOUR, moment)) == []
+    assert list(desk.spans(moment, moment + HOUR)) == [(moment, moment + HOUR)]
+
+
+def test_spans_are_clipped_to_the_microsecond_at_every_midnight():
+    # Around each UTC midnight of two weeks (the arithmetic cuts time into 8-day blocks at
+    # some of them), a window ending just after midnight has one span up to its very end.
+    desk = WorkingTime("UTC", [], {date(2000, 1, 1)}, always_open=True)
+    tick = timedelta(microseconds=1)
+    midnights = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n) for n in range(16)]
+    for midnight in midnights:
+        for end in (midnight - tick, midnight, midnight + tick):
+            assert list(desk.spans(midnight - HOUR, end)) == [(midnight - HOUR, end)]
+            assert desk.between(midnight - HOUR, end) == end - (midnight - HOUR)
+
+
+def test_arguments_of_the_wrong_type_are_named():
+    desk = WorkingTime("UTC", MON_FRI_9_17)
+    with pytest.raises(ValueError, match="duration 60 is not a timedelta"):
+        desk.add(datetime(2026, 1, 12, tzinfo=UTC), 60)
+    with pytest.raises(ValueError, match=r"\(0, 540, 1020\) is not an Interval"):
+        WorkingTime("UTC", [(0, 540, 1020)])
+
+
+def test_clock_times_are_read_strictly():
+    assert Interval.parse(0, "08:59", "17:59") == Interval(0, 539, 1079)
+    for start, end in (("09:5", "17:00"), ("009:00", "17:00"), ("09:60", "17:00"),
+                       ("09:00", "17:60"), ("٠٩:30", "17:00"), ("09:٣٠", "17:00")):
+        with pytest.raises(ValueError):
+            Interval.parse(0, start, end)
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    ("9h", "17:00", "interval start '9h' is not a time of day: use 'HH:MM'"),
+    ("24:00", "17:00", "interval start '24:00' is out of range: 00:00-23:59"),
+    ("09:00", "24:30", "interval end '24:30' is out of range: 00:00-23:59, or 24:00")])
+def test_a_bad_clock_time_is_named_with_what_is_allowed(start, end, message):
+    with pytest.raises(ValueError) as error:
+        Interval.parse(0, start, end)
+    assert str(error.value) == message
+
+
 # -- properties against a brute-force minute walker -------------------------------------------
 
 ZONES = ["UTC", "Europe/Berlin", "Europe/Moscow", "America/New_York", "Australia/Lord_Howe",

@@ -14,6 +14,7 @@ from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.rules.service import Rules
 from helpdesk.sla.service import Calendars, Policies
+from helpdesk.store.markers import Markers, TableMarkers
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
 from helpdesk.store.table import Table
@@ -39,6 +40,7 @@ class Helpdesk:
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.table)
+        self.markers: Markers = TableMarkers(self.table)
         self.dictionaries = Dictionaries(self.repository)
         self.users = Users(self.repository, self.dictionaries, self.clock)
         self.organizations = Organizations(self.repository, self.clock)

@@ -254,3 +254,62 @@ def test_simultaneous_version_checked_transactions_never_lose_an_acknowledged_wr
     rows = query_all(table, QueryRequest(pk="C", sk=KeyRange(prefix="row-")))
     assert len(rows) == version
     assert version == ROUNDS and conflicts == ROUNDS * (WRITERS - 1)
+
+
+# --- markers: "already done" items, on both tables ---------------------------------------------
+def test_a_marker_is_written_once_and_keeps_its_payload(table):
+    from helpdesk.store.markers import NOTIFICATION_SENT, RULES_RUN, TableMarkers
+
+    markers = TableMarkers(table)
+    assert not markers.seen(RULES_RUN, (7, 3))
+    assert markers.get(RULES_RUN, (7, 3)) is None
+    assert markers.mark(RULES_RUN, (7, 3), rules_fired=["a"], rules_evaluated=2)
+    assert not markers.mark(RULES_RUN, (7, 3), rules_fired=["b"])  # the first one stays
+    assert markers.seen(RULES_RUN, (7, 3))
+    assert markers.get(RULES_RUN, (7, 3)) == {"rules_fired": ["a"], "rules_evaluated": 2}
+    assert not markers.seen(RULES_RUN, (7, 4)) and not markers.seen(NOTIFICATION_SENT, "7-3")
+    # a payload attribute may be called `kind`
+    assert markers.mark(NOTIFICATION_SENT, "n-1", kind="email")
+    assert markers.get(NOTIFICATION_SENT, "n-1") == {"kind": "email"}
+
+
+def test_a_marker_commits_with_the_work_it_guards_and_only_once(table):
+    from helpdesk.store.markers import SLA_ESCALATED, TableMarkers
+
+    markers = TableMarkers(table)
+    check = (5, "first_reply.breach", 2)
+    table.transact([Put({"PK": "W", "SK": "1"}),
+                    markers.marker(SLA_ESCALATED, check, check="sla-5")])
+    assert markers.get(SLA_ESCALATED, check) == {"check": "sla-5"}
+    with pytest.raises(TransactionConflict):  # a second run: neither work nor marker
+        table.transact([Put({"PK": "W", "SK": "2"}),
+                        markers.marker(SLA_ESCALATED, check, check="sla-5 again")])
+    assert table.get("W", "2") is None
+    assert markers.get(SLA_ESCALATED, check) == {"check": "sla-5"}
+
+
+def test_marker_items_keep_their_stored_keys_and_item_types(table):
+    """Markers written before the markers store (by each feature itself) are still found:
+    same keys from keys.py, same item types."""
+    from helpdesk.store import markers as kinds
+    from helpdesk.store.markers import TableMarkers
+
+    markers = TableMarkers(table)
+    stored = [
+        (kinds.RULES_RUN, (1, 2), ("TICKET#000000000001", "RULESRUN#000000000002"),
+         "rules_run"),
+        (kinds.SLA_ESCALATED, (1, "resolution.warning", 3),
+         ("TICKET#000000000001", "SLAESC#resolution.warning#v000000000003"), "sla_escalated"),
+        (kinds.NOTIFICATION_SENT, "k", keys.notification_sent("k"), "notification_sent"),
+        (kinds.PERIODIC_SLOT, "20261123T0930", ("PERIODIC", "SLOT#20261123T0930"),
+         "periodic_slot"),
+        (kinds.CHANNEL_EVENT, (4, "e-1"), ("CHANEVT#4#e-1", "CHANEVT"), "channel_event"),
+        (kinds.SES_MESSAGE, "ses-1", ("SESMAIL#ses-1", "SESMAIL"), "ses_message"),
+        (kinds.AUTO_REPLY, ("a@x.io", "2026-11-23"), ("AUTOREPLY#a@x.io#2026-11-23",
+                                                      "AUTOREPLY"), "auto_reply"),
+    ]
+    for kind, key, (pk, sk), item_type in stored:
+        assert markers.marker(kind, key, n=1).item == {"PK": pk, "SK": sk,
+                                                       "item_type": item_type, "n": 1}
+        table.put({"PK": pk, "SK": sk, "item_type": item_type, "n": 1})
+        assert markers.seen(kind, key) and markers.get(kind, key) == {"n": 1}

@@ -15,6 +15,18 @@ Base table: PK / SK (strings). Overloaded sparse GSIs, each keyed <NAME>PK / <NA
 
 Unique lookups (contact -> user, e-mail -> user) are base-table items written in the same
 transaction as the user, because a GSI is eventually consistent and cannot enforce uniqueness.
+
+Markers ("already done" items, read and written only through `store/markers.py`, which
+names each kind and its `item_type`; their key formats below never change, stored markers
+must stay recognised):
+
+    rules_run          TICKET#<id>            RULESRUN#<version>       rules applied to an event
+    sla_escalated      TICKET#<id>            SLAESC#<check>#v<n>      one escalation per check
+    notification_sent  NOTIFY#<sha256 of key> SENT                     a staff notice sent
+    periodic_slot      PERIODIC               SLOT#<slot>              a periodic pass claimed
+    channel_event      CHANEVT#<chan>#<event> CHANEVT                  a provider delivery handled
+    ses_message        SESMAIL#<ses id>       SESMAIL                  an SES delivery ingested
+    auto_reply         AUTOREPLY#<addr>#<day> AUTOREPLY                an address's daily auto mail
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from helpdesk.models import MediaRef, Message, Ticket, User
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
+from helpdesk.store.markers import CHANNEL_EVENT
 from helpdesk.store.repository import StaleVersion, message_item
 from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import Inbound
@@ -44,6 +45,7 @@ class ChannelIngest:
     def __init__(self, helpdesk: Helpdesk) -> None:
         self.helpdesk = helpdesk
         self._table = helpdesk.repository.table
+        self._markers = helpdesk.markers
 
     def receive(self, channel: Channel, events: tuple[ChannelEvent, ...],
                 custom_fields: dict[str, Any] | None = None) -> list[ChannelOutcome]:
@@ -54,7 +56,7 @@ class ChannelIngest:
              custom_fields: dict[str, Any]) -> ChannelOutcome:
         if isinstance(event, Ignored):
             return ChannelOutcome(event.event_id, "ignored", details=event.reason)
-        seen = self._table.get(*keys.channel_event(channel.id, event.event_id))
+        seen = self._markers.get(CHANNEL_EVENT, (channel.id, event.event_id))
         if seen is not None:
             return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
                                   seen.get("post_id"), "already handled")
@@ -81,7 +83,7 @@ class ChannelIngest:
                 return ChannelOutcome(event.event_id, "created", created.id, post.id)
             except (StaleVersion, Conflict):
                 # Lost a race: the same event (a retry) or the conversation's first ticket.
-                seen = self._table.get(*keys.channel_event(channel.id, event.event_id))
+                seen = self._markers.get(CHANNEL_EVENT, (channel.id, event.event_id))
                 if seen is not None:
                     return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
                                           seen.get("post_id"), "handled concurrently")
@@ -139,9 +141,7 @@ class ChannelIngest:
         message_id = self.helpdesk.repository.next_id("message")
         link = {"ticket_id": ticket_id, "post_id": message_id}
         extra: list[Operation] = [
-            Put({"PK": (k := keys.channel_event(channel.id, event.event_id))[0], "SK": k[1],
-                 "item_type": "channel_event", **link}, Condition.item_absent()),
-        ]
+            self._markers.marker(CHANNEL_EVENT, (channel.id, event.event_id), **link)]
         if event.provider_message_id:
             pk, sk = keys.channel_message(channel.id, event.provider_message_id)
             extra.append(Put({"PK": pk, "SK": sk, "item_type": "channel_message",
@@ -169,9 +169,8 @@ class ChannelIngest:
             ticket and ticket.user_id) else None
         if ticket is None or author is None:
             return ChannelOutcome(event.event_id, "unknown", details="its ticket is gone")
-        pk, sk = keys.channel_event(channel.id, event.event_id)
-        mark = Put({"PK": pk, "SK": sk, "item_type": "channel_event", "ticket_id": ticket_id,
-                    "post_id": post_id}, Condition.item_absent())
+        mark = self._markers.marker(CHANNEL_EVENT, (channel.id, event.event_id),
+                                    ticket_id=ticket_id, post_id=post_id)
         edited = isinstance(event, MessageEdited)
         self.helpdesk.tickets.record_author_change(
             ticket_id, post_id, author,

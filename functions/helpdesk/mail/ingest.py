@@ -16,6 +16,7 @@ from helpdesk.models import Attachment, MailOrigin, Ticket, User
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
+from helpdesk.store.markers import SES_MESSAGE
 from helpdesk.store.repository import StaleVersion
 from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
@@ -151,18 +152,17 @@ class MailIngest:
     # --- pieces ----------------------------------------------------------------------------
     def _already_ingested(self, ses_message_id: str | None,
                           message_id: str | None) -> IngestResult | None:
-        table = self.helpdesk.repository.table
-        for item_key in ([keys.ses_message(ses_message_id)] if ses_message_id else []) + (
-                [keys.mail_message(message_id)] if message_id else []):
-            item = table.get(*item_key)
-            if item is None:
-                continue
-            if item.get("direction") == "outbound":
-                return IngestResult("loop", item.get("ticket_id"), item.get("post_id"),
-                                    "a mail we sent came back to us")
-            return IngestResult("duplicate", item.get("ticket_id"), item.get("post_id"),
-                                "already ingested")
-        return None
+        item = (self.helpdesk.markers.get(SES_MESSAGE, ses_message_id)
+                if ses_message_id else None)
+        if item is None and message_id:
+            item = self.helpdesk.repository.table.get(*keys.mail_message(message_id))
+        if item is None:
+            return None
+        if item.get("direction") == "outbound":
+            return IngestResult("loop", item.get("ticket_id"), item.get("post_id"),
+                                "a mail we sent came back to us")
+        return IngestResult("duplicate", item.get("ticket_id"), item.get("post_id"),
+                            "already ingested")
 
     def _thread_of(self, mail: ParsedMail) -> _Thread:
         repository = self.helpdesk.repository
@@ -195,9 +195,7 @@ class MailIngest:
             extra.append(Put({"PK": pk, "SK": sk, "item_type": "mail_message", **link},
                              Condition.item_absent()))
         if ses_message_id:
-            pk, sk = keys.ses_message(ses_message_id)
-            extra.append(Put({"PK": pk, "SK": sk, "item_type": "ses_message", **link},
-                             Condition.item_absent()))
+            extra.append(self.helpdesk.markers.marker(SES_MESSAGE, ses_message_id, **link))
         origin = MailOrigin(
             message_id=mail.message_id, ses_message_id=ses_message_id, raw_key=raw_key,
             sender=mail.sender.address, sender_name=mail.sender.name, mailbox=mailbox,

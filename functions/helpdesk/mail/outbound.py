@@ -18,8 +18,9 @@ from helpdesk.models import ActorType, Attachment, Delivery, Message, Ticket
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
+from helpdesk.store.markers import AUTO_REPLY
 from helpdesk.store.repository import message_item
-from helpdesk.store.table import Condition, ConditionFailed
+from helpdesk.store.table import Condition
 
 REFERENCES_KEPT = 10
 
@@ -111,15 +112,13 @@ class MailOutbound:
 
     def _claim_daily_slot(self, address: str, key: str, now: datetime) -> bool:
         """True when this cause holds today's slot (a retry of the same cause keeps it)."""
-        pk, sk = keys.auto_reply(address, now.date().isoformat())
-        try:
-            self.helpdesk.repository.table.put(
-                {"PK": pk, "SK": sk, "item_type": "auto_reply", "cause": key,
-                 "expires_at": int(now.timestamp()) + 2 * 86400}, Condition.item_absent())
+        markers = self.helpdesk.markers
+        slot = (address, now.date().isoformat())
+        if markers.mark(AUTO_REPLY, slot, cause=key,
+                        expires_at=int(now.timestamp()) + 2 * 86400):
             return True
-        except ConditionFailed:
-            held = self.helpdesk.repository.table.get(pk, sk)
-            return held is not None and held.get("cause") == key
+        held = markers.get(AUTO_REPLY, slot)
+        return held is not None and held.get("cause") == key
 
     def compose(self, ticket: Ticket, post: Message, mailbox: str, message_id: str) -> bytes:
         author = self.helpdesk.repository.get_user(post.user_id) if post.user_id else None

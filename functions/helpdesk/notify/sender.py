@@ -18,7 +18,7 @@ from helpdesk.channels.send.http import Http
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 from helpdesk.mail.outbound import MailSender
 from helpdesk.notify.model import Notification
-from helpdesk.store import keys
+from helpdesk.store.markers import NOTIFICATION_SENT, Markers
 from helpdesk.webhooks_out.ssrf import AllowList, check_destination
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class NotifierDesk(Protocol):
 
     @property
     def repository(self) -> Repository: ...
+
+    @property
+    def markers(self) -> Markers: ...
 
     @property
     def channels(self) -> Channels: ...
@@ -57,9 +60,8 @@ class StaffNotifier:
         self._allow = allow
 
     def send(self, notification: Notification) -> NotificationResult:
-        table = self.helpdesk.repository.table
-        pk, sk = keys.notification_sent(notification.key)
-        if table.get(pk, sk) is not None:
+        markers = self.helpdesk.markers
+        if markers.seen(NOTIFICATION_SENT, notification.key):
             return NotificationResult("skipped", "already sent")
         try:
             {"email": self._email, "telegram": self._telegram,
@@ -67,8 +69,9 @@ class StaffNotifier:
         except PermanentFailure as refused:
             return NotificationResult("failed", str(refused))
         now = int(self.helpdesk.clock().timestamp())
-        table.put({"PK": pk, "SK": sk, "item_type": "notification_sent",
-                   "kind": notification.kind, "expires_at": now + KEEP_DAYS * 86400})
+        # A parallel send that marked it first leaves its marker: the notice went out.
+        markers.mark(NOTIFICATION_SENT, notification.key, kind=notification.kind,
+                     expires_at=now + KEEP_DAYS * 86400)
         return NotificationResult("sent")
 
     def _email(self, notification: Notification) -> None:

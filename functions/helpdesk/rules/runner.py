@@ -30,9 +30,9 @@ from helpdesk.rules.engine import Outcome, run_rules
 from helpdesk.rules.model import Condition, Op, Rule, RuleKind
 from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
 from helpdesk.store import keys
+from helpdesk.store.markers import PERIODIC_SLOT, RULES_RUN, AlreadyDone, Markers
 from helpdesk.store.repository import message_item
-from helpdesk.store.table import Condition as WriteCondition
-from helpdesk.store.table import ConditionFailed, KeyRange, Operation, Put
+from helpdesk.store.table import KeyRange, Operation, Put
 
 if TYPE_CHECKING:
     from helpdesk.sla.tracker import SlaTracker
@@ -92,6 +92,9 @@ class RunnerDesk(ResolverDesk, Protocol):
     @property
     def tickets(self) -> RunnerTickets: ...
 
+    @property
+    def markers(self) -> Markers: ...
+
     def clock(self) -> datetime: ...
 
 
@@ -123,7 +126,7 @@ class RuleRunner:
                            "times in a row; rules not evaluated", ticket_id, version, depth)
             result.skipped = f"rule loop cap ({MAX_DEPTH}) reached"
             return result
-        done = repository.rules_run(ticket_id, version)
+        done = self.helpdesk.markers.get(RULES_RUN, (ticket_id, version))
         if done is not None:  # a repeated run of this event's workflow
             result.rules_evaluated = int(done.get("rules_evaluated", 0))
             result.rules_fired = list(done.get("rules_fired", []))
@@ -140,11 +143,8 @@ class RuleRunner:
                          changes=event.changes, body=body, automatic=automatic,
                          calendar=self._calendar_of(ticket), **self._people(ticket))
 
-        marker = Put({"PK": keys.rules_run(ticket_id, version)[0],
-                      "SK": keys.rules_run(ticket_id, version)[1], "item_type": "rules_run"},
-                     WriteCondition.item_absent())
-        outcome = self._apply(ticket_id, rules, facts_of, event.event_id, depth, marker,
-                              chain=chain)
+        outcome = self._apply(ticket_id, rules, facts_of, event.event_id, depth,
+                              (ticket_id, version), chain=chain)
         if outcome is None:
             result.skipped = "the ticket is gone or in the trash"
             return result
@@ -163,12 +163,8 @@ class RuleRunner:
                                  "fired": 0, "claimed": False}
         if not any(rule.enabled for rule in rules):
             return stats
-        pk, sk = keys.periodic_slot(slot)
-        try:
-            self.helpdesk.repository.table.put(
-                {"PK": pk, "SK": sk, "item_type": "periodic_slot",
-                 "expires_at": int(now.timestamp()) + 7 * 86400}, WriteCondition.item_absent())
-        except ConditionFailed:
+        if not self.helpdesk.markers.mark(PERIODIC_SLOT, slot,
+                                          expires_at=int(now.timestamp()) + 7 * 86400):
             return stats  # another scheduler run has this slot
         stats["claimed"] = True
         enabled = [r for r in rules if r.enabled]
@@ -238,19 +234,21 @@ class RuleRunner:
         return settings.working(settings.calendar_for(ticket, settings.policy_for(ticket)))
 
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],
-               cause: str, depth: int, marker: Put | None,
+               cause: str, depth: int, event: tuple[int, int] | None,
                chain: list[int] | None = None) -> Outcome | None:
+        """`event`: (ticket id, version) of the event whose rules these are; its rules-run
+        marker commits with the change (None: a periodic pass, marked per rule instead)."""
         current = self.helpdesk.repository.get_ticket(ticket_id)
         if current is None or current.trashed:
             return None  # in the trash (by staff or mark_spam): no reply, alert or routing
         latest: list[Outcome] = []
         post_id: list[int] = []
         now = self.helpdesk.clock
+        markers = self.helpdesk.markers
 
         def mutate(ticket: Ticket) -> list[Operation]:
-            if marker is not None and self.helpdesk.repository.table.get(
-                    marker.item["PK"], marker.item["SK"]) is not None:
-                raise _Repeated  # a parallel run of this event's workflow got here first
+            if event is not None and markers.seen(RULES_RUN, event):
+                raise AlreadyDone  # a parallel run of this event's workflow got here first
             if ticket.trashed:  # trashed since it was read: no rules either
                 latest[:] = [Outcome()]
                 return []
@@ -263,10 +261,10 @@ class RuleRunner:
                 # Fired without any effect (it set what was already set): no event.
                 return []
             extra: list[Operation] = []
-            if marker is not None:
-                extra.append(Put({**marker.item, "rules_evaluated": outcome.evaluated,
-                                  "rules_fired": [f.name for f in outcome.fired]},
-                                 marker.condition))
+            if event is not None:
+                extra.append(markers.marker(RULES_RUN, event,
+                                            rules_evaluated=outcome.evaluated,
+                                            rules_fired=[f.name for f in outcome.fired]))
             for text in outcome.notes:
                 extra.append(Put(message_item("comment", self._note(ticket, text, now()))))
             if outcome.reply is not None:
@@ -295,7 +293,7 @@ class RuleRunner:
         try:
             self.helpdesk.tickets.change_by_rules(ticket_id, kind, mutate, actor, notes,
                                                   context)
-        except _Repeated:
+        except AlreadyDone:
             return Outcome()
         outcome = latest[0] if latest else Outcome()
         if outcome.fired:
@@ -352,10 +350,6 @@ class RuleRunner:
 
 def _audited(ticket: Ticket) -> tuple[Any, ...]:
     return tuple(getattr(ticket, name) for name in Ticket.AUDITED)
-
-
-class _Repeated(Exception):
-    """The rules of this event were applied by another run."""
 
 
 def _slot(now: datetime) -> str:

@@ -22,7 +22,8 @@ from helpdesk.sla.model import Policy, Stage, Target, TargetState
 from helpdesk.sla.tracker import BREACH_TAGS, SlaTracker
 from helpdesk.sla.worktime import NoWorkingTime, WorkingTime
 from helpdesk.store import keys
-from helpdesk.store.table import Condition, Operation, Put
+from helpdesk.store.markers import SLA_ESCALATED, AlreadyDone, Markers
+from helpdesk.store.table import Operation
 
 if TYPE_CHECKING:
     from helpdesk.dictionaries import Dictionaries
@@ -88,10 +89,6 @@ class Outcome:
         return {"status": self.status, "reason": self.reason, "notices": self.notices}
 
 
-class _Repeated(Exception):
-    """Another run of this check committed first."""
-
-
 class EscalationTickets(Protocol):
     """What escalating needs of the tickets service: the SLA tracker (policies, calendars,
     whether the clock runs), a re-timing write, and the one automation write."""
@@ -119,6 +116,9 @@ class EscalationDesk(Protocol):
     @property
     def tickets(self) -> EscalationTickets: ...
 
+    @property
+    def markers(self) -> Markers: ...
+
     def clock(self) -> datetime: ...
 
 
@@ -137,8 +137,9 @@ class Escalations:
             tickets.retime(ticket.id, SLA_ACTOR, "due times recomputed: the SLA policy or "
                            "calendar changed")
             return Outcome("stale", "the policy or calendar changed: re-timed")
-        marker_key = keys.sla_escalated(check.ticket_id, check.kind, check.version)
-        if repository.table.get(*marker_key) is not None:
+        markers = self.helpdesk.markers
+        marker_key = (check.ticket_id, check.kind, check.version)
+        if markers.seen(SLA_ESCALATED, marker_key):
             return self._repeat(ticket, check)
         reason = self._stale(ticket, check)
         if reason:
@@ -149,8 +150,8 @@ class Escalations:
         now = self.helpdesk.clock
 
         def mutate(current: Ticket) -> list[Operation]:
-            if repository.table.get(*marker_key) is not None:
-                raise _Repeated
+            if markers.seen(SLA_ESCALATED, marker_key):
+                raise AlreadyDone  # another run of this check committed first
             lines[:] = []
             stale = self._stale(current, check)
             if stale:
@@ -174,14 +175,13 @@ class Escalations:
                 lines.append(FieldChange(field="sla", new=(
                     f"{TARGET_NAMES[check.target]} target missed (due "
                     f"{_local(state.due, settings, current, policy)})")))
-            return [Put({"PK": marker_key[0], "SK": marker_key[1], "item_type": "sla_escalated",
-                         "check": check.name}, Condition.item_absent())]
+            return [markers.marker(SLA_ESCALATED, marker_key, check=check.name)]
 
         try:
             changed = tickets.change_by_rules(
                 check.ticket_id, lambda: f"sla_{check.stage.value}", mutate, SLA_ACTOR,
                 notes=lambda: list(lines), context=lambda: {"sla_check": check.name})
-        except _Repeated:
+        except AlreadyDone:
             return self._repeat(ticket, check)
         if not lines:
             return Outcome("stale", "the check no longer holds")

@@ -399,9 +399,6 @@ class Repository:
     def erase_template(self, template_id: int) -> None:
         self.table.delete(*keys.template(template_id))
 
-    def rules_run(self, ticket_id: int, version: int) -> Item | None:
-        return self.table.get(*keys.rules_run(ticket_id, version))
-
     def periodic_marks(self, rule_id: int) -> set[int]:
         """Tickets the periodic rule fired on whose condition still held at the last pass."""
         items = query_all(self.table, QueryRequest(pk=keys.periodic_marks(rule_id)))

@@ -58,7 +58,10 @@ LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?")
 MAX_TEXT = 20_000
 
 
-class ActionType(StrEnum):
+class TemplateActionType(StrEnum):
+    """The field changes a template may carry: a subset of the rule actions
+    (`rules.model.ActionType`), with stricter values (`_ACTION_VALUES`)."""
+
     SET_STATUS = "set_status"
     SET_PRIORITY = "set_priority"
     SET_DEPARTMENT = "set_department"
@@ -83,15 +86,15 @@ class CustomFieldValue(_Strict):
 
 # What `value` must be for each action type. Ids are strict ints: "3" for a priority is a
 # mistake worth refusing in a template, which is stored and applied many times.
-_ACTION_VALUES: dict[ActionType, Any] = {
-    ActionType.SET_STATUS: Annotated[str, Field(min_length=1, max_length=100)],
-    ActionType.SET_PRIORITY: StrictInt,
-    ActionType.SET_DEPARTMENT: StrictInt,
-    ActionType.SET_TYPE: StrictInt,
-    ActionType.SET_OWNER: StrictInt | None,  # None unassigns
-    ActionType.ADD_TAGS: Annotated[list[Tag], Field(min_length=1, max_length=50)],
-    ActionType.REMOVE_TAGS: Annotated[list[Tag], Field(min_length=1, max_length=50)],
-    ActionType.SET_CUSTOM_FIELD: CustomFieldValue,
+_ACTION_VALUES: dict[TemplateActionType, Any] = {
+    TemplateActionType.SET_STATUS: Annotated[str, Field(min_length=1, max_length=100)],
+    TemplateActionType.SET_PRIORITY: StrictInt,
+    TemplateActionType.SET_DEPARTMENT: StrictInt,
+    TemplateActionType.SET_TYPE: StrictInt,
+    TemplateActionType.SET_OWNER: StrictInt | None,  # None unassigns
+    TemplateActionType.ADD_TAGS: Annotated[list[Tag], Field(min_length=1, max_length=50)],
+    TemplateActionType.REMOVE_TAGS: Annotated[list[Tag], Field(min_length=1, max_length=50)],
+    TemplateActionType.SET_CUSTOM_FIELD: CustomFieldValue,
 }
 _VALUE_ADAPTERS = {kind: TypeAdapter(annotation) for kind, annotation in _ACTION_VALUES.items()}
 
@@ -101,7 +104,7 @@ class TemplateAction(_Strict):
     set_department, set_type an id (int); set_owner an id or null (unassign); add_tags and
     remove_tags a non-empty list of tags; set_custom_field `{"name": ..., "value": ...}`."""
 
-    type: ActionType
+    type: TemplateActionType
     value: Any = None
 
     @model_validator(mode="after")
@@ -455,10 +458,10 @@ __all__ = [
     "FILTERS",
     "PLACEHOLDERS",
     "TESTS",
-    "ActionType",
     "ScopeKind",
     "Template",
     "TemplateAction",
+    "TemplateActionType",
     "TemplateScope",
     "TemplateValues",
     "parse_template",

@@ -25,14 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from devstack.lambda_runtime import ACCOUNT_ID, LambdaContext
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 INTEGRATION_TIMEOUT = 29.0  # API Gateway's default integration timeout, seconds
-ACCOUNT_ID = "123456789012"  # moto's default account
-REGION = "us-east-1"
 API_ID = "local"
 
 # API Gateway base64-encodes bodies of the API's binaryMediaTypes; we treat these as binary.
@@ -78,28 +78,6 @@ class Route:
     @property
     def name(self) -> str:
         return self.function_name or "local" + self.prefix.rstrip("/").replace("/", "-")
-
-
-class LambdaContext:
-    """The attributes of the Lambda runtime's context that handlers and Powertools read."""
-
-    def __init__(self, function_name: str, memory_limit_in_mb: int = 1024,
-                 timeout_seconds: float = INTEGRATION_TIMEOUT,
-                 aws_request_id: str | None = None) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}")
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = aws_request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity: Any = None
-        self.client_context: Any = None
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def split_target(target: str) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +39,34 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 Handler = Callable[[Any, Any], Any]
 
 
+ACCOUNT_ID = "123456789012"  # moto's default account
+REGION = "us-east-1"
+
+
 @dataclass
 class LambdaContext:
-    """The attributes of the Python runtime's context object that handlers and Powertools use."""
+    """The attributes of the Python runtime's context object that handlers and Powertools
+    use; the one context of the local stack (moto's invocations and the local gateway) and
+    of the tests: `LambdaContext("name")` is enough, the rest has Lambda's defaults."""
 
     function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    timeout_seconds: float
+    memory_limit_in_mb: int = 1024
+    timeout_seconds: float = 29.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = ""  # "": the function's ARN in moto's account
+    log_group_name: str = ""  # "": /aws/lambda/<function_name>
+    log_stream_name: str = ""  # "": a new stream of today's, as Lambda names them
     identity: Any = None
     client_context: Any = None
     _started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = self.invoked_function_arn or (
+            f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}")
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = self.log_stream_name or (
+            f"{datetime.now(UTC):%Y/%m/%d}/[{self.function_version}]{uuid.uuid4().hex}")
 
     def get_remaining_time_in_millis(self) -> int:
         left = self.timeout_seconds - (time.monotonic() - self._started)

@@ -215,8 +215,7 @@ def test_the_stream_handler_reports_only_the_records_that_failed(
                 "dynamodb": {"Keys": key(item), "NewImage": item,
                              "SequenceNumber": f"10{version}"}}
 
-    context = LambdaContext("stream", "$LATEST", "arn:aws:lambda:::function:stream", 128,
-                            "request", "/aws/lambda/stream", "local", 30)
+    context = LambdaContext("stream", 128, 30)
     answer = stream.handler.handler({"Records": [record(1), record(2), record(3),
                                                  record(4, "MODIFY")]}, context)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "102"}]}

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.gateway import LambdaContext, LocalGateway, Route, build_event
+from devstack.gateway import LocalGateway, Route, build_event
+from devstack.lambda_runtime import LambdaContext
 from tests.support.concurrency import at_once
 from tests.support.timeouts import NETWORK_TIMEOUT
 

@@ -1,65 +1,49 @@
-"""The one place that maps domain errors (and malformed requests) to HTTP answers."""
+"""Domain errors (and malformed requests) as Chalice responses; the mapping itself is
+`helpdesk/problems.py`, which the webhook receiver shares."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from chalice import Response
 from pydantic import ValidationError
 
-from helpdesk import errors
+from helpdesk import errors, problems
 
 logger = logging.getLogger(__name__)
 
-STATUS = {
-    errors.InvalidInput: 400,
-    errors.Unauthorized: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.RateLimited: 429,
-}
+JSON_TYPE = problems.JSON_TYPE
 
-JSON_TYPE = "application/json; charset=utf-8"
+
+def _response(found: problems.Problem) -> Response:
+    return Response(body=found.body, status_code=found.status, headers=dict(found.headers))
 
 
 def envelope(status: int, code: str, title: str, details: str,
              headers: Mapping[str, str | list[str]] | None = None,
              field: str | None = None) -> Response:
-    error: dict[str, Any] = {"code": code, "title": title, "details": details}
-    if field:
-        error["source"] = {"field": field}
-    return Response(
-        body=json.dumps({"errors": [error]}, ensure_ascii=False),
-        status_code=status,
-        headers={"Content-Type": JSON_TYPE, **(headers or {})},
-    )
+    return _response(problems.problem(status, code, title, details, headers, field))
 
 
 def from_domain(error: errors.DomainError) -> Response:
-    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
-    headers = {}
-    if isinstance(error, errors.RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
-    return envelope(status, error.code, error.title, error.details, headers, error.field)
+    return _response(problems.of_domain_error(error))
 
 
 def from_validation(error: ValidationError) -> Response:
     """Name every offending field: `priority_id: Input should be a valid integer`."""
-    problems = []
+    found = []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "body"
-        problems.append({
+        found.append({
             "code": "invalid_field",
             "title": "Invalid input",
             "details": f"{field}: {problem['msg']}",
             "source": {"field": field},
         })
     return Response(
-        body=json.dumps({"errors": problems}, ensure_ascii=False, default=str),
+        body=json.dumps({"errors": found}, ensure_ascii=False, default=str),
         status_code=400,
         headers={"Content-Type": JSON_TYPE},
     )

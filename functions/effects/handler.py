@@ -5,13 +5,14 @@ A temporary failure raises TemporaryFailure, which the workflow retries with bac
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk.aws.container import per_container
 from helpdesk.aws.environment import environment
 from helpdesk.aws.runtime import (
+    allow_list_from_env,
     blobs_from_env,
     helpdesk_from_env,
     mailboxes_from_env,
@@ -37,8 +38,8 @@ def _start_webhook(name: str, task: dict[str, Any]) -> bool:
     return True
 
 
-@cache
-def _sender() -> EffectSender:
+@per_container
+def sender() -> EffectSender:
     helpdesk = helpdesk_from_env()
     mailboxes = mailboxes_from_env()
 
@@ -49,7 +50,8 @@ def _sender() -> EffectSender:
     def notifier() -> Any:
         from helpdesk.notify.sender import StaffNotifier
 
-        return StaffNotifier(helpdesk, SesSender(ses()), from_address=mailboxes.addresses[0])
+        return StaffNotifier(helpdesk, SesSender(ses()), from_address=mailboxes.addresses[0],
+                             allow=allow_list_from_env())
 
     return EffectSender(helpdesk, start_webhook=_start_webhook, customer_mail=customer_mail,
                         notifier=notifier)
@@ -58,7 +60,7 @@ def _sender() -> EffectSender:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     effect = event["effect"]
-    result = _sender().send(effect, int(event["ticket_id"]), int(event["version"]))
+    result = sender().send(effect, int(event["ticket_id"]), int(event["version"]))
     logger.info("effect sent", extra={"type": effect.get("type"), "key": effect.get("key"),
                                       **result})
     return result

@@ -1,9 +1,11 @@
 """Dates on the wire: "DD.MM.YYYY HH:MM:SS" in the account's time zone (as HelpDeskEddy
-shows them) on output; that form or ISO-8601 on input. Stored as UTC."""
+shows them) on output; that form or ISO-8601 on input. Stored as UTC.
+
+The account's zone is UTC until the wiring sets it (`use_account_zone`, from the function's
+settings: HELPDESK_TIMEZONE); this module reads no environment."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -17,8 +19,17 @@ def _zone(name: str) -> tzinfo:
     return ZoneInfo(name)
 
 
+_account_zone = ["UTC"]  # one per process, like the settings it comes from
+
+
+def use_account_zone(name: str) -> None:
+    """The zone naive input is read in and output is written in (an IANA name)."""
+    _zone(name)  # an unknown name fails here, at start, not on the first request
+    _account_zone[0] = name
+
+
 def account_zone() -> tzinfo:
-    return _zone(os.environ.get("HELPDESK_TIMEZONE", "UTC"))
+    return _zone(_account_zone[0])
 
 
 def format_datetime(moment: datetime | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Domain errors. They say what went wrong; `api/errors.py` alone maps them to HTTP."""
+"""Domain errors. They say what went wrong; `problems.py` alone maps them to HTTP."""
 
 from __future__ import annotations
 

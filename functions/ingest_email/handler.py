@@ -5,11 +5,11 @@ and hands it to the mail ingest. A failure raises, so SES/Lambda retry: nothing 
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk.aws.container import per_container
 from helpdesk.aws.environment import environment
 from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env
 from helpdesk.mail.ingest import MailIngest
@@ -17,17 +17,20 @@ from helpdesk.mail.ingest import MailIngest
 logger = Logger()
 
 
-@cache
-def _ingest() -> MailIngest:
+@per_container
+def ingest_of_mail() -> MailIngest:
     helpdesk = helpdesk_from_env()
     return MailIngest(helpdesk, blobs_from_env(),
                       mailboxes_from_env(),
                       helpdesk.settings.ticket_prefix)
 
 
+_ingest = ingest_of_mail  # the old name, which bench/mail.py still clears
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ingest = _ingest()
+    ingest = ingest_of_mail()
     results = []
     for record in event.get("Records") or []:
         ses = record["ses"]

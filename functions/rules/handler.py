@@ -5,12 +5,12 @@ An exception here fails the task; the workflow catches it and records FAILED on 
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from helpdesk import automation
+from helpdesk.aws.container import per_container
 from helpdesk.aws.runtime import helpdesk_from_env
 from helpdesk.notify.mentions import mention_effects
 from helpdesk.rules.runner import RuleRunner
@@ -18,8 +18,8 @@ from helpdesk.rules.runner import RuleRunner
 logger = Logger()
 
 
-@cache
-def _runner() -> RuleRunner:
+@per_container
+def runner() -> RuleRunner:
     helpdesk = helpdesk_from_env()
     return RuleRunner(helpdesk, mentions=lambda event: mention_effects(helpdesk, event))
 
@@ -27,7 +27,7 @@ def _runner() -> RuleRunner:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Through the module: one seam to replace in tests.
-    outcome = automation.evaluate_rules(event, _runner())
+    outcome = automation.evaluate_rules(event, runner())
     logger.info("rules evaluated", extra={"event_id": event.get("event_id"),
                                           "rules_evaluated": outcome["rules_evaluated"],
                                           "rules_fired": outcome["rules_fired"],

@@ -5,12 +5,12 @@ Input: {"ticket_id", "target", "stage", "sla_version"}."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
+from helpdesk.aws.container import per_container
 from helpdesk.aws.runtime import helpdesk_from_env
 from helpdesk.sla.escalation import Check, Escalations
 from helpdesk.sla.model import Stage, Target
@@ -27,8 +27,8 @@ class CheckInput(BaseModel):
     sla_version: int
 
 
-@cache
-def _escalations() -> Escalations:
+@per_container
+def escalations() -> Escalations:
     return Escalations(helpdesk_from_env())
 
 
@@ -36,7 +36,7 @@ def _escalations() -> Escalations:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     given = CheckInput.model_validate(event)
     check = Check(given.ticket_id, given.target, given.stage, given.sla_version)
-    outcome = _escalations().escalate(check)
+    outcome = escalations().escalate(check)
     logger.info("SLA check", extra={"check": check.name, "status": outcome.status,
                                     "reason": outcome.reason, "notices": len(outcome.notices)})
     return outcome.as_dict()

@@ -8,11 +8,11 @@ rules (the first tick of a slot claims it; the others find it taken)."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk.aws.container import per_container
 from helpdesk.aws.environment import environment
 from helpdesk.aws.runtime import helpdesk_from_env, stepfunctions
 from helpdesk.rules.runner import RuleRunner
@@ -21,8 +21,8 @@ from helpdesk.sla.escalation import Check, due_checks
 logger = Logger()
 
 
-@cache
-def _runner() -> RuleRunner:
+@per_container
+def runner() -> RuleRunner:
     return RuleRunner(helpdesk_from_env())
 
 
@@ -40,14 +40,14 @@ def _start(check: Check) -> bool:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    runner = _runner()
-    now = runner.helpdesk.clock()
-    scan = due_checks(runner.helpdesk.repository, now)
+    rules = runner()
+    now = rules.helpdesk.clock()
+    scan = due_checks(rules.helpdesk.repository, now)
     started = sum(_start(check) for check in scan.checks)
     if scan.checks:
         logger.info("SLA checks due", extra={"due": len(scan.checks), "started": started,
                                              "checks": [c.name for c in scan.checks][:50]})
-    stats = runner.periodic(now)
+    stats = rules.periodic(now)
     if stats["claimed"]:
         logger.info("periodic rules", extra=stats)
     elif not scan.checks:

@@ -7,7 +7,6 @@ record (ReportBatchItemFailures): the stream retries from the first failed recor
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -21,20 +20,15 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
+from helpdesk.aws.clients import aws_client
+
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_clients: dict[str | None, Any] = {}
 
 
-def _stepfunctions() -> Any:
-    """One client per container. Keyed by endpoint because the local stack and the tests may
-    start the embedded AWS again, on another port, in one process."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint not in _clients:
-        import boto3  # not at import time: most stream records need no client at all
-
-        _clients[endpoint] = boto3.client("stepfunctions")
-    return _clients[endpoint]
+def stepfunctions() -> Any:
+    # boto3 is loaded on the first record that needs it: most stream records need none.
+    return aws_client("stepfunctions")
 
 
 def workflow_input(image: dict[str, Any]) -> dict[str, Any]:
@@ -52,10 +46,13 @@ def start_workflow(record: DynamoDBRecord) -> None:
         return
     payload = workflow_input(image)
     name = f"ticket-{payload['ticket_id']}-v{payload['version']}"
-    client = _stepfunctions()
+    from helpdesk.aws.environment import environment  # pydantic: only when starting one
+
+    client = stepfunctions()
     try:
-        client.start_execution(stateMachineArn=os.environ["TICKET_EVENT_STATE_MACHINE_ARN"],
-                               name=name, input=json.dumps(payload))
+        client.start_execution(
+            stateMachineArn=environment().require("ticket_event_state_machine_arn"),
+            name=name, input=json.dumps(payload))
     except client.exceptions.ExecutionAlreadyExists:
         logger.info("workflow already started", extra={"execution": name})
 

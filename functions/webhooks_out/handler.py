@@ -1,48 +1,29 @@
 """Lambda: the tasks of the outbound_webhook workflow (`helpdesk.webhooks_out.task` says
-what they are). Storage comes in through the `WebhookTargets` protocol, so the entry point is
-built with `make_handler(<factory of the DynamoDB implementation>)`; tests call `handle`
-with `MemoryWebhookTargets`. "Now" (the breaker, X-Helpdesk-Timestamp, a dead letter's `at`)
-comes from the environment's clock: real time on AWS, the movable clock on the local stack."""
+what they are). What it builds once per container (helpdesk.aws.container): the storage
+(`targets`, behind the `WebhookTargets` protocol), the `sender` (with the allow-list of the
+function's settings) and the `clock`: "now" (the breaker, X-Helpdesk-Timestamp, a dead
+letter's `at`) is real time on AWS, the movable clock on the local stack. Tests call `handle`
+with `MemoryWebhookTargets`, or substitute the three with `.use(...)`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from helpdesk.webhooks_out import WebhookTargets
+from helpdesk.aws.container import per_container
+from helpdesk.webhooks_out import WebhookSender, WebhookTargets
 from helpdesk.webhooks_out.task import run_task as handle
 
 logger = Logger()
 
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-__all__ = ["handle", "handler", "make_handler"]
+__all__ = ["clock", "handle", "handler", "sender", "targets"]
 
 
-def make_handler(targets: Callable[[], WebhookTargets],
-                 clock: Callable[[], datetime] | None = None) -> LambdaHandler:
-    """The Lambda entry point over a storage factory (called per invocation; cache in it)
-    and a clock (default: `clock_from_env()`, read per invocation)."""
-
-    @logger.inject_lambda_context
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return handle(event, targets(), (clock or _clock_from_env())())
-
-    return handler
-
-
-def _clock_from_env() -> Callable[[], datetime]:
-    # Imported here, like the storage: tests that pass a clock need no AWS wiring.
-    from helpdesk.aws.runtime import clock_from_env
-
-    return clock_from_env()
-
-
-@cache
-def _stored_targets() -> WebhookTargets:
+@per_container
+def targets() -> WebhookTargets:
     # Imported here: the DynamoDB wiring is not needed by tests that call `handle`.
     from helpdesk.aws.runtime import helpdesk_from_env
     from helpdesk.subscriptions.targets import StoredWebhookTargets
@@ -51,4 +32,20 @@ def _stored_targets() -> WebhookTargets:
     return StoredWebhookTargets(helpdesk.repository, helpdesk.subscriptions)
 
 
-handler = make_handler(_stored_targets)
+@per_container
+def sender() -> WebhookSender:
+    from helpdesk.aws.runtime import allow_list_from_env
+
+    return WebhookSender(allow=allow_list_from_env())
+
+
+@per_container
+def clock() -> Callable[[], datetime]:
+    from helpdesk.aws.runtime import clock_from_env
+
+    return clock_from_env()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, targets(), clock()(), sender=sender())

@@ -41,5 +41,5 @@ class ApiClient:
 def api(helpdesk) -> ApiClient:
     from api import deps
 
-    deps.use(helpdesk)
+    deps.helpdesk.use(helpdesk)
     return ApiClient()

@@ -29,7 +29,7 @@ def served() -> Iterator[str]:
     from devstack.gateway import LocalGateway, Route
     from helpdesk.store.memory import MemoryTable
 
-    deps.use(make_helpdesk(MemoryTable(), Clock()))
+    deps.helpdesk.use(make_helpdesk(MemoryTable(), Clock()))
     original_class = api.handler.app.__class__
     api.handler.app.__class__ = LocalChalice  # threaded server: per-thread current request
     gateway = LocalGateway([Route("/api/v2", api.handler.handler, "/api/v2/{proxy+}")],

@@ -132,7 +132,7 @@ def test_rate_limit_headers_429_and_block(api, memory_table, clock):
     from api import deps
     from tests.conftest import make_helpdesk
 
-    deps.use(make_helpdesk(memory_table, clock, per_minute=5, block_seconds=60))
+    deps.helpdesk.use(make_helpdesk(memory_table, clock, per_minute=5, block_seconds=60))
     first = api.call("GET", "/statuses")
     assert first.headers["X-Rate-Limit"] == "5"  # the test helpdesk allows 5 per minute
     assert first.headers["X-Rate-Limit-Remaining"] == "4"

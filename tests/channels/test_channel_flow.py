@@ -38,7 +38,7 @@ def telegram(helpdesk, fake_providers):
         "type": "telegram", "name": "Support bot",
         "secrets": {"token": "123456:ABC-bot-token", "webhook_secret": SECRET},
         "options": {"api_base_url": fake_providers.url, "reopen_days": 3}}))
-    webhooks.use(helpdesk)
+    webhooks.helpdesk.use(helpdesk)
     return channel
 
 
@@ -211,7 +211,7 @@ def test_two_first_messages_at_once_make_one_customer_and_one_ticket(dynamodb_ta
     channel, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
         "type": "telegram", "name": "bot", "secrets": {"token": "1:x",
                                                        "webhook_secret": SECRET}}))
-    webhooks.use(helpdesk)
+    webhooks.helpdesk.use(helpdesk)
     first, second = payload("telegram_text"), copy.deepcopy(payload("telegram_text"))
     second["update_id"] += 1
     second["message"]["message_id"] += 1
@@ -227,7 +227,7 @@ def test_viber_delivery_and_read_callbacks_update_our_post(helpdesk, fake_provid
     viber, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
         "type": "viber", "name": "Viber", "secrets": {"token": "viber-auth-token-1"},
         "options": {"api_base_url": fake_providers.url}}))
-    webhooks.use(helpdesk)
+    webhooks.helpdesk.use(helpdesk)
 
     def signed(body: dict) -> dict:
         raw = json.dumps(body).encode()

@@ -206,7 +206,7 @@ def test_the_stream_handler_reports_only_the_records_that_failed(
                 raise AlreadyExistsError(name)
             started.append(name)
 
-    monkeypatch.setattr(stream.handler, "_stepfunctions", StepFunctions)
+    monkeypatch.setattr(stream.handler, "stepfunctions", StepFunctions)
     monkeypatch.setenv("TICKET_EVENT_STATE_MACHINE_ARN", "arn:aws:states:::stateMachine:x")
 
     def record(version: int, name: str = "INSERT") -> dict[str, Any]:

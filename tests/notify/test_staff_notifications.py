@@ -14,7 +14,7 @@ from helpdesk.delivery import TemporaryFailure
 from helpdesk.notify.model import Notification
 from helpdesk.notify.sender import StaffNotifier
 from tests.channels.test_channel_flow import admin
-from tests.webhooks_out.conftest import Reply
+from tests.webhooks_out.conftest import Reply, allow_only
 
 
 class RecordingMail:
@@ -82,7 +82,7 @@ def test_slack_retried_while_it_fails_and_refused_for_internal_addresses(
     assert notifier.send(note).status == "sent"
     assert [json.loads(r.body) for r in receiver.requests] == [{"text": "New ticket HD-9"}] * 2
 
-    monkeypatch.delenv("WEBHOOK_ALLOW_HOSTS")
+    allow_only(monkeypatch, "")
     internal = Notification(key="slack-2", kind="slack", url=url, text="x")
     result = notifier.send(internal)
     assert result.status == "failed" and "loopback" in result.reason

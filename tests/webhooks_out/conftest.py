@@ -119,13 +119,21 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def allow_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The receiver listens on 127.0.0.1, which the SSRF guard refuses unless allow-listed."""
-    monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.0/8")
+    """The receiver listens on 127.0.0.1, which the SSRF guard refuses unless allow-listed
+    (on a stack the handlers pass the list read from WEBHOOK_ALLOW_HOSTS)."""
+    allow_only(monkeypatch, "127.0.0.0/8")
 
 
 @pytest.fixture
 def no_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WEBHOOK_ALLOW_HOSTS", raising=False)
+    allow_only(monkeypatch, "")
+
+
+def allow_only(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
+    """The allow-list a sender uses when none is passed in (`ssrf.DEFAULT_ALLOW`)."""
+    from helpdesk.webhooks_out import ssrf
+
+    monkeypatch.setattr(ssrf, "DEFAULT_ALLOW", ssrf.AllowList.parse(hosts))
 
 
 class FakeDns:

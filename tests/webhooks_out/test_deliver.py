@@ -18,7 +18,14 @@ from helpdesk.webhooks_out import (
 )
 from helpdesk.webhooks_out.breaker import closed
 from tests.support.timeouts import NETWORK_TIMEOUT
-from tests.webhooks_out.conftest import SECRET, Certificates, FakeDns, Receiver, Reply
+from tests.webhooks_out.conftest import (
+    SECRET,
+    Certificates,
+    FakeDns,
+    Receiver,
+    Reply,
+    allow_only,
+)
 
 EVENT = {"type": "post_added", "ticket": {"id": 42, "title": "Принтер горит"}, "post_id": 7}
 pytestmark = pytest.mark.usefixtures("allow_localhost")
@@ -107,7 +114,7 @@ def test_refused_connection_is_temporary(now: datetime):
 
 def test_blocked_destination_is_permanent_and_never_contacted(
         monkeypatch: pytest.MonkeyPatch, receiver: Receiver, now: datetime):
-    monkeypatch.delenv("WEBHOOK_ALLOW_HOSTS")
+    allow_only(monkeypatch, "")
     result = deliver(receiver.url, now)
     assert isinstance(result.failure, BlockedDestination)
     assert "loopback" in str(result.failure)
@@ -139,7 +146,7 @@ def test_ipv6_literal_destination(monkeypatch: pytest.MonkeyPatch, now: datetime
     except OSError:
         pytest.skip("no IPv6 loopback here")
     try:
-        monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "::1")
+        allow_only(monkeypatch, "::1")
         assert deliver(f"http://[::1]:{receiver.port}/hook", now).delivered
         assert receiver.requests[0].headers["host"] == f"[::1]:{receiver.port}"
     finally:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from webhooks_out.handler import handle, make_handler
+import webhooks_out.handler
+from webhooks_out.handler import handle
 
-from devstack.gateway import LambdaContext
+from devstack.lambda_runtime import LambdaContext
 from helpdesk.aws.clock import OffsetClock
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
-from helpdesk.webhooks_out import MemoryWebhookTargets, WebhookTarget
+from helpdesk.webhooks_out import MemoryWebhookTargets, WebhookSender, WebhookTarget
 from helpdesk.webhooks_out.breaker import closed
-from tests.webhooks_out.conftest import SECRET, Receiver, Reply
+from tests.webhooks_out.conftest import SECRET, Receiver, Reply, allow_only
 
 pytestmark = pytest.mark.usefixtures("allow_localhost")
 
@@ -78,7 +80,7 @@ def test_permanent_refusals_are_raised_as_permanent_failure(
         now: datetime):
     receiver.replies = [Reply(410)]
     assert type(raised(task(), targets, now)) is PermanentFailure
-    monkeypatch.delenv("WEBHOOK_ALLOW_HOSTS")
+    allow_only(monkeypatch, "")
     blocked = raised(task(), targets, now)
     assert type(blocked) is PermanentFailure and "loopback" in str(blocked)
 
@@ -113,11 +115,22 @@ def test_bad_input_is_permanent(targets: MemoryWebhookTargets, now: datetime,
     assert type(raised(event, targets, now)) is PermanentFailure
 
 
-def test_make_handler_builds_the_lambda_entry_point(receiver: Receiver,
-                                                   targets: MemoryWebhookTargets,
-                                                   now: datetime):
-    handler = make_handler(lambda: targets, clock=lambda: now)
-    outcome = handler(task(), LambdaContext("webhooks_out"))
+@pytest.fixture
+def built(targets: MemoryWebhookTargets) -> Iterator[None]:
+    """The Lambda over in-memory storage; what it builds from the environment is forgotten
+    afterwards."""
+    webhooks_out.handler.targets.use(targets)
+    webhooks_out.handler.sender.use(WebhookSender())  # the test's allow-list
+    yield
+    for factory in (webhooks_out.handler.targets, webhooks_out.handler.sender,
+                    webhooks_out.handler.clock):
+        factory.cache_clear()
+
+
+def test_the_lambda_entry_point_uses_what_the_container_built(receiver: Receiver, built: None,
+                                                              now: datetime):
+    webhooks_out.handler.clock.use(lambda: now)
+    outcome = webhooks_out.handler.handler(task(), LambdaContext("webhooks_out"))
     assert outcome["status"] == "delivered"
     (request,) = receiver.requests
     assert request.signature_ok
@@ -125,15 +138,16 @@ def test_make_handler_builds_the_lambda_entry_point(receiver: Receiver,
 
 
 def test_the_lambda_reads_now_from_the_environments_clock(
-        receiver: Receiver, targets: MemoryWebhookTargets, tmp_path: Path,
+        receiver: Receiver, targets: MemoryWebhookTargets, built: None, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch):
     """On the local stack that is the movable clock: the signature's timestamp, the breaker
     and the dead letter's `at` are in the stack's time, not the host's."""
-    handler = make_handler(lambda: targets)
+    handler = webhooks_out.handler.handler
     monkeypatch.delenv("HELPDESK_CLOCK_FILE", raising=False)
     handler(task(), LambdaContext("webhooks_out"))
     monkeypatch.setenv("HELPDESK_CLOCK_FILE", str(tmp_path / "clock.json"))
     OffsetClock(tmp_path / "clock.json").set_offset(86400)
+    webhooks_out.handler.clock.cache_clear()  # a container of the stack with that clock
     # Open for another hour of real time, over a day ago in the stack's: let through.
     opened = {"failures": 5, "opened_until": int(time.time()) + 3600, "openings": 1}
     targets.targets[7] = replace(targets.targets[7], breaker=opened)

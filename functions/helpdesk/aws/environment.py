@@ -22,6 +22,8 @@ class Environment(BaseModel):
     rate_limit_per_minute: int = Field(300, alias="RATE_LIMIT_PER_MINUTE", ge=1)
     rate_limit_block_seconds: int = Field(1200, alias="RATE_LIMIT_BLOCK_SECONDS", ge=0)
     ticket_link_base: str = Field("", alias="TICKET_LINK_BASE")
+    timezone: str = Field("UTC", alias="HELPDESK_TIMEZONE")  # dates on the API's wire
+    webhook_allow_hosts: str = Field("", alias="WEBHOOK_ALLOW_HOSTS")  # local testing only
     support_mailboxes: str = Field("", alias="SUPPORT_MAILBOXES")
     mailbox_departments: str = Field("", alias="MAILBOX_DEPARTMENTS")
     ticket_event_state_machine_arn: str = Field("", alias="TICKET_EVENT_STATE_MACHINE_ARN")

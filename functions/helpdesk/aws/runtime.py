@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from helpdesk import dates
+from helpdesk.aws.clients import aws_client as _client
+from helpdesk.aws.clients import client as client  # bench/ clears its cache
 from helpdesk.aws.clock import OffsetClock
 from helpdesk.aws.environment import environment
 from helpdesk.aws.ssm import SsmSecrets
@@ -20,15 +20,8 @@ from helpdesk.store.dynamo import DynamoTable
 from helpdesk.store.s3 import S3Blobs
 from helpdesk.store.secrets import CachedSecrets
 
-
-@cache
-def client(service: str, endpoint: str | None = None) -> Any:
-    """One client per service (keyed by endpoint: the local stack may restart on a new port)."""
-    return boto3.client(service)
-
-
-def _client(service: str) -> Any:
-    return client(service, environment().aws_endpoint_url)
+if TYPE_CHECKING:
+    from helpdesk.webhooks_out.ssrf import AllowList
 
 
 def clock_from_env() -> Callable[[], datetime]:
@@ -47,6 +40,7 @@ def settings_from_env() -> Settings:
 
 def helpdesk_from_env() -> Helpdesk:
     env = environment()
+    dates.use_account_zone(env.timezone)
     return Helpdesk(DynamoTable(_client("dynamodb"), env.require("table_name")),
                     settings_from_env(), clock_from_env(),
                     secrets=CachedSecrets(SsmSecrets(_client("ssm"), env.secrets_prefix)))
@@ -67,3 +61,10 @@ def stepfunctions() -> Any:
 def mailboxes_from_env() -> Mailboxes:
     env = environment()
     return Mailboxes.parse(env.support_mailboxes, env.mailbox_departments)
+
+
+def allow_list_from_env() -> AllowList:
+    """Hosts a webhook or staff notification may reach though not public (local testing)."""
+    from helpdesk.webhooks_out.ssrf import AllowList  # not every function sends webhooks
+
+    return AllowList.parse(environment().webhook_allow_hosts)

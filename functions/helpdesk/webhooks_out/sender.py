@@ -36,7 +36,7 @@ class WebhookSender:
                  allow: AllowList | None = None, resolver: Resolver | None = None,
                  ca_certs: str | None = None) -> None:
         self.timeout = timeout
-        self.allow = allow  # None: read WEBHOOK_ALLOW_HOSTS on every send
+        self.allow = allow  # None: no exceptions to the public-addresses-only rule
         self.resolver = resolver
         self.ca_certs = ca_certs
 

@@ -6,15 +6,15 @@ to must be public (one private answer is enough to refuse: a resolver may rotate
 the request then connects to one of those verified addresses (the sender pins it and sends
 the original Host header and SNI), so a second DNS answer (rebinding) can never be used.
 
-`WEBHOOK_ALLOW_HOSTS` (comma-separated `host`, `host:port` or CIDRs) lets local testing reach
-127.0.0.1; it is not meant for production."""
+An `AllowList` (parsed from `WEBHOOK_ALLOW_HOSTS` by the handler layer: comma-separated
+`host`, `host:port` or CIDRs) lets local testing reach 127.0.0.1; it is not meant for
+production. Without one nothing is excepted."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -125,15 +125,14 @@ class AllowList:
             hosts.add((_canonical_host(parts.hostname), port))
         return cls(frozenset(hosts), tuple(networks))
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AllowList:
-        return cls.parse((os.environ if environ is None else environ).get(ALLOW_ENV, ""))
-
     def allows_host(self, host: str, port: int) -> bool:
         return (host, None) in self.hosts or (host, port) in self.hosts
 
     def allows_address(self, address: IPAddress) -> bool:
         return any(address in network for network in self.networks)
+
+
+DEFAULT_ALLOW = AllowList()  # no exceptions (tests replace it to reach their receivers)
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ def check_destination(url: str, *, allow: AllowList | None = None,
     """The URL's verified destination. Raises BlockedDestination (permanent) for anything but
     an http(s) URL whose host resolves to public addresses only, TemporaryFailure when the
     name does not resolve now."""
-    allow = AllowList.from_env() if allow is None else allow
+    allow = DEFAULT_ALLOW if allow is None else allow
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -1,0 +1,78 @@
+"""Where a new post goes (the `DeliverPost` task of the ticket_event workflow): a staff post
+to the customer's channel (mail, or the messenger the ticket came in on), a customer's
+messenger post has its media fetched into the bucket; `give_up` records the final failure.
+
+`route_post` decides (pure); `PostDelivery.run` acts on the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from helpdesk.channels.outbound import ChannelOutbound
+from helpdesk.mail.outbound import MailOutbound
+from helpdesk.models import ActorType, Delivery, Message, Ticket
+
+
+class Route(StrEnum):
+    GONE = "gone"  # the post or its ticket is gone
+    CUSTOMER = "customer"  # a customer's post: fetch its media, if any
+    GIVE_UP = "give_up"  # the workflow stopped retrying: record the failure
+    CHANNEL = "channel"  # a staff post on a messenger ticket
+    MAIL = "mail"  # a staff post on a mail ticket
+
+
+def route_post(ticket: Ticket | None, post: Message | None, *, give_up: bool) -> Route:
+    if ticket is None or post is None:
+        return Route.GONE
+    if post.author_type is not ActorType.STAFF:
+        return Route.CUSTOMER
+    if give_up:
+        return Route.GIVE_UP
+    return Route.CHANNEL if ticket.channel_id else Route.MAIL
+
+
+def give_up_reason(error: dict[str, Any] | None) -> str:
+    """The workflow's caught error (`{"Error", "Cause"}`) as the recorded reason."""
+    error = error or {}
+    return f"{error.get('Error', 'failed')}: {error.get('Cause', '')}"[:500]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: dict[str, Any]  # the task's answer: a skip with its reason, or the delivery
+    post_id: int | None = None
+    delivery: Delivery | None = None  # None: skipped
+
+
+def _skipped(reason: str, **more: Any) -> Outcome:
+    return Outcome({"status": "skipped", "reason": reason, **more})
+
+
+@dataclass
+class PostDelivery:
+    mail: MailOutbound
+    channels: ChannelOutbound
+
+    def run(self, ticket_id: int, version: int, *, give_up: bool = False,
+            error: dict[str, Any] | None = None) -> Outcome:
+        helpdesk = self.mail.helpdesk
+        post_id = helpdesk.tickets.post_of_event(ticket_id, version)
+        if post_id is None:
+            return _skipped("the event added no post")
+        ticket = helpdesk.repository.get_ticket(ticket_id)
+        post = helpdesk.repository.get_message("post", ticket_id, post_id)
+        route = route_post(ticket, post, give_up=give_up)
+        if route is Route.GONE or post is None:
+            return _skipped("the post or its ticket is gone")
+        if route is Route.CUSTOMER:
+            files = self.channels.fetch_media(ticket_id, post.id) if post.media else []
+            return _skipped("a customer's post", media_fetched=len(files))
+        if route is Route.GIVE_UP:
+            delivery = self.mail.give_up(ticket_id, post.id, give_up_reason(error))
+        elif route is Route.CHANNEL:
+            delivery = self.channels.deliver(ticket_id, post.id)
+        else:
+            delivery = self.mail.deliver(ticket_id, post.id)
+        return Outcome(delivery.model_dump(mode="json"), post.id, delivery)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpdesk.sla.worktime import Interval, NoWorkingTime, WorkingTime
+from helpdesk.sla.worktime import HORIZON_DAYS, Interval, NoWorkingTime, WorkingTime
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOUR = timedelta(hours=1)
@@ -213,6 +213,21 @@ def test_every_day_off_gives_up_after_the_horizon():
         desk.next_working(datetime(2026, 1, 12, tzinfo=UTC))
 
 
+def test_giving_up_names_the_calendar():
+    # What an SLA error shows: which calendar (zone, 24/7 or how many weekly intervals) has no
+    # working time left.
+    closed_for_good = WorkingTime("UTC", [], lambda day: True, always_open=True)
+    with pytest.raises(NoWorkingTime) as error:
+        closed_for_good.add(datetime(2026, 1, 12, tzinfo=UTC), MINUTE)
+    assert str(error.value) == ("calendar WorkingTime('UTC', always open) has no working "
+                                "time within about 1100 days")
+    office_shut = WorkingTime("Europe/Berlin", LUNCH_BREAK, lambda day: True)
+    with pytest.raises(NoWorkingTime) as error:
+        office_shut.next_working(datetime(2026, 1, 12, tzinfo=UTC))
+    assert str(error.value) == ("calendar WorkingTime('Europe/Berlin', 10 intervals) has no "
+                                "working time within about 1100 days")
+
+
 def test_a_long_gap_within_the_horizon_is_crossed():
     reopening = date(2028, 1, 3)
     desk = WorkingTime("UTC", MON_FRI_9_17, lambda day: day < reopening)
@@ -298,6 +313,16 @@ def test_holiday_sets_take_dates_only():
         WorkingTime("UTC", MON_FRI_9_17, {datetime(2026, 1, 1, tzinfo=UTC)})
 
 
+def test_working_time_within_horizon_days_is_always_found():
+    # The promise behind NoWorkingTime: closed for HORIZON_DAYS - 1 days, then open again.
+    start = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
+    reopening = date(2029, 1, 15)  # a Monday, 1099 days after the start
+    assert reopening - start.date() == timedelta(days=HORIZON_DAYS - 1)
+    desk = WorkingTime("UTC", MON_FRI_9_17, lambda day: day < reopening)
+    assert desk.next_working(start) == datetime(2029, 1, 15, 9, 0, tzinfo=UTC)
+    assert desk.add(start, HOUR) == datetime(2029, 1, 15, 10, 0, tzinfo=UTC)
+
+
 def test_a_closure_of_weeks_after_some_work_is_crossed():
     # Work on Monday and Tuesday, then three and a half weeks closed: the remaining hours
     # come after the closure, whole 8-day stretches without work in between.
@@ -371,7 +396,9 @@ def test_clock_times_are_read_strictly():
 @pytest.mark.parametrize(("start", "end", "message"), [
     ("9h", "17:00", "interval start '9h' is not a time of day: use 'HH:MM'"),
     ("24:00", "17:00", "interval start '24:00' is out of range: 00:00-23:59"),
-    ("09:00", "24:30", "interval end '24:30' is out of range: 00:00-23:59, or 24:00")])
+    ("09:00", "24:30", "interval end '24:30' is out of range: 00:00-23:59, or 24:00"),
+    ("09:00", "09:00", "interval start and end are both 540: ambiguous (nothing, or a whole "
+                       "day?)")])
 def test_a_bad_clock_time_is_named_with_what_is_allowed(start, end, message):
     with pytest.raises(ValueError) as error:
         Interval.parse(0, start, end)

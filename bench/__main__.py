@@ -53,7 +53,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
         client.meta.events.register("before-call.dynamodb", count)
         desk = Helpdesk(DynamoTable(client, "bench"))
         desk.bootstrap("admin@example.com", "bench-key")
-        deps.use(desk)
+        deps.helpdesk.use(desk)
         auth = basic("admin@example.com", "bench-key")
         results = []
 

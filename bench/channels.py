@@ -72,13 +72,12 @@ def calls_per_update() -> list[tuple[str, int, Counter[str]]]:
                 f"before-call.{service}",
                 lambda model, _service=service, **_: calls.update([f"{_service}:{model.name}"]))
         session.client("dynamodb").create_table(**table_create_args("bench-channels"))
-        from helpdesk.aws import runtime
+        from helpdesk.aws import clients, runtime
         from helpdesk.channels.model import ChannelCreate
         from webhooks_in import handler as webhooks_in
 
-        runtime.client.cache_clear()
-        webhooks_in._helpdesk.cache_clear()
-        webhooks_in._override.clear()
+        clients.client.cache_clear()
+        webhooks_in.helpdesk.cache_clear()
         setup = runtime.helpdesk_from_env()
         setup.bootstrap(*BENCH_ADMIN)
         admin = setup.users.authenticate(*BENCH_ADMIN)
@@ -104,8 +103,8 @@ def calls_per_update() -> list[tuple[str, int, Counter[str]]]:
                                     "text": "Принтер не печатает, ошибка E05"}
         receive("an edit of the first message", edited)
         receive("forged secret (refused)", telegram_update(4, chat=555_000_001), "guess")
-        runtime.client.cache_clear()
-        webhooks_in._helpdesk.cache_clear()
+        clients.client.cache_clear()
+        webhooks_in.helpdesk.cache_clear()
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)

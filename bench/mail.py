@@ -56,11 +56,11 @@ def calls_per_mail() -> list[tuple[str, Counter[str]]]:
         session.client("dynamodb").create_table(**table_create_args("bench-mail"))
         s3 = session.client("s3")
         s3.create_bucket(Bucket="bench-mail")
-        from helpdesk.aws import runtime
+        from helpdesk.aws import clients, runtime
         from ingest_email import handler as ingest_email
 
-        runtime.client.cache_clear()
-        ingest_email._ingest.cache_clear()
+        clients.client.cache_clear()
+        ingest_email.ingest_of_mail.cache_clear()
         runtime.helpdesk_from_env().bootstrap(*BENCH_ADMIN)
         results = []
 

@@ -25,4 +25,3 @@ def blobs() -> BlobStore:
 
 
 current = helpdesk  # the name the routes read
-use = helpdesk.use  # the old name, which bench/__main__.py still calls

@@ -25,7 +25,6 @@ def ingest_of_mail() -> MailIngest:
                       helpdesk.settings.ticket_prefix)
 
 
-_ingest = ingest_of_mail  # the old name, which bench/mail.py still clears
 
 
 @logger.inject_lambda_context

@@ -29,12 +29,6 @@ def helpdesk() -> Helpdesk:
     return helpdesk_from_env()
 
 
-# Old names that bench/channels.py still clears (it is not ours to change): the same factory,
-# and a list nothing reads any more. Remove with bench's next change.
-_helpdesk = helpdesk
-_override: list[Helpdesk] = []
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     desk = helpdesk()
     try:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import dates
 from helpdesk.aws.clients import aws_client as _client
-from helpdesk.aws.clients import client as client  # bench/ clears its cache
 from helpdesk.aws.clock import OffsetClock
 from helpdesk.aws.environment import environment
 from helpdesk.aws.ssm import SsmSecrets

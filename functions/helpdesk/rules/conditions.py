@@ -6,6 +6,7 @@ writers use both), so "оплата" matches "ОПЛАТА" and "Счёт" match
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -68,7 +69,7 @@ def value_of(name: str, facts: Facts) -> Any:
     if name in HOURS_FIELDS:
         since = _since(name, ticket)
         return None if since is None else (facts.now - since).total_seconds() / 3600
-    simple = {
+    simple: dict[str, Callable[[], Any]] = {
         "channel": lambda: ticket.source,
         "subject": lambda: ticket.title,
         "body": lambda: facts.body,
@@ -143,8 +144,9 @@ def _compare(op: Op, actual: Any, expected: Any) -> bool:
         number = float(actual)
     except (TypeError, ValueError):
         return False
-    return {Op.GT: number > expected, Op.GTE: number >= expected,
-            Op.LT: number < expected, Op.LTE: number <= expected}[op]
+    outcome: bool = {Op.GT: number > expected, Op.GTE: number >= expected,
+                     Op.LT: number < expected, Op.LTE: number <= expected}[op]
+    return outcome
 
 
 def _contains(actual: Any, needle: str) -> bool:

@@ -82,7 +82,7 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 class DynamoTable:

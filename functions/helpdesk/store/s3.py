@@ -16,11 +16,13 @@ class S3Blobs:
                                 ContentType=content_type)
 
     def get(self, key: str) -> bytes:
-        return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        content: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        return content
 
     def download_url(self, key: str, filename: str, seconds: int = 300) -> str:
         disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
-        return self._client.generate_presigned_url(
+        url: str = self._client.generate_presigned_url(
             "get_object", ExpiresIn=seconds,
             Params={"Bucket": self._bucket, "Key": key,
                     "ResponseContentDisposition": disposition})
+        return url

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.access import Viewer
-from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.models import FieldChange, Message, Ticket, User
 from helpdesk.rules.conditions import Facts
 from helpdesk.rules.engine import run_rules
 from helpdesk.rules.model import Action, ActionType, Rule, RuleKind
 from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
-from helpdesk.store.repository import StaleVersion, message_item
+from helpdesk.store.repository import message_item
 from helpdesk.store.table import Operation, Put
 from helpdesk.templates import Template, parse_template, visible_to
 
@@ -49,18 +49,19 @@ class Templates:
     def __init__(self, helpdesk: TemplatesDesk, clock: Callable[[], datetime]) -> None:
         self._helpdesk = helpdesk
         self._repository = helpdesk.repository
+        self._stored = helpdesk.records.templates
         self._clock = clock
 
     def list(self, viewer: Viewer) -> list[Template]:
         viewer.require_staff("use templates")
-        templates = sorted(self._repository.templates(), key=lambda t: (t.category, t.name))
+        templates = sorted(self._stored.all(), key=lambda t: (t.category, t.name))
         if viewer.is_admin:
             return templates
         return [t for t in templates
                 if visible_to(t, viewer.user.id, set(viewer.user.department))]
 
     def get(self, viewer: Viewer, template_id: int) -> Template:
-        template = self._repository.get_template(template_id)
+        template = self._stored.get(template_id)
         if template is None or template not in self.list(viewer):
             raise NotFound(f"template {template_id} does not exist")
         return template
@@ -72,7 +73,7 @@ class Templates:
         self._refuse_unknown(data)
         template = parse_template({**fields, "id": self._repository.next_id("template"),
                                    "date_created": now, "date_updated": now, "version": 1})
-        self._repository.save_template(template, None)
+        self._stored.save(template, None)
         return template
 
     def update(self, viewer: Viewer, template_id: int, data: dict[str, Any]) -> Template:
@@ -83,16 +84,13 @@ class Templates:
                   **{name: data[name] for name in EDITABLE if name in data},
                   "version": current.version + 1, "date_updated": self._clock()}
         template = parse_template(merged)
-        try:
-            self._repository.save_template(template, current.version)
-        except StaleVersion as stale:
-            raise Conflict(f"template {template_id} changed meanwhile") from stale
+        self._stored.save(template, current.version)
         return template
 
     def delete(self, viewer: Viewer, template_id: int) -> None:
         viewer.require_admin("manage templates")
         self.get(viewer, template_id)
-        self._repository.erase_template(template_id)
+        self._stored.erase(template_id)
 
     def apply(self, viewer: Viewer, ticket_id: int, template_id: int) -> Ticket:
         """The template's field changes and its reply, rendered after the changes (so the

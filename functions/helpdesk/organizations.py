@@ -12,7 +12,8 @@ from helpdesk.access import Viewer
 from helpdesk.errors import Conflict, InvalidInput, NotFound
 from helpdesk.inputs import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from helpdesk.models import Organization, User, UserKind
-from helpdesk.store.repository import DomainTaken, Repository, StaleVersion
+from helpdesk.store.collection import StaleVersion
+from helpdesk.store.repository import DomainTaken, Repository
 
 MAX_ATTEMPTS = 5
 

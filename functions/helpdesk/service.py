@@ -12,8 +12,9 @@ from helpdesk.macros import Templates
 from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
 from helpdesk.ratelimit import RateLimiter
+from helpdesk.records import Records
 from helpdesk.rules.service import Rules
-from helpdesk.sla.service import Calendars, Policies
+from helpdesk.sla.service import Calendars, Policies, SlaSettings
 from helpdesk.store.markers import Markers, TableMarkers
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
@@ -40,20 +41,26 @@ class Helpdesk:
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.table)
+        self.records = Records.on(self.table)
         self.markers: Markers = TableMarkers(self.table)
+        self.sla_settings = SlaSettings(self.records.sla_policies, self.records.calendars)
         self.dictionaries = Dictionaries(self.repository)
         self.users = Users(self.repository, self.dictionaries, self.clock)
         self.organizations = Organizations(self.repository, self.clock)
         self.tickets = Tickets(
-            self.repository, self.dictionaries, self.users, self.clock,
+            self.repository, self.dictionaries, self.users, self.sla_settings, self.clock,
             self.settings.ticket_prefix,
         )
-        self.sla_settings = self.tickets.sla.settings
-        self.calendars = Calendars(self.repository, self.sla_settings, self.clock)
-        self.sla_policies = Policies(self.repository, self.sla_settings, self.clock)
-        self.channels = Channels(self.repository, self.dictionaries, self.secrets, self.clock)
-        self.subscriptions = Subscriptions(self.repository, self.secrets, self.clock)
-        self.rules = Rules(self.repository, self.dictionaries, self.clock)
+        records = self.records
+        self.calendars = Calendars(self.repository, records.calendars, records.sla_policies,
+                                   self.sla_settings, self.clock)
+        self.sla_policies = Policies(self.repository, records.sla_policies, records.calendars,
+                                     records.channels, self.sla_settings, self.clock)
+        self.channels = Channels(self.repository, records.channels, self.dictionaries,
+                                 self.secrets, self.clock)
+        self.subscriptions = Subscriptions(self.repository, records.subscriptions,
+                                           self.secrets, self.clock)
+        self.rules = Rules(self.repository, records, self.dictionaries, self.clock)
         self.templates = Templates(self, self.clock)
         self.rate_limiter = RateLimiter(
             self.repository, self.clock,

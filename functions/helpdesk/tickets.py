@@ -36,7 +36,8 @@ from helpdesk.models import (
 from helpdesk.sla.service import SlaSettings
 from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
-from helpdesk.store.repository import Repository, StaleVersion, message_item
+from helpdesk.store.collection import StaleVersion
+from helpdesk.store.repository import Repository, message_item
 from helpdesk.store.table import Delete, KeyRange, Operation, Put
 from helpdesk.users import Users
 
@@ -94,6 +95,7 @@ class Tickets:
         repository: Repository,
         dictionaries: Dictionaries,
         users: Users,
+        sla_settings: SlaSettings,
         clock: Callable[[], datetime],
         prefix: str = "HD",
     ) -> None:
@@ -102,7 +104,7 @@ class Tickets:
         self._users = users
         self._clock = clock
         self._prefix = prefix
-        self.sla = SlaTracker(SlaSettings(repository), self.is_paused, self.is_closed)
+        self.sla = SlaTracker(sla_settings, self.is_paused, self.is_closed)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
@@ -587,8 +589,8 @@ class Tickets:
             if kept:
                 raise InvalidInput(f"tag {', '.join(sorted(kept))} marks a missed SLA target "
                                    "and cannot be removed", field="tags")
-        if given.get("sla_policy_id") is not None and self._repository.get_sla_policy(
-                given["sla_policy_id"]) is None:
+        if given.get("sla_policy_id") is not None and not self.sla.settings.policy_exists(
+                given["sla_policy_id"]):
             raise InvalidInput(f"SLA policy {given['sla_policy_id']} does not exist",
                                field="sla_policy_id")
         for follower in given.get("followers") or []:

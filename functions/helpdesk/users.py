@@ -17,7 +17,8 @@ from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unautho
 from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.models import Contact, Role, User, UserKind
 from helpdesk.phones import to_e164
-from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
+from helpdesk.store.collection import StaleVersion
+from helpdesk.store.repository import ContactTaken, Repository
 
 MAIN_ADMIN_ID = 1  # the bootstrap administrator: the only one who may manage other admins
 

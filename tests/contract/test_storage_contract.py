@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from helpdesk.models import Actor, Contact, Ticket, TicketEvent, User, UserKind
+from helpdesk.records import Records
+from helpdesk.rules.model import Rule
 from helpdesk.store import keys
-from helpdesk.store.repository import ContactTaken, Repository, StaleVersion
+from helpdesk.store.collection import StaleVersion
+from helpdesk.store.repository import ContactTaken, Repository
 from helpdesk.store.table import (
     Check,
     Condition,
@@ -313,3 +317,68 @@ def test_marker_items_keep_their_stored_keys_and_item_types(table):
                                                        "item_type": item_type, "n": 1}
         table.put({"PK": pk, "SK": sk, "item_type": item_type, "n": 1})
         assert markers.seen(kind, key) and markers.get(kind, key) == {"n": 1}
+
+
+def _rule(rule_id: int, name: str, version: int = 1) -> Rule:
+    return Rule.model_validate({
+        "id": rule_id, "name": name, "kind": "new", "position": rule_id,
+        "version": version, "date_created": T0.isoformat(), "date_updated": T0.isoformat(),
+        "actions": [{"type": "add_tags", "value": ["vip"]}]})
+
+
+def test_a_versioned_collection_creates_once_and_replaces_only_the_version_read(table):
+    rules = Records.on(table).rules
+    rules.save(_rule(1, "VIP"), None)
+
+    with pytest.raises(StaleVersion, match="rule 1 changed meanwhile"):
+        rules.save(_rule(1, "created twice"), None)
+    rules.save(_rule(1, "VIP customers", version=2), previous_version=1)
+    with pytest.raises(StaleVersion):
+        rules.save(_rule(1, "from a stale read", version=2), previous_version=1)
+
+    assert rules.get(1) == _rule(1, "VIP customers", version=2)
+    assert rules.get(2) is None
+
+
+def test_a_versioned_collection_lists_its_records_only_and_erases_one(table):
+    records = Records.on(table)
+    for rule_id in (3, 1, 2):
+        records.rules.save(_rule(rule_id, f"rule {rule_id}"), None)
+    table.put({"PK": "RULESX", "SK": "RULE#1", "item_type": "other"})
+
+    records.rules.erase(2)
+
+    assert [rule.id for rule in records.rules.all()] == [1, 3]
+    assert records.templates.all() == [] and records.channels.all() == []
+
+
+def test_collection_items_keep_their_stored_keys_and_item_types(table):
+    """Records saved before the collections (by Repository's own methods) are still found:
+    same keys from keys.py, same item types, rules with their API field names."""
+    records = Records.on(table)
+    records.rules.save(_rule(7, "VIP"), None)
+
+    item = table.get("RULES", "RULE#000000000007")
+
+    assert item is not None and item["item_type"] == "rule"
+    assert item == {"PK": "RULES", "SK": "RULE#000000000007",
+                    **_rule(7, "VIP").model_dump(mode="json", by_alias=True),
+                    "item_type": "rule"}
+
+
+def test_a_stale_collection_write_reaches_a_client_as_409_naming_the_record(table):
+    from helpdesk.problems import of_domain_error
+
+    rules = Records.on(table).rules
+    rules.save(_rule(4, "VIP"), None)
+    rules.save(_rule(4, "renamed by another admin", version=2), previous_version=1)
+
+    with pytest.raises(StaleVersion) as stale:
+        rules.save(_rule(4, "from the first admin's read", version=2), previous_version=1)
+    answer = of_domain_error(stale.value)
+
+    assert answer.status == 409
+    assert json.loads(answer.body)["errors"][0] == {
+        "code": "conflict", "title": "Conflict",
+        "details": "rule 4 changed meanwhile; read it again"}
+    assert rules.get(4) == _rule(4, "renamed by another admin", version=2)

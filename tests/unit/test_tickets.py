@@ -9,7 +9,7 @@ import pytest
 
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.inputs import MessageCreate, TicketCreate, TicketUpdate, UserCreate
-from helpdesk.store.repository import StaleVersion
+from helpdesk.store.collection import StaleVersion
 from helpdesk.tickets import TicketFilter
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 

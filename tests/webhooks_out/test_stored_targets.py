@@ -14,7 +14,7 @@ def subscription_with_url(helpdesk, admin, url: str = "http://127.0.0.1:9/hook")
     created, secret = helpdesk.subscriptions.create(
         admin, SubscriptionCreate(url="https://hooks.example.com/x", event_types=["created"]))
     # The API refuses non-public URLs at save time; the Lambda is what checks them at send time.
-    helpdesk.repository.save_subscription(created.model_copy(update={"url": url,
+    helpdesk.records.subscriptions.save(created.model_copy(update={"url": url,
                                                                       "version": 2}), 1)
     return created.id, secret
 

@@ -23,8 +23,9 @@ from helpdesk.models import MediaRef, Message, Ticket, User
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
+from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import CHANNEL_EVENT
-from helpdesk.store.repository import StaleVersion, message_item
+from helpdesk.store.repository import message_item
 from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import Inbound
 

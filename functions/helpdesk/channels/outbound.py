@@ -43,7 +43,8 @@ class ChannelOutbound:
             return Delivery(status="skipped", reason="nothing to deliver")
         if post.delivery.status != "queued" or post.author_type is not ActorType.STAFF:
             return post.delivery
-        channel = repository.get_channel(ticket.channel_id) if ticket.channel_id else None
+        channel = (self.helpdesk.records.channels.get(ticket.channel_id) if ticket.channel_id
+                   else None)
         if channel is None or not channel.enabled or not ticket.conversation:
             return self._record(post, post.delivery.model_copy(update={
                 "status": "failed", "reason": "the ticket's channel is gone or disabled"})
@@ -84,7 +85,7 @@ class ChannelOutbound:
         post = repository.get_message("post", ticket_id, post_id)
         if ticket is None or post is None or not post.media or not ticket.channel_id:
             return []
-        channel = repository.get_channel(ticket.channel_id)
+        channel = self.helpdesk.records.channels.get(ticket.channel_id)
         if channel is None:
             return []
         client = self.make_client(channel, self.helpdesk.channels.secrets_of(channel.id))

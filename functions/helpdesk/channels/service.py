@@ -20,9 +20,10 @@ from helpdesk.channels.model import (
     merged_options,
 )
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import Conflict, NotFound
+from helpdesk.errors import NotFound
 from helpdesk.store import keys
-from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.collection import VersionedCollection
+from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import SecretStore
 
 # Secrets we make up when the admin gives none: he registers them with the provider.
@@ -33,16 +34,18 @@ GENERATED = {"telegram": ("webhook_secret",), "vk": ("webhook_secret",),
 
 
 class Channels:
-    def __init__(self, repository: Repository, dictionaries: Dictionaries,
-                 secrets: SecretStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, repository: Repository, records: VersionedCollection[Channel],
+                 dictionaries: Dictionaries, secrets: SecretStore,
+                 clock: Callable[[], datetime]) -> None:
         self._repository = repository
+        self._records = records
         self._dictionaries = dictionaries
         self._secrets = secrets
         self._clock = clock
 
     def list(self, viewer: Viewer) -> list[Channel]:
         viewer.require_admin("manage channels")
-        return self._repository.channels()
+        return self._records.all()
 
     def get(self, viewer: Viewer, channel_id: int) -> Channel:
         viewer.require_admin("manage channels")
@@ -64,7 +67,7 @@ class Channels:
                           secret_hints=_hints(values), date_created=now, date_updated=now,
                           version=1)
         self._secrets.put(keys.channel_secret_name(channel.id), json.dumps(asdict(values)))
-        self._repository.save_channel(channel, None)
+        self._records.save(channel, None)
         if channel.type == "phone":  # the PBX calls /telephony/calls/@<channel_key>/
             generated["channel_key"] = f"{channel.id}-{values.webhook_secret}"
         return channel, generated
@@ -83,10 +86,7 @@ class Channels:
             self._secrets.put(keys.channel_secret_name(channel.id), json.dumps(asdict(values)))
             channel.secret_hints = _hints(values)
         channel.version, channel.date_updated = previous + 1, self._clock()
-        try:
-            self._repository.save_channel(channel, previous)
-        except StaleVersion as stale:
-            raise Conflict("the channel changed meanwhile; read it again") from stale
+        self._records.save(channel, previous)
         return channel
 
     def disable(self, viewer: Viewer, channel_id: int) -> Channel:
@@ -95,7 +95,7 @@ class Channels:
 
     # --- for the webhook and delivery paths (no viewer: they are the channel itself) --------
     def active(self, channel_type: str, channel_id: int) -> Channel:
-        channel = self._repository.get_channel(channel_id)
+        channel = self._records.get(channel_id)
         if channel is None or channel.type != channel_type or not channel.enabled:
             raise NotFound(f"no active {channel_type} channel {channel_id}")
         return channel
@@ -105,7 +105,7 @@ class Channels:
         return ChannelSecrets(**json.loads(stored)) if stored else ChannelSecrets()
 
     def _require(self, channel_id: int) -> Channel:
-        channel = self._repository.get_channel(channel_id)
+        channel = self._records.get(channel_id)
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
         return channel

@@ -155,12 +155,12 @@ class WebEntry:
         if item is None:
             raise Unauthorized("unknown or expired chat session; start a new one")
         channel_id = int(item["channel_id"])
-        channel = (self.helpdesk.repository.get_channel(channel_id) if channel_id
+        channel = (self.helpdesk.records.channels.get(channel_id) if channel_id
                    else BUILT_IN_CHAT) or BUILT_IN_CHAT
         return session, int(item["customer_id"]), channel
 
     def _chat_channel(self) -> Channel:
-        return next((c for c in self.helpdesk.repository.channels()
+        return next((c for c in self.helpdesk.records.channels.all()
                      if c.type == "webchat" and c.enabled), BUILT_IN_CHAT)
 
 

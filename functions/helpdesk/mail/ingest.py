@@ -16,8 +16,8 @@ from helpdesk.models import Attachment, MailOrigin, Ticket, User
 from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
+from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import SES_MESSAGE
-from helpdesk.store.repository import StaleVersion
 from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 

@@ -23,6 +23,7 @@ from helpdesk.webhooks_out.ssrf import AllowList, check_destination
 
 if TYPE_CHECKING:
     from helpdesk.channels.service import Channels
+    from helpdesk.records import Records
     from helpdesk.store.repository import Repository
 
 KEEP_DAYS = 30
@@ -37,6 +38,9 @@ class NotifierDesk(Protocol):
 
     @property
     def markers(self) -> Markers: ...
+
+    @property
+    def records(self) -> Records: ...
 
     @property
     def channels(self) -> Channels: ...
@@ -89,7 +93,7 @@ class StaffNotifier:
 
     def _telegram(self, notification: Notification) -> None:
         assert notification.channel_id is not None
-        channel = self.helpdesk.repository.get_channel(notification.channel_id)
+        channel = self.helpdesk.records.channels.get(notification.channel_id)
         if channel is None or not channel.enabled or channel.type != "telegram":
             raise PermanentFailure(f"channel {notification.channel_id} is not an enabled "
                                    "Telegram channel")

@@ -12,6 +12,7 @@ from helpdesk.templates import Template, TemplateValues
 
 if TYPE_CHECKING:
     from helpdesk.dictionaries import Dictionaries
+    from helpdesk.records import Records
     from helpdesk.store.repository import Repository
 
 
@@ -37,6 +38,9 @@ class ResolverDesk(Protocol):
 
     @property
     def repository(self) -> Repository: ...
+
+    @property
+    def records(self) -> Records: ...
 
     @property
     def dictionaries(self) -> Dictionaries: ...
@@ -79,7 +83,7 @@ class StoredResolver:
         return sum(1 for t in tickets if not self.helpdesk.tickets.is_closed(t.status_id))
 
     def template(self, template_id: int) -> Template | None:
-        return self._repository.get_template(template_id)
+        return self.helpdesk.records.templates.get(template_id)
 
     def language(self, ticket: Ticket) -> str | None:
         customer = self._repository.get_user(ticket.user_id) if ticket.user_id else None

@@ -339,7 +339,7 @@ class RuleRunner:
     def _webhooks(self, event: TicketEvent) -> list[dict[str, Any]]:
         """One delivery per subscription that wants this kind of event ("*": all)."""
         effects = []
-        for subscription in self.helpdesk.repository.subscriptions():
+        for subscription in self.helpdesk.records.subscriptions.all():
             if not subscription.enabled:
                 continue
             if "*" in subscription.event_types or event.kind in subscription.event_types:

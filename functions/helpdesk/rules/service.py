@@ -7,20 +7,25 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from helpdesk.access import Viewer
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.models import UserKind
 from helpdesk.rules.engine import DICTIONARY_ACTIONS
 from helpdesk.rules.model import Action, ActionType, Rule, RuleFields, RuleKind, RuleUpdate
-from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.repository import Repository
+
+if TYPE_CHECKING:
+    from helpdesk.records import Records
 
 
 class Rules:
-    def __init__(self, repository: Repository, dictionaries: Dictionaries,
+    def __init__(self, repository: Repository, records: Records, dictionaries: Dictionaries,
                  clock: Callable[[], datetime]) -> None:
         self._repository = repository
+        self._records = records
         self._dictionaries = dictionaries
         self._clock = clock
 
@@ -31,7 +36,7 @@ class Rules:
     def in_order(self, kind: RuleKind | None = None) -> builtins.list[Rule]:
         """Every rule (of a kind) in the order they run: by kind, then position."""
         order = list(RuleKind)
-        rules = [r for r in self._repository.rules() if kind is None or r.kind is kind]
+        rules = [r for r in self._records.rules.all() if kind is None or r.kind is kind]
         return sorted(rules, key=lambda r: (order.index(r.kind), r.position, r.id))
 
     def get(self, viewer: Viewer, rule_id: int) -> Rule:
@@ -46,7 +51,7 @@ class Rules:
         rule = Rule(id=self._repository.next_id("rule"), position=last + 1, date_created=now,
                     date_updated=now, version=1,
                     **fields.model_dump(by_alias=False, exclude_unset=False))
-        self._repository.save_rule(rule, None)
+        self._records.rules.save(rule, None)
         return rule
 
     def update(self, viewer: Viewer, rule_id: int, fields: RuleUpdate) -> Rule:
@@ -60,7 +65,7 @@ class Rules:
     def delete(self, viewer: Viewer, rule_id: int) -> None:
         viewer.require_admin("manage automation rules")
         self._require(rule_id)
-        self._repository.erase_rule(rule_id)
+        self._records.rules.erase(rule_id)
 
     def reorder(self, viewer: Viewer, kind: RuleKind,
                 ids: builtins.list[int]) -> builtins.list[Rule]:
@@ -79,14 +84,11 @@ class Rules:
         updated = rule.model_copy(update={**changes, "version": previous + 1,
                                           "date_updated": self._clock()})
         updated = Rule.model_validate(updated.model_dump())
-        try:
-            self._repository.save_rule(updated, previous)
-        except StaleVersion as stale:
-            raise Conflict(f"rule {rule.id} changed meanwhile; read it again") from stale
+        self._records.rules.save(updated, previous)
         return updated
 
     def _require(self, rule_id: int) -> Rule:
-        rule = self._repository.get_rule(rule_id)
+        rule = self._records.rules.get(rule_id)
         if rule is None:
             raise NotFound(f"rule {rule_id} does not exist")
         return rule
@@ -103,15 +105,15 @@ class Rules:
                     raise InvalidInput(f"{value} is not an active agent", field=where)
             elif action.type is ActionType.REPLY or (
                     action.type is ActionType.EMAIL and "template_id" in value):
-                if self._repository.get_template(value["template_id"]) is None:
+                if self._records.templates.get(value["template_id"]) is None:
                     raise InvalidInput(f"template {value['template_id']} does not exist",
                                        field=where)
             elif action.type is ActionType.NOTIFY_TELEGRAM:
-                channel = self._repository.get_channel(value["channel_id"])
+                channel = self._records.channels.get(value["channel_id"])
                 if channel is None or channel.type != "telegram":
                     raise InvalidInput(f"channel {value['channel_id']} is not a Telegram "
                                        "channel", field=where)
-            elif (action.type is ActionType.WEBHOOK and self._repository.get_subscription(
+            elif (action.type is ActionType.WEBHOOK and self._records.subscriptions.get(
                     value["subscription_id"]) is None):
                 raise InvalidInput(f"webhook subscription {value['subscription_id']} "
                                        "does not exist", field=where)

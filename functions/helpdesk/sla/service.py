@@ -10,7 +10,7 @@ import builtins
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from helpdesk.access import Viewer
 from helpdesk.errors import Conflict, InvalidInput, NotFound
@@ -26,7 +26,8 @@ from helpdesk.sla.model import (
 )
 from helpdesk.sla.timers import Clock
 from helpdesk.sla.worktime import Interval, NoWorkingTime, WorkingTime
-from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.collection import VersionedCollection
+from helpdesk.store.repository import Repository
 
 CACHE_SECONDS = 30.0
 ALWAYS_OPEN = WorkingTime("UTC", [], always_open=True)
@@ -53,12 +54,25 @@ def working_time(calendar: Calendar) -> WorkingTime:
     return WorkingTime(calendar.timezone, intervals, day_off, always_open=calendar.always_open)
 
 
+class _ChannelType(Protocol):
+    @property
+    def type(self) -> str: ...
+
+
+class ChannelRecords(Protocol):
+    """What SLA policies need of the channels: is a channel there, and of which type."""
+
+    def get(self, record_id: int) -> _ChannelType | None: ...
+
+
 class SlaSettings:
     """Policies and calendars as ticket writes see them (cached briefly)."""
 
-    def __init__(self, repository: Repository,
+    def __init__(self, policies: VersionedCollection[Policy],
+                 calendars: VersionedCollection[Calendar],
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._repository = repository
+        self._policy_records = policies
+        self._calendar_records = calendars
         self._monotonic = monotonic
         self._loaded_at: float | None = None
         self._policies: list[Policy] = []
@@ -67,6 +81,10 @@ class SlaSettings:
 
     def forget(self) -> None:
         self._loaded_at = None
+
+    def policy_exists(self, policy_id: int) -> bool:
+        """Read now, not from the cache: a policy created a moment ago exists."""
+        return self._policy_records.get(policy_id) is not None
 
     def at_least_as_new_as(self, sla: TicketSla | None) -> None:
         """Reload when a ticket was last timed with a policy or calendar version this
@@ -140,22 +158,24 @@ class SlaSettings:
         now = self._monotonic()
         if self._loaded_at is not None and now - self._loaded_at < CACHE_SECONDS:
             return
-        self._policies = sorted(self._repository.sla_policies(),
-                                key=lambda p: (p.position, p.id))
-        self._calendars = sorted(self._repository.calendars(), key=lambda c: c.id)
+        self._policies = sorted(self._policy_records.all(), key=lambda p: (p.position, p.id))
+        self._calendars = sorted(self._calendar_records.all(), key=lambda c: c.id)
         self._loaded_at = now
 
 
 class Calendars:
-    def __init__(self, repository: Repository, settings: SlaSettings,
+    def __init__(self, repository: Repository, calendars: VersionedCollection[Calendar],
+                 policies: VersionedCollection[Policy], settings: SlaSettings,
                  clock: Callable[[], datetime]) -> None:
         self._repository = repository
+        self._calendars = calendars
+        self._policies = policies
         self._settings = settings
         self._clock = clock
 
     def list(self, viewer: Viewer) -> list[Calendar]:
         viewer.require_staff("read working-time calendars")
-        return sorted(self._repository.calendars(), key=lambda c: c.id)
+        return sorted(self._calendars.all(), key=lambda c: c.id)
 
     def get(self, viewer: Viewer, calendar_id: int) -> Calendar:
         viewer.require_staff("read working-time calendars")
@@ -167,7 +187,7 @@ class Calendars:
         now = self._clock()
         calendar = Calendar(id=self._repository.next_id("calendar"), date_created=now,
                             date_updated=now, **fields.model_dump())
-        self._repository.save_calendar(calendar, None)
+        self._calendars.save(calendar, None)
         self._settings.forget()
         return calendar
 
@@ -181,27 +201,24 @@ class Calendars:
         updated = Calendar(id=calendar.id, version=calendar.version + 1,
                            date_created=calendar.date_created, date_updated=self._clock(),
                            **fields.model_dump())
-        try:
-            self._repository.save_calendar(updated, calendar.version)
-        except StaleVersion as stale:
-            raise Conflict(f"calendar {calendar_id} changed meanwhile; read it again") from stale
+        self._calendars.save(updated, calendar.version)
         self._settings.forget()
         return updated
 
     def delete(self, viewer: Viewer, calendar_id: int) -> None:
         viewer.require_admin("manage working-time calendars")
         self._require(calendar_id)
-        users = [p.name for p in self._repository.sla_policies() if p.calendar_id == calendar_id]
+        users = [p.name for p in self._policies.all() if p.calendar_id == calendar_id]
         if users:
             raise Conflict(f"calendar {calendar_id} is used by SLA policies: {', '.join(users)}")
-        self._repository.erase_calendar(calendar_id)
+        self._calendars.erase(calendar_id)
         self._settings.forget()
 
     def working(self, viewer: Viewer, calendar_id: int) -> WorkingTime:
         return self._settings.working(self.get(viewer, calendar_id))
 
     def _require(self, calendar_id: int) -> Calendar:
-        calendar = self._repository.get_calendar(calendar_id)
+        calendar = self._calendars.get(calendar_id)
         if calendar is None:
             raise NotFound(f"calendar {calendar_id} does not exist")
         return calendar
@@ -222,7 +239,7 @@ class Calendars:
             agent = self._repository.get_user(fields.agent_id)
             if agent is None or agent.kind is not UserKind.STAFF:
                 raise InvalidInput(f"{fields.agent_id} is not a staff member", field="agent_id")
-        for other in self._repository.calendars():
+        for other in self._calendars.all():
             if other.id != own_id and (other.scope, other.department_id, other.agent_id) == (
                     fields.scope, fields.department_id, fields.agent_id):
                 raise Conflict(f"calendar {other.id} already covers this {fields.scope.value}"
@@ -230,9 +247,13 @@ class Calendars:
 
 
 class Policies:
-    def __init__(self, repository: Repository, settings: SlaSettings,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, repository: Repository, policies: VersionedCollection[Policy],
+                 calendars: VersionedCollection[Calendar], channels: ChannelRecords,
+                 settings: SlaSettings, clock: Callable[[], datetime]) -> None:
         self._repository = repository
+        self._policies = policies
+        self._calendars = calendars
+        self._channels = channels
         self._settings = settings
         self._clock = clock
 
@@ -241,7 +262,7 @@ class Policies:
         return self.in_order()
 
     def in_order(self) -> builtins.list[Policy]:
-        return sorted(self._repository.sla_policies(), key=lambda p: (p.position, p.id))
+        return sorted(self._policies.all(), key=lambda p: (p.position, p.id))
 
     def get(self, viewer: Viewer, policy_id: int) -> Policy:
         viewer.require_staff("read SLA policies")
@@ -254,7 +275,7 @@ class Policies:
         last = max((p.position for p in self.in_order()), default=0)
         policy = Policy(id=self._repository.next_id("sla_policy"), position=last + 1,
                         date_created=now, date_updated=now, **fields.model_dump())
-        self._repository.save_sla_policy(policy, None)
+        self._policies.save(policy, None)
         self._settings.forget()
         return policy
 
@@ -269,7 +290,7 @@ class Policies:
     def delete(self, viewer: Viewer, policy_id: int) -> None:
         viewer.require_admin("manage SLA policies")
         self._require(policy_id)
-        self._repository.erase_sla_policy(policy_id)
+        self._policies.erase(policy_id)
         self._settings.forget()
 
     def reorder(self, viewer: Viewer, ids: builtins.list[int]) -> builtins.list[Policy]:
@@ -286,15 +307,12 @@ class Policies:
         updated = Policy.model_validate({**policy.model_dump(), **changes,
                                          "version": policy.version + 1,
                                          "date_updated": self._clock()})
-        try:
-            self._repository.save_sla_policy(updated, policy.version)
-        except StaleVersion as stale:
-            raise Conflict(f"SLA policy {policy.id} changed meanwhile; read it again") from stale
+        self._policies.save(updated, policy.version)
         self._settings.forget()
         return updated
 
     def _require(self, policy_id: int) -> Policy:
-        policy = self._repository.get_sla_policy(policy_id)
+        policy = self._policies.get(policy_id)
         if policy is None:
             raise NotFound(f"SLA policy {policy_id} does not exist")
         return policy
@@ -309,7 +327,7 @@ class Policies:
             if self._repository.get_organization(organization_id) is None:
                 raise InvalidInput(f"organization_ids: {organization_id} does not exist",
                                    field="organization_ids")
-        if fields.calendar_id is not None and self._repository.get_calendar(
+        if fields.calendar_id is not None and self._calendars.get(
                 fields.calendar_id) is None:
             raise InvalidInput(f"calendar {fields.calendar_id} does not exist",
                                field="calendar_id")
@@ -325,7 +343,7 @@ class Policies:
                     raise InvalidInput(f"escalation.notify: {who} is not a staff member",
                                        field="escalation.notify")
         if escalation.telegram is not None:
-            channel = self._repository.get_channel(escalation.telegram["channel_id"])
+            channel = self._channels.get(escalation.telegram["channel_id"])
             if channel is None or channel.type != "telegram":
                 raise InvalidInput(f"channel {escalation.telegram['channel_id']} is not a "
                                    "Telegram channel", field="escalation.telegram")

@@ -133,6 +133,14 @@ def parse_sla_due(sort_key: str) -> tuple[str, int, str, int]:
     return due, int(ticket_id), check, int(version.removeprefix("v"))
 
 
+def all_calendars() -> tuple[None, str]:
+    return None, CALENDARS_PK
+
+
+def all_sla_policies() -> tuple[None, str]:
+    return None, SLA_POLICIES_PK
+
+
 def calendar(calendar_id: int) -> tuple[str, str]:
     return CALENDARS_PK, f"CALENDAR#{pad(calendar_id)}"
 
@@ -344,6 +352,14 @@ def dead_letters(subscription_id: int) -> tuple[str, str]:
 # --- automation rules and templates (few items each: one partition, read whole) ------------
 RULES_PK = "RULES"
 TEMPLATES_PK = "TEMPLATES"
+
+
+def all_rules() -> tuple[None, str]:
+    return None, RULES_PK
+
+
+def all_templates() -> tuple[None, str]:
+    return None, TEMPLATES_PK
 
 
 def rule(rule_id: int) -> tuple[str, str]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from helpdesk.channels.model import Channel
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
-from helpdesk.rules.model import Rule
-from helpdesk.sla.model import Calendar, Policy
 from helpdesk.store import keys
+from helpdesk.store.collection import StaleVersion
 from helpdesk.store.table import (
     Condition,
     ConditionFailed,
@@ -23,12 +21,6 @@ from helpdesk.store.table import (
     TransactionConflict,
     query_all,
 )
-from helpdesk.subscriptions.model import Subscription
-from helpdesk.templates import Template
-
-
-class StaleVersion(Exception):
-    """Someone else changed the item since we read it: reload and apply the change again."""
 
 
 class DomainTaken(Exception):
@@ -301,53 +293,7 @@ class Repository:
             + [Delete(*keys.organization_domain(d)) for d in organization.domains]
         )
 
-    # --- channels --------------------------------------------------------------------------
-    def get_channel(self, channel_id: int) -> Channel | None:
-        item = self.table.get(*keys.channel(channel_id))
-        return Channel.model_validate(item) if item else None
-
-    def channels(self) -> list[Channel]:
-        index, pk = keys.all_channels()
-        return [Channel.model_validate(item)
-                for item in query_all(self.table, QueryRequest(pk=pk, index=index))]
-
-    def save_channel(self, channel: Channel, previous_version: int | None) -> None:
-        pk, sk = keys.channel(channel.id)
-        condition = (Condition.item_absent() if previous_version is None
-                     else Condition.attrs_equal(version=previous_version))
-        item = {"PK": pk, "SK": sk, "item_type": "channel", **channel.model_dump(mode="json"),
-                **keys.channel_index_keys(channel.id)}
-        try:
-            self.table.put(item, condition)
-        except ConditionFailed as failed:
-            raise StaleVersion(f"channel {channel.id} changed meanwhile") from failed
-
     # --- outbound webhook subscriptions ----------------------------------------------------
-    def get_subscription(self, subscription_id: int) -> Subscription | None:
-        item = self.table.get(*keys.subscription(subscription_id))
-        return Subscription.model_validate(item) if item else None
-
-    def subscriptions(self) -> list[Subscription]:
-        index, pk = keys.all_subscriptions()
-        return [Subscription.model_validate(item)
-                for item in query_all(self.table, QueryRequest(pk=pk, index=index))]
-
-    def save_subscription(self, subscription: Subscription,
-                          previous_version: int | None) -> None:
-        pk, sk = keys.subscription(subscription.id)
-        condition = (Condition.item_absent() if previous_version is None
-                     else Condition.attrs_equal(version=previous_version))
-        item = {"PK": pk, "SK": sk, "item_type": "subscription",
-                **subscription.model_dump(mode="json"),
-                **keys.subscription_index_keys(subscription.id)}
-        try:
-            self.table.put(item, condition)
-        except ConditionFailed as failed:
-            raise StaleVersion(f"subscription {subscription.id} changed meanwhile") from failed
-
-    def erase_subscription(self, subscription_id: int) -> None:
-        self.table.delete(*keys.subscription(subscription_id))
-
     def webhook_breaker(self, subscription_id: int) -> dict[str, Any] | None:
         return self.table.get(*keys.subscription_breaker(subscription_id))
 
@@ -366,39 +312,7 @@ class Repository:
         pk, prefix = keys.dead_letters(subscription_id)
         return query_all(self.table, QueryRequest(pk=pk, sk=KeyRange(prefix=prefix)))
 
-    # --- automation rules and templates -------------------------------------------------
-    def rules(self) -> list[Rule]:
-        items = query_all(self.table, QueryRequest(pk=keys.RULES_PK))
-        return [Rule.model_validate(item) for item in items]
-
-    def get_rule(self, rule_id: int) -> Rule | None:
-        item = self.table.get(*keys.rule(rule_id))
-        return Rule.model_validate(item) if item else None
-
-    def save_rule(self, rule: Rule, previous_version: int | None) -> None:
-        self._save_versioned(keys.rule(rule.id), "rule", rule.model_dump(mode="json",
-                                                                           by_alias=True),
-                             previous_version, f"rule {rule.id}")
-
-    def erase_rule(self, rule_id: int) -> None:
-        self.table.delete(*keys.rule(rule_id))
-
-    def templates(self) -> list[Template]:
-        items = query_all(self.table, QueryRequest(pk=keys.TEMPLATES_PK))
-        return [Template.model_validate(item) for item in items]
-
-    def get_template(self, template_id: int) -> Template | None:
-        item = self.table.get(*keys.template(template_id))
-        return Template.model_validate(item) if item else None
-
-    def save_template(self, template: Template, previous_version: int | None) -> None:
-        self._save_versioned(keys.template(template.id), "template",
-                             template.model_dump(mode="json"), previous_version,
-                             f"template {template.id}")
-
-    def erase_template(self, template_id: int) -> None:
-        self.table.delete(*keys.template(template_id))
-
+    # --- periodic rules and SLA checks due ------------------------------------------------
     def periodic_marks(self, rule_id: int) -> set[int]:
         """Tickets the periodic rule fired on whose condition still held at the last pass."""
         items = query_all(self.table, QueryRequest(pk=keys.periodic_marks(rule_id)))
@@ -411,49 +325,6 @@ class Repository:
                             "ticket_id": ticket_id})
         else:
             self.table.delete(pk, sk)
-
-    def _save_versioned(self, key: tuple[str, str], item_type: str, body: Item,
-                        previous_version: int | None, what: str) -> None:
-        condition = (Condition.item_absent() if previous_version is None
-                     else Condition.attrs_equal(version=previous_version))
-        try:
-            self.table.put({"PK": key[0], "SK": key[1], "item_type": item_type, **body},
-                           condition)
-        except ConditionFailed as failed:
-            raise StaleVersion(f"{what} changed meanwhile") from failed
-
-    # --- SLA calendars and policies (few items each: one partition, read whole) ----------
-    def calendars(self) -> list[Calendar]:
-        items = query_all(self.table, QueryRequest(pk=keys.CALENDARS_PK))
-        return [Calendar.model_validate(item) for item in items]
-
-    def get_calendar(self, calendar_id: int) -> Calendar | None:
-        item = self.table.get(*keys.calendar(calendar_id))
-        return Calendar.model_validate(item) if item else None
-
-    def save_calendar(self, calendar: Calendar, previous_version: int | None) -> None:
-        self._save_versioned(keys.calendar(calendar.id), "calendar",
-                             calendar.model_dump(mode="json"), previous_version,
-                             f"calendar {calendar.id}")
-
-    def erase_calendar(self, calendar_id: int) -> None:
-        self.table.delete(*keys.calendar(calendar_id))
-
-    def sla_policies(self) -> list[Policy]:
-        items = query_all(self.table, QueryRequest(pk=keys.SLA_POLICIES_PK))
-        return [Policy.model_validate(item) for item in items]
-
-    def get_sla_policy(self, policy_id: int) -> Policy | None:
-        item = self.table.get(*keys.sla_policy(policy_id))
-        return Policy.model_validate(item) if item else None
-
-    def save_sla_policy(self, policy: Policy, previous_version: int | None) -> None:
-        self._save_versioned(keys.sla_policy(policy.id), "sla_policy",
-                             policy.model_dump(mode="json"), previous_version,
-                             f"SLA policy {policy.id}")
-
-    def erase_sla_policy(self, policy_id: int) -> None:
-        self.table.delete(*keys.sla_policy(policy_id))
 
     def sla_due(self, shard: int, until: str, limit: int) -> list[str]:
         """Sort keys of the due index in one shard up to `until` (a stamp), oldest first."""

@@ -11,23 +11,29 @@ from typing import Any
 
 from helpdesk.access import Viewer
 from helpdesk.channels.model import hint
-from helpdesk.errors import Conflict, NotFound
+from helpdesk.errors import NotFound
 from helpdesk.store import keys
-from helpdesk.store.repository import Repository, StaleVersion
+from helpdesk.store.collection import VersionedCollection
+from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import SecretStore
 from helpdesk.subscriptions.model import Subscription, SubscriptionCreate, SubscriptionUpdate
 
 
 class Subscriptions:
-    def __init__(self, repository: Repository, secrets: SecretStore,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, repository: Repository, records: VersionedCollection[Subscription],
+                 secrets: SecretStore, clock: Callable[[], datetime]) -> None:
         self._repository = repository
+        self._records = records
         self._secrets = secrets
         self._clock = clock
 
+    def stored(self, subscription_id: int) -> Subscription | None:
+        """The subscription as stored, for its deliveries (no viewer: the workflow asks)."""
+        return self._records.get(subscription_id)
+
     def list(self, viewer: Viewer) -> list[Subscription]:
         viewer.require_admin("manage webhook subscriptions")
-        return self._repository.subscriptions()
+        return self._records.all()
 
     def get(self, viewer: Viewer, subscription_id: int) -> Subscription:
         viewer.require_admin("manage webhook subscriptions")
@@ -43,7 +49,7 @@ class Subscriptions:
             event_types=fields.event_types, secret_hint=hint(secret),
             description=fields.description, date_created=now, date_updated=now, version=1)
         self._secrets.put(keys.subscription_secret_name(subscription.id), secret)
-        self._repository.save_subscription(subscription, None)
+        self._records.save(subscription, None)
         return subscription, secret
 
     def update(self, viewer: Viewer, subscription_id: int,
@@ -57,16 +63,13 @@ class Subscriptions:
             self._secrets.put(keys.subscription_secret_name(subscription.id), fields.secret)
             subscription.secret_hint = hint(fields.secret)
         subscription.version, subscription.date_updated = previous + 1, self._clock()
-        try:
-            self._repository.save_subscription(subscription, previous)
-        except StaleVersion as stale:
-            raise Conflict("the subscription changed meanwhile; read it again") from stale
+        self._records.save(subscription, previous)
         return subscription
 
     def delete(self, viewer: Viewer, subscription_id: int) -> None:
         viewer.require_admin("manage webhook subscriptions")
         self._require(subscription_id)
-        self._repository.erase_subscription(subscription_id)
+        self._records.erase(subscription_id)
 
     def dead_letters(self, viewer: Viewer, subscription_id: int) -> builtins.list[dict[str, Any]]:
         """Deliveries that failed for good (last 30 days), newest first."""
@@ -82,7 +85,7 @@ class Subscriptions:
         return self._secrets.get(keys.subscription_secret_name(subscription_id))
 
     def _require(self, subscription_id: int) -> Subscription:
-        subscription = self._repository.get_subscription(subscription_id)
+        subscription = self._records.get(subscription_id)
         if subscription is None:
             raise NotFound(f"webhook subscription {subscription_id} does not exist")
         return subscription

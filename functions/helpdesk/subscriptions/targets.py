@@ -20,7 +20,7 @@ class StoredWebhookTargets:
         self._subscriptions = subscriptions
 
     def get(self, subscription_id: int) -> WebhookTarget | None:
-        subscription = self._repository.get_subscription(subscription_id)
+        subscription = self._subscriptions.stored(subscription_id)
         if subscription is None:
             return None
         secret = self._subscriptions.secret_of(subscription_id)

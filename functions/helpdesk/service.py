@@ -15,6 +15,7 @@ from helpdesk.ratelimit import RateLimiter
 from helpdesk.records import Records
 from helpdesk.rules.service import Rules
 from helpdesk.sla.service import Calendars, Policies, SlaSettings
+from helpdesk.store.links import Links
 from helpdesk.store.markers import Markers, TableMarkers
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import MemorySecrets, SecretStore
@@ -43,6 +44,7 @@ class Helpdesk:
         self.repository = Repository(self.table)
         self.records = Records.on(self.table)
         self.markers: Markers = TableMarkers(self.table)
+        self.links = Links(self.table)
         self.sla_settings = SlaSettings(self.records.sla_policies, self.records.calendars)
         self.dictionaries = Dictionaries(self.repository)
         self.users = Users(self.repository, self.dictionaries, self.clock)

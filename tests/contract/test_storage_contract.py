@@ -13,6 +13,7 @@ from helpdesk.records import Records
 from helpdesk.rules.model import Rule
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
+from helpdesk.store.links import Links
 from helpdesk.store.repository import ContactTaken, Repository
 from helpdesk.store.table import (
     Check,
@@ -382,3 +383,44 @@ def test_a_stale_collection_write_reaches_a_client_as_409_naming_the_record(tabl
         "code": "conflict", "title": "Conflict",
         "details": "rule 4 changed meanwhile; read it again"}
     assert rules.get(4) == _rule(4, "renamed by another admin", version=2)
+
+
+def test_links_lead_back_to_the_ticket_and_keep_their_stored_keys(table):
+    links = Links(table)
+    links.link_mail_message("<a1@mail.example>", 7, direction="inbound", post_id=3)
+    links.link_channel_message(2, "tg-55", ticket_id=7, post_id=4, direction="outbound")
+    links.mark_bouncing("gone@x.io", status="5.1.1", action="failed")
+
+    assert links.mail_message("<a1@mail.example>") == {
+        "PK": "MAIL#<a1@mail.example>", "SK": "MAIL", "item_type": "mail_message",
+        "ticket_id": 7, "post_id": 3, "direction": "inbound"}
+    assert links.channel_message(2, "tg-55")["post_id"] == 4
+    assert links.bouncing("gone@x.io")["status"] == "5.1.1"
+    links.clear_bouncing("gone@x.io")
+    assert links.bouncing("gone@x.io") is None
+    assert links.mail_message("<other@mail.example>") is None
+
+
+def test_a_chat_session_is_opened_once(table):
+    links = Links(table)
+    links.open_chat_session("s-1", customer_id=5, channel_id=0, expires_at=1_800_000_000)
+
+    with pytest.raises(ConditionFailed):
+        links.open_chat_session("s-1", customer_id=6, channel_id=0, expires_at=1)
+    assert links.chat_session("s-1")["customer_id"] == 5
+
+
+def test_a_calls_timeline_is_written_only_over_the_revision_read(table):
+    links = Links(table)
+    assert links.save_call(3, "c-9", {"started_at": "t0", "revision": 1}, None)
+    first_read = links.call(3, "c-9")
+    assert links.save_call(3, "c-9", {**first_read, "answered_at": "t1", "revision": 2},
+                           first_read)
+
+    lost = links.save_call(3, "c-9", {**first_read, "ended_at": "t2", "revision": 2},
+                           first_read)
+
+    assert lost is False
+    assert links.call(3, "c-9") == {"item_type": "call", "started_at": "t0",
+                                    "answered_at": "t1", "revision": 2}
+    assert not links.save_call(3, "c-9", {"started_at": "again"}, None)

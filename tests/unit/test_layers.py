@@ -103,3 +103,13 @@ def test_no_lambda_imports_another_lambdas_package():
     assert HANDLER_PACKAGES, "no handler packages found"
     assert set(importing) - LAMBDA_IMPORTS_ANOTHER_STILL == set(), importing
     assert LAMBDA_IMPORTS_ANOTHER_STILL - set(importing) == set(), "fixed: remove from the list"
+
+
+def test_only_the_stores_touch_the_table():
+    """Domain code reads and writes through the stores (repository, collections, markers,
+    links); `service.py` is where the stores are built on the table."""
+    touching = sorted(name for name, tree in _domain_modules()
+                      if name != "helpdesk/service.py"
+                      and any(isinstance(node, ast.Attribute) and node.attr == "table"
+                              for node in ast.walk(tree)))
+    assert touching == []

@@ -25,7 +25,6 @@ from helpdesk.service import Helpdesk
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import CHANNEL_EVENT
-from helpdesk.store.repository import message_item
 from helpdesk.store.table import Condition, Operation, Put
 from helpdesk.tickets import Inbound
 
@@ -45,7 +44,6 @@ class ChannelOutcome:
 class ChannelIngest:
     def __init__(self, helpdesk: Helpdesk) -> None:
         self.helpdesk = helpdesk
-        self._table = helpdesk.repository.table
         self._markers = helpdesk.markers
 
     def receive(self, channel: Channel, events: tuple[ChannelEvent, ...],
@@ -106,7 +104,7 @@ class ChannelIngest:
         """The conversation's ticket, unless it is gone or closed for longer than the
         channel's reopen window (then the next message starts a new one); and the ticket id
         the conversation's link named when read (None: no link yet)."""
-        link = self._table.get(*keys.conversation(channel.id, conversation))
+        link = self.helpdesk.links.conversation(channel.id, conversation)
         if link is None:
             return None, None
         linked = int(link["ticket_id"])
@@ -160,7 +158,7 @@ class ChannelIngest:
     # --- edits, deletions, delivery news ----------------------------------------------------
     def _author_change(self, channel: Channel,
                        event: MessageEdited | MessageDeleted) -> ChannelOutcome:
-        link = self._table.get(*keys.channel_message(channel.id, event.provider_message_id))
+        link = self.helpdesk.links.channel_message(channel.id, event.provider_message_id)
         if link is None or link.get("direction") != "inbound":
             return ChannelOutcome(event.event_id, "unknown",
                                   details="the message is not one we received")
@@ -183,7 +181,7 @@ class ChannelIngest:
         """Delivery news on one of our posts: shown on the post, no ticket event (it is not
         a change of the ticket). Statuses only move forward: a late `delivered` after
         `read` is ignored."""
-        link = self._table.get(*keys.channel_message(channel.id, event.provider_message_id))
+        link = self.helpdesk.links.channel_message(channel.id, event.provider_message_id)
         if link is None or link.get("direction") != "outbound":
             return ChannelOutcome(event.event_id, "unknown",
                                   details="not a message we sent")
@@ -195,7 +193,7 @@ class ChannelIngest:
             post.delivery = post.delivery.model_copy(update={
                 "status": event.status, "reason": event.reason or None,
                 "updated": self.helpdesk.clock()})
-            self._table.put(message_item("post", post), Condition.item_exists())
+            self.helpdesk.repository.replace_message("post", post)
         return ChannelOutcome(event.event_id, "status", ticket_id, post_id, event.status)
 
 

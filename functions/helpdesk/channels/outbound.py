@@ -12,10 +12,7 @@ from helpdesk.channels.send import ProviderClient, client_for
 from helpdesk.delivery import PermanentFailure
 from helpdesk.models import ActorType, Attachment, Delivery, Message
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
-from helpdesk.store.repository import message_item
-from helpdesk.store.table import Condition
 from helpdesk.tickets import FILES_PER_MESSAGE
 
 ClientMaker = Callable[[Channel, ChannelSecrets], ProviderClient]
@@ -108,19 +105,17 @@ class ChannelOutbound:
                                       link=f"/api/v2/tickets/{ticket_id}/files/{file_id}",
                                       size=len(downloaded.content), key=key))
         post.files, post.media = [*post.files, *fetched], []
-        repository.table.put(message_item("post", post), Condition.item_exists())
+        repository.replace_message("post", post)
         return fetched
 
     def _remember(self, channel: Channel, provider_id: str, ticket_id: int,
                   post_id: int) -> None:
         """So the provider's delivered/read callbacks find the post."""
-        pk, sk = keys.channel_message(channel.id, provider_id)
-        self.helpdesk.repository.table.put(
-            {"PK": pk, "SK": sk, "item_type": "channel_message", "direction": "outbound",
-             "ticket_id": ticket_id, "post_id": post_id})
+        self.helpdesk.links.link_channel_message(channel.id, provider_id, ticket_id=ticket_id,
+                                                 post_id=post_id, direction="outbound")
 
     def _record(self, post: Message, delivery: Delivery) -> Delivery:
         """Sets and saves the post's delivery (the post object follows along)."""
         post.delivery = delivery.model_copy(update={"updated": self.helpdesk.clock()})
-        self.helpdesk.repository.table.put(message_item("post", post), Condition.item_exists())
+        self.helpdesk.repository.replace_message("post", post)
         return post.delivery

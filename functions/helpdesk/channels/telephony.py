@@ -17,8 +17,6 @@ from helpdesk.channels.model import Channel
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
-from helpdesk.store.table import Condition, ConditionFailed
 
 ATTEMPTS = 3
 STARTED = {"start", "started", "call_start", "ringing", "incoming", "outgoing"}
@@ -49,7 +47,6 @@ class CallEvent(BaseModel):
 class Telephony:
     def __init__(self, helpdesk: Helpdesk) -> None:
         self.helpdesk = helpdesk
-        self._table = helpdesk.repository.table
 
     def handle(self, channel_key: str, event: CallEvent) -> ChannelOutcome:
         channel = self._channel(channel_key)
@@ -92,26 +89,20 @@ class Telephony:
         """The call's timeline (an event repeated by the PBX changes nothing). Events of one
         call may arrive at once (answer and end): each write is conditional on the revision
         it read, so neither stamp is lost."""
-        pk, sk = keys.call(channel_id, event.call_id)
         stamp = ("answered_at" if action in ANSWERED else
                  "ended_at" if action in FINISHED else "started_at")
         for _ in range(ATTEMPTS):
-            stored = self._table.get(pk, sk)
-            state = dict(stored or {"PK": pk, "SK": sk, "item_type": "call"})
+            stored = self.helpdesk.links.call(channel_id, event.call_id)
+            state = dict(stored or {"item_type": "call"})
             if stamp in state:
                 return state
             state[stamp] = self.helpdesk.clock().isoformat()
             state["status"] = event.call_status or state.get("status", "")
             state["expires_at"] = int(self.helpdesk.clock().timestamp()) + 90 * 86400
             state["revision"] = int(state.get("revision", 0)) + 1
-            condition = (Condition.item_absent() if stored is None
-                         else Condition.item_exists() if "revision" not in stored  # older
-                         else Condition.attrs_equal(revision=stored["revision"]))
-            try:
-                self._table.put(state, condition)
+            if self.helpdesk.links.save_call(channel_id, event.call_id, state, stored):
                 return state
-            except ConditionFailed:
-                continue  # another event of this call was recorded meanwhile: read again
+            # another event of this call was recorded meanwhile: read again
         raise Conflict(f"call {event.call_id} is being recorded by another request; retry")
 
     def _summary(self, event: CallEvent, phone: str, state: dict[str, Any],

@@ -22,8 +22,6 @@ from helpdesk.models import ActorType
 from helpdesk.phones import to_e164
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
-from helpdesk.store.table import Condition
 
 SESSION_DAYS = 30
 # A site without a configured web-chat channel still gets chat: a built-in one (id 0).
@@ -91,11 +89,9 @@ class WebEntry:
         customer = self.helpdesk.users.find_or_create_by_contacts(
             contacts, fields.name or (str(fields.email) if fields.email else "Visitor"),
             phone or "")
-        pk, sk = keys.chat_session(session)
         expires = int(self.helpdesk.clock().timestamp()) + SESSION_DAYS * 86400
-        self.helpdesk.repository.table.put(
-            {"PK": pk, "SK": sk, "item_type": "chat_session", "customer_id": customer.id,
-             "channel_id": channel.id, "expires_at": expires}, Condition.item_absent())
+        self.helpdesk.links.open_chat_session(session, customer_id=customer.id,
+                                              channel_id=channel.id, expires_at=expires)
         return token
 
     def visitor_says(self, token: str, fields: VisitorMessage, ip: str) -> ChannelOutcome:
@@ -114,7 +110,7 @@ class WebEntry:
     def visitor_reads(self, token: str, ip: str) -> list[ChatLine]:
         """The public posts of the visitor's own conversation, oldest first."""
         session, _, channel = self._session(token, ip)
-        link = self.helpdesk.repository.table.get(*keys.conversation(channel.id, session))
+        link = self.helpdesk.links.conversation(channel.id, session)
         if link is None:
             return []
         posts = self.helpdesk.repository.messages("post", int(link["ticket_id"]))
@@ -151,7 +147,7 @@ class WebEntry:
         self._limit.hit(f"ip:{ip}")
         session = _session_key(token)
         self._limit.hit(f"chat:{session}")
-        item = self.helpdesk.repository.table.get(*keys.chat_session(session))
+        item = self.helpdesk.links.chat_session(session)
         if item is None:
             raise Unauthorized("unknown or expired chat session; start a new one")
         channel_id = int(item["channel_id"])

@@ -130,7 +130,7 @@ class MailIngest:
               and a.address != sender_address]
         if not mail.auto_submitted:
             # A person writing from the address proves it receives mail again.
-            self.helpdesk.repository.table.delete(*keys.bouncing_address(sender_address))
+            self.helpdesk.links.clear_bouncing(sender_address)
         try:
             if thread.ticket is not None:
                 message = self.helpdesk.tickets.add_inbound(thread.ticket.id, inbound, cc)
@@ -155,7 +155,7 @@ class MailIngest:
         item = (self.helpdesk.markers.get(SES_MESSAGE, ses_message_id)
                 if ses_message_id else None)
         if item is None and message_id:
-            item = self.helpdesk.repository.table.get(*keys.mail_message(message_id))
+            item = self.helpdesk.links.mail_message(message_id)
         if item is None:
             return None
         if item.get("direction") == "outbound":
@@ -168,7 +168,7 @@ class MailIngest:
         repository = self.helpdesk.repository
         candidates = [*mail.in_reply_to, *reversed(mail.references[-MAX_REFERENCES:])]
         for message_id in dict.fromkeys(candidates):
-            item = repository.table.get(*keys.mail_message(message_id))
+            item = self.helpdesk.links.mail_message(message_id)
             if item is not None:
                 ticket = repository.get_ticket(int(item["ticket_id"]))
                 if ticket is not None and not ticket.trashed:
@@ -224,13 +224,11 @@ class MailIngest:
         """A DSN: note it on the ticket whose mail bounced, mark the address; no ticket."""
         bounce = mail.bounce
         assert bounce is not None
-        table = self.helpdesk.repository.table
+        links = self.helpdesk.links
         for address in bounce.recipients:
-            pk, sk = keys.bouncing_address(address.lower())
-            table.put({"PK": pk, "SK": sk, "item_type": "bounce", "status": bounce.status,
-                       "action": bounce.action, "diagnostic": bounce.diagnostic[:2000],
-                       "raw_key": raw_key})
-        original = (table.get(*keys.mail_message(bounce.original_message_id))
+            links.mark_bouncing(address.lower(), status=bounce.status, action=bounce.action,
+                                diagnostic=bounce.diagnostic[:2000], raw_key=raw_key)
+        original = (links.mail_message(bounce.original_message_id)
                     if bounce.original_message_id else None)
         if original is None:
             return IngestResult("bounce", details="bounced mail of ours not found")
@@ -250,5 +248,5 @@ def _dsn_file(raw: bytes) -> MailAttachment:
 
 
 def is_bouncing(helpdesk: Helpdesk, address: str) -> dict[str, Any] | None:
-    return helpdesk.repository.table.get(*keys.bouncing_address(address.lower()))
+    return helpdesk.links.bouncing(address.lower())
 

@@ -16,11 +16,8 @@ from typing import Protocol
 from helpdesk.mail.ingest import Mailboxes
 from helpdesk.models import ActorType, Attachment, Delivery, Message, Ticket
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
 from helpdesk.store.markers import AUTO_REPLY
-from helpdesk.store.repository import message_item
-from helpdesk.store.table import Condition
 
 REFERENCES_KEPT = 10
 
@@ -50,7 +47,7 @@ class MailOutbound:
             return post.delivery
         if not ticket.user_email:
             return self._record(post, Delivery(status="failed", reason="no customer address"))
-        bounce = repository.table.get(*keys.bouncing_address(ticket.user_email))
+        bounce = self.helpdesk.links.bouncing(ticket.user_email)
         if bounce is not None and not override_bounce:
             return self._record(post, Delivery(
                 status="failed",
@@ -59,10 +56,8 @@ class MailOutbound:
         mailbox = self.mailboxes.sending_for(ticket.mailbox, ticket.department_id)
         message_id = self._message_id(ticket, post, mailbox)
         raw = self.compose(ticket, post, mailbox, message_id)
-        pk, sk = keys.mail_message(message_id)
-        repository.table.put({"PK": pk, "SK": sk, "item_type": "mail_message",
-                              "ticket_id": ticket.id, "post_id": post.id,
-                              "direction": "outbound"})
+        self.helpdesk.links.link_mail_message(message_id, ticket.id, post_id=post.id,
+                                              direction="outbound")
         attempts = post.delivery.attempts + 1
         self.sender.send_raw(mailbox, [ticket.user_email, *ticket.cc], raw)
         return self._record(post, Delivery(status="sent", message_id=message_id,
@@ -91,13 +86,13 @@ class MailOutbound:
             return Delivery(status="skipped", reason="the customer's mail was automatic "
                             f"({answering.mail.automatic_reason}); never auto-answered")
         address = ticket.user_email.lower()
-        if repository.table.get(*keys.bouncing_address(address)) is not None:
+        if self.helpdesk.links.bouncing(address) is not None:
             return Delivery(status="skipped", reason=f"{address} is bouncing")
         mailbox = self.mailboxes.sending_for(ticket.mailbox, ticket.department_id)
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         message_id = f"{self.ticket_prefix.lower()}-{ticket.id}-auto-{digest}@" + (
             mailbox.rpartition("@")[2] or "helpdesk.local")
-        if repository.table.get(*keys.mail_message(message_id)) is not None:
+        if self.helpdesk.links.mail_message(message_id) is not None:
             return Delivery(status="skipped", reason="already sent", message_id=message_id)
         if not self._claim_daily_slot(address, key, now):
             return Delivery(status="skipped", reason=f"{address} already got an automatic "
@@ -105,9 +100,7 @@ class MailOutbound:
         raw = self._build(ticket, "Support", text, [], mailbox, message_id, now,
                           automatic=True)
         self.sender.send_raw(mailbox, [ticket.user_email], raw)
-        pk, sk = keys.mail_message(message_id)
-        repository.table.put({"PK": pk, "SK": sk, "item_type": "mail_message",
-                              "ticket_id": ticket.id, "direction": "outbound"})
+        self.helpdesk.links.link_mail_message(message_id, ticket.id, direction="outbound")
         return Delivery(status="sent", message_id=message_id, attempts=1)
 
     def _claim_daily_slot(self, address: str, key: str, now: datetime) -> bool:
@@ -173,6 +166,5 @@ class MailOutbound:
     def _record(self, post: Message, delivery: Delivery) -> Delivery:
         # Stamped by the helpdesk's clock (the model's default would be the host's time).
         post.delivery = delivery.model_copy(update={"updated": self.helpdesk.clock()})
-        self.helpdesk.repository.table.put(message_item("post", post),
-                                           Condition.item_exists())
+        self.helpdesk.repository.replace_message("post", post)
         return post.delivery

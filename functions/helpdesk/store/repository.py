@@ -169,6 +169,11 @@ class Repository:
         item = self.table.get(keys.ticket_pk(ticket_id), sk)
         return Message.model_validate(item) if item else None
 
+    def replace_message(self, kind: str, message: Message) -> None:
+        """Saves a changed message that is not a change of its ticket (delivery status,
+        fetched media): no ticket event, no version; only if the message still exists."""
+        self.table.put(message_item(kind, message), Condition.item_exists())
+
     def event(self, ticket_id: int, version: int) -> TicketEvent | None:
         item = self.table.get(keys.ticket_pk(ticket_id), keys.event_sk(version))
         return TicketEvent.model_validate(item) if item else None

@@ -22,10 +22,9 @@ from helpdesk.inputs import TicketCreate
 from helpdesk.models import MediaRef, Message, Ticket, User
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import CHANNEL_EVENT
-from helpdesk.store.table import Condition, Operation, Put
+from helpdesk.store.table import Operation
 from helpdesk.tickets import Inbound
 
 TITLE_LENGTH = 80
@@ -124,14 +123,8 @@ class ChannelIngest:
             :TITLE_LENGTH] or f"Message from {inbound.author.name}"
         fields = TicketCreate(title=title, source=channel.type,
                               custom_fields=custom_fields or None)
-        pk, sk = keys.conversation(channel.id, event.conversation)
-        # The link must still be what made us open a ticket: absent for the chat's first
-        # one, the closed ticket's id for a later one. A racing message that linked its new
-        # ticket meanwhile fails this, and we join its ticket on the next attempt.
-        condition = (Condition.item_absent() if linked is None
-                     else Condition.attrs_equal(ticket_id=linked))
-        inbound.extra.append(Put({"PK": pk, "SK": sk, "item_type": "conversation",
-                                  "ticket_id": ticket_id}, condition))
+        inbound.extra.append(self.helpdesk.links.conversation_link(
+            channel.id, event.conversation, ticket_id, linked))
         return self.helpdesk.tickets.open_with_message(
             fields, inbound, department_id=channel.department_id, ticket_id=ticket_id)
 
@@ -142,9 +135,8 @@ class ChannelIngest:
         extra: list[Operation] = [
             self._markers.marker(CHANNEL_EVENT, (channel.id, event.event_id), **link)]
         if event.provider_message_id:
-            pk, sk = keys.channel_message(channel.id, event.provider_message_id)
-            extra.append(Put({"PK": pk, "SK": sk, "item_type": "channel_message",
-                              "direction": "inbound", **link}))
+            extra.append(self.helpdesk.links.channel_message_link(
+                channel.id, event.provider_message_id, direction="inbound", **link))
         text = event.text or ("" if event.media else "(empty message)")
         return Inbound(
             author=customer, text=text, message_id=message_id, extra=extra,

@@ -14,11 +14,10 @@ from helpdesk.mail.parse import ParsedMail, parse_mail
 from helpdesk.mail.quotes import split_reply
 from helpdesk.models import Attachment, MailOrigin, Ticket, User
 from helpdesk.service import Helpdesk
-from helpdesk.store import keys
 from helpdesk.store.blobs import BlobStore
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import SES_MESSAGE
-from helpdesk.store.table import Condition, Operation, Put
+from helpdesk.store.table import Operation
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
 # Reasons (see parse._automatic) that mean "a machine answered": such mail joins the ticket it
@@ -191,9 +190,8 @@ class MailIngest:
         link = {"ticket_id": ticket_id, "post_id": message_id, "direction": "inbound"}
         extra: list[Operation] = []
         if mail.message_id:
-            pk, sk = keys.mail_message(mail.message_id)
-            extra.append(Put({"PK": pk, "SK": sk, "item_type": "mail_message", **link},
-                             Condition.item_absent()))
+            extra.append(self.helpdesk.links.new_mail_link(mail.message_id, ticket_id,
+                                                           message_id))
         if ses_message_id:
             extra.append(self.helpdesk.markers.marker(SES_MESSAGE, ses_message_id, **link))
         origin = MailOrigin(

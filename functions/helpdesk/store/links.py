@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.store import keys
-from helpdesk.store.table import Condition, ConditionFailed, Item, Table
+from helpdesk.store.table import Condition, ConditionFailed, Item, Put, Table
 
 
 class Links:
@@ -30,6 +30,13 @@ class Links:
             item["post_id"] = post_id
         self._table.put(item)
 
+    def new_mail_link(self, message_id: str, ticket_id: int, post_id: int) -> Put:
+        """The link of a mail we received, for the transaction that stores its post: only
+        if absent, so a concurrent copy of the same mail cannot be stored twice."""
+        pk, sk = keys.mail_message(message_id)
+        return Put({"PK": pk, "SK": sk, "item_type": "mail_message", "ticket_id": ticket_id,
+                    "post_id": post_id, "direction": "inbound"}, Condition.item_absent())
+
     def bouncing(self, address: str) -> Item | None:
         """The last delivery failure of an address still bouncing (status, action, ...)."""
         return self._table.get(*keys.bouncing_address(address))
@@ -46,14 +53,33 @@ class Links:
         """A chat's current ticket (written with the ticket, see channels/ingest.py)."""
         return self._table.get(*keys.conversation(channel_id, chat))
 
+    def conversation_link(self, channel_id: int, chat: str, ticket_id: int,
+                          linked: int | None) -> Put:
+        """Points a chat at a new ticket, in the transaction that opens it, if the link is
+        still what made us open one: absent for the chat's first ticket (`linked` None), the
+        closed ticket's id for a later one. A racing message that linked its own new ticket
+        meanwhile fails this, and joins that ticket on its next attempt."""
+        pk, sk = keys.conversation(channel_id, chat)
+        condition = (Condition.item_absent() if linked is None
+                     else Condition.attrs_equal(ticket_id=linked))
+        return Put({"PK": pk, "SK": sk, "item_type": "conversation", "ticket_id": ticket_id},
+                   condition)
+
     def channel_message(self, channel_id: int, provider_message_id: str) -> Item | None:
         return self._table.get(*keys.channel_message(channel_id, provider_message_id))
 
     def link_channel_message(self, channel_id: int, provider_message_id: str, *,
                              ticket_id: int, post_id: int, direction: str) -> None:
+        put = self.channel_message_link(channel_id, provider_message_id, ticket_id=ticket_id,
+                                        post_id=post_id, direction=direction)
+        self._table.put(put.item, put.condition)
+
+    def channel_message_link(self, channel_id: int, provider_message_id: str, *,
+                             ticket_id: int, post_id: int, direction: str) -> Put:
+        """A provider's message id -> our post (for a transaction); last writer wins."""
         pk, sk = keys.channel_message(channel_id, provider_message_id)
-        self._table.put({"PK": pk, "SK": sk, "item_type": "channel_message",
-                         "direction": direction, "ticket_id": ticket_id, "post_id": post_id})
+        return Put({"PK": pk, "SK": sk, "item_type": "channel_message",
+                    "direction": direction, "ticket_id": ticket_id, "post_id": post_id})
 
     def chat_session(self, session: str) -> Item | None:
         return self._table.get(*keys.chat_session(session))

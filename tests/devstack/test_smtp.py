@@ -336,7 +336,7 @@ def test_over_smtp_into_s3_and_a_real_moto_lambda(s3: Any, tmp_path: Any) -> Non
         archive.writestr("placeholder.py", "")
     lam = boto3.client("lambda", region_name="us-east-1")
     arn = lam.create_function(FunctionName="ingest", Runtime="python3.11", Role=role,
-                              Handler="tests.unit.test_smtp.recording_handler",
+                              Handler="tests.devstack.test_smtp.recording_handler",
                               Code={"ZipFile": code.getvalue()})["FunctionArn"]
     lambda_runtime.install()
     try:

@@ -6,14 +6,16 @@
 - flat cost: mean time per message of the first and of the last 1,000;
 - throughput with 8 concurrent senders (mails, then webhooks), answers >= 500, and every
   message counted exactly once through the API;
-- the ceiling: bare `transact_write_items` per second on the embedded DynamoDB (as devstack
-  patches it) in one process, and what one message costs in DynamoDB calls and workflow runs.
+- the ceiling (bench/ceiling.py): what one message's real count of AWS requests and workflow
+  states costs the embedded AWS alone, priced with unit costs measured in this process, and
+  the bare `transact_write_items` rate the issue names.
 
 `python -m bench.load [N]` (default 10,000; `make bench` runs it with BENCH_MESSAGES)."""
 
 from __future__ import annotations
 
 import json
+import os
 import smtplib
 import statistics
 import sys
@@ -27,6 +29,7 @@ from typing import Any
 
 import requests
 
+from bench import ceiling
 from bench.channels import SECRET, telegram_update
 from bench.mail import sample_mail
 from devstack.process import StackProcess, start_stack
@@ -47,8 +50,8 @@ class Run:
     server_errors: int = 0
     other_errors: int = 0
     stored: int | None = None
-    dynamodb_calls: int = 0
-    executions: int = 0
+    calls: dict[str, Any] | None = None  # AWS requests, workflow states, CPU split
+    cpu_seconds: float = 0.0  # the stack process's CPU time, until the workflows caught up
 
     @property
     def rate(self) -> float:
@@ -66,6 +69,13 @@ def rss_mb(stack: StackProcess) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) // 1024
     return 0
+
+
+def cpu_seconds(stack: StackProcess) -> float:
+    """User + system CPU time of the stack's process so far."""
+    with open(f"/proc/{stack.process.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -170,22 +180,24 @@ def _tally(run: Run, status: int) -> None:
 
 
 def wait_idle(stack: StackProcess, quiet_seconds: float = 3.0, limit: float = 1800) -> float:
-    """Seconds until the workflows caught up: the DynamoDB call count stopped moving."""
+    """Seconds until the workflows caught up: until the DynamoDB call count last moved (it
+    then stood still for `quiet_seconds`)."""
     began = time.monotonic()
     last, still_since = None, time.monotonic()
     while time.monotonic() - began < limit:
-        calls = sum(_aws_calls(stack).values())
+        calls = sum(aws_calls(stack)["dynamodb"].values())
         if calls != last:
             last, still_since = calls, time.monotonic()
         elif time.monotonic() - still_since >= quiet_seconds:
             break
-        time.sleep(0.5)
-    return time.monotonic() - began
+        time.sleep(0.25)
+    return still_since - began
 
 
-def _aws_calls(stack: StackProcess) -> dict[str, int]:
+def aws_calls(stack: StackProcess) -> dict[str, Any]:
+    """The stack's count of AWS requests and workflow states so far (devstack/aws_calls.py)."""
     answer = requests.get(f"{stack.base}/_local/aws-calls", timeout=60)
-    return dict(answer.json()["dynamodb"])
+    return dict(answer.json())
 
 
 def tickets_total(stack: StackProcess) -> int:
@@ -230,52 +242,6 @@ def posts_total(stack: StackProcess) -> int:
         page += 1
 
 
-# --- the ceiling --------------------------------------------------------------------------
-@dataclass
-class Ceiling:
-    """TransactWriteItems of two items per second on the embedded DynamoDB (moto with
-    devstack's patches, in-process, one thread): what any message costs at least per write.
-    `bare`: a boto3 client's usual path into moto (a signed request moto parses back), the
-    ceiling as issue "local stack that holds up" defines it; `direct`: the path the stack's
-    own calls take (devstack/dynamodb_direct.py)."""
-    bare: float
-    direct: float
-
-
-def transact_ceiling(seconds: float = 5.0) -> Ceiling:
-    import boto3
-    from moto import mock_aws
-
-    from devstack import dynamodb_direct, moto_patches
-    from tests.support.template import table_create_args
-
-    with mock_aws():
-        moto_patches.install()
-        try:
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(**table_create_args("ceiling"))
-            with dynamodb_direct.bypassed():
-                bare = _transactions_per_second(client, seconds, "bare")
-            return Ceiling(bare=bare, direct=_transactions_per_second(client, seconds, "direct"))
-        finally:
-            moto_patches.uninstall()
-
-
-def _transactions_per_second(client: Any, seconds: float, prefix: str) -> float:
-    done, began = 0, time.monotonic()
-    while time.monotonic() - began < seconds:
-        client.transact_write_items(TransactItems=[
-            {"Put": {"TableName": "ceiling", "Item": {
-                "PK": {"S": f"{prefix}#{done}"}, "SK": {"S": "TICKET"},
-                "title": {"S": "Не проходит оплата"}},
-                "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"TableName": "ceiling", "Item": {
-                "PK": {"S": f"{prefix}#{done}"}, "SK": {"S": "POST#1"},
-                "text": {"S": "Здравствуйте! Карта отклонена."}}}}])
-        done += 1
-    return done / (time.monotonic() - began)
-
-
 # --- report -------------------------------------------------------------------------------
 def measure(count: int) -> list[Run]:
     from tests.fakes.providers import FakeProviders
@@ -286,33 +252,54 @@ def measure(count: int) -> list[Run]:
     with fresh_stack() as stack:
         base = rss_mb(stack)
         print(f"    mail: fresh stack RSS {base} MB", flush=True)
-        before = sum(_aws_calls(stack).values())
-        run = sequential(stack, "mail, 1 SMTP session", count, mail_sender(stack))
-        wait_idle(stack)
-        run.dynamodb_calls = sum(_aws_calls(stack).values()) - before
+        run = accounted(stack, lambda: sequential(
+            stack, "mail, 1 SMTP session", count, mail_sender(stack)), sustained=False)
         run.rss_mb[0] = base
         run.stored = tickets_total(stack)
         runs.append(run)
-        run = concurrent(stack, f"mail, {SENDERS} SMTP sessions", count, mail_sender(stack),
-                         offset=count)
-        run.seconds += wait_idle(stack)  # sustained: until the workflows caught up too
+        run = accounted(stack, lambda: concurrent(
+            stack, f"mail, {SENDERS} SMTP sessions", count, mail_sender(stack), offset=count))
         run.stored = tickets_total(stack) - (runs[-1].stored or 0)
         runs.append(run)
     with FakeProviders() as fake, fresh_stack() as stack:
         base = rss_mb(stack)
         print(f"    telegram: fresh stack RSS {base} MB", flush=True)
         sender = telegram_sender(stack, fake.url)
-        before = sum(_aws_calls(stack).values())
-        run = sequential(stack, "telegram, 1 sender", count, sender)
-        wait_idle(stack)
-        run.dynamodb_calls = sum(_aws_calls(stack).values()) - before
+        run = accounted(stack, lambda: sequential(stack, "telegram, 1 sender", count, sender),
+                        sustained=False)
         run.rss_mb[0] = base
         runs.append(run)
-        run = concurrent(stack, f"telegram, {SENDERS} senders", count, sender, offset=count)
-        run.seconds += wait_idle(stack)
+        run = accounted(stack, lambda: concurrent(
+            stack, f"telegram, {SENDERS} senders", count, sender, offset=count))
         run.stored = posts_total(stack)  # both runs' posts: 2 x count expected
         runs.append(run)
     return runs
+
+
+def accounted(stack: StackProcess, work: Callable[[], Run], sustained: bool = True) -> Run:
+    """Runs `work`, then waits until the workflows caught up; the run keeps the AWS requests
+    and the stack's CPU time of both. `sustained`: its time includes the catching up."""
+    before, cpu_before = aws_calls(stack), cpu_seconds(stack)
+    run = work()
+    caught_up = wait_idle(stack)
+    if sustained:
+        run.seconds += caught_up
+    run.calls = ceiling.difference(aws_calls(stack), before)
+    run.cpu_seconds = cpu_seconds(stack) - cpu_before
+    return run
+
+
+def cpu_split(run: Run) -> str:
+    """"; CPU per message: ..." from the stack's own accounting (devstack/aws_calls.py)."""
+    spent = (run.calls or {}).get("cpu_seconds", {})
+    if not run.cpu_seconds or "aws" not in spent:
+        return ""
+    per = 1000 / run.count
+    total, aws, ours = run.cpu_seconds * per, spent["aws"] * per, spent["functions"] * per
+    return (f"\n        CPU per message {total:.0f} ms: embedded AWS {aws:.0f} ms (at that cost "
+            f"alone {1000 / aws:.1f} messages/s: {100 * run.rate * aws / 1000:.0f}%), our "
+            f"handlers {ours:.0f} ms, the rest {total - aws - ours:.0f} ms (SMTP and HTTP "
+            "servers, stream poller, thread starts, garbage collection)")
 
 
 def workload_problems(runs: list[Run], count: int) -> list[str]:
@@ -335,7 +322,7 @@ def workload_problems(runs: list[Run], count: int) -> list[str]:
 def report(count: int) -> None:
     runs = measure(count)
     problems = workload_problems(runs, count)
-    ceiling = transact_ceiling()
+    costs = ceiling.measure()
     print(f"\n  {'run':<28} {'msgs/s':>7} {'first ms':>9} {'last ms':>8} {'>=500':>6} "
           f"{'stored':>7}  RSS MB (at messages)")
     for run in runs:
@@ -345,22 +332,28 @@ def report(count: int) -> None:
         stored = "" if run.stored is None else str(run.stored)
         print(f"  {run.label:<28} {run.rate:7.1f} {first} {last} {run.server_errors:6d} "
               f"{stored:>7}  {rss}")
-    print(f"\n  Ceiling: bare moto transact_write_items (2 items) {ceiling.bare:.0f}/s in one "
-          f"process; {ceiling.direct:.0f}/s on the stack's direct in-process path")
-    calls_per_message: dict[str, float] = {}
+    bare, direct = costs.transact_per_second
+    print(f"\n  Ceiling. Bare moto transact_write_items (2 items) in this process: {bare:.0f}/s "
+          f"through a boto3 client's usual path, {direct:.0f}/s on the stack's direct path.")
+    print("  One message's real requests and workflow states, priced at what each costs an "
+          "idle embedded AWS (a ceiling as if our own code cost nothing), and where the "
+          "stack's CPU went while it ran (thread CPU time inside moto, inside our handlers):")
+    priced: dict[str, ceiling.Priced] = {}
     for run in runs:
         channel = run.label.split(",")[0]
-        if run.dynamodb_calls:
-            calls_per_message[channel] = per = run.dynamodb_calls / run.count
-            print(f"  {channel}: {per:.1f} DynamoDB calls per message "
-                  f"(handlers + workflows) -> at most ~{ceiling.bare / per:.0f} messages/s "
-                  f"(~{ceiling.direct / per:.0f} on the direct path) if every call cost one "
-                  "such transaction")
-        elif channel in calls_per_message:
-            per = calls_per_message[channel]
-            print(f"  {run.label}: {run.rate:.1f} messages/s = "
-                  f"{100 * run.rate * per / ceiling.bare:.0f}% of that ceiling "
-                  f"({100 * run.rate * per / ceiling.direct:.0f}% of the direct path's)")
+        if channel not in priced and run.calls:
+            priced[channel] = found = ceiling.price(run.calls, run.count, costs)
+            print(f"    {channel}:")
+            for name, per, unit in found.rows:
+                print(f"      {name:<34} {per:6.2f} x {unit:5.2f} ms = {per * unit:6.2f} ms")
+            print(f"      {'the embedded AWS alone, idle':<34} {found.ms:24.1f} ms per message"
+                  f" -> at most {found.messages_per_second:.1f} messages/s")
+            if found.unpriced:
+                print(f"      (priced by a stand-in: {', '.join(found.unpriced)})")
+        if channel in priced:
+            print(f"      {run.label}: {run.rate:.1f}/s = "
+                  f"{100 * run.rate / priced[channel].messages_per_second:.0f}% of that ceiling"
+                  f"{cpu_split(run)}")
     if problems:
         print("\n  THE WORKLOAD FAILED; the figures above are not valid:", file=sys.stderr)
         for problem in problems:

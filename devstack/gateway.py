@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devstack.lambda_runtime import ACCOUNT_ID, LambdaContext
+from devstack.threads import ReusedThread
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ class LocalGateway:
             except BaseException as error:
                 outcome["error"] = error
 
-        worker = threading.Thread(target=run, name=f"lambda-{route.name}", daemon=True)
+        worker = ReusedThread(target=run, name=f"lambda-{route.name}")
         worker.start()
         worker.join(self.integration_timeout)
         if worker.is_alive():

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devstack import aws_calls
+
 logger = logging.getLogger(__name__)
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
@@ -172,7 +174,7 @@ def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
         handler = resolve_handler(function.handler)
         _filter_powertools_handlers(function.handler)
         with running(context):
-            result = handler(event, context)
+            result = aws_calls.spent_in("functions", lambda: handler(event, context))
         try:
             payload = _to_json(result)
         except (TypeError, ValueError) as problem:

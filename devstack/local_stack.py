@@ -161,13 +161,13 @@ class LocalStack:
 
     def _dev_endpoint(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Dev-only: /_local/aws-calls tells which DynamoDB operations ran (a test proves
-        no Scan did); /_local/executions lists ticket_event workflow runs; /_local/outbox the
-        mail sent."""
+        no Scan did), the other AWS requests and the workflow states entered;
+        /_local/executions lists ticket_event workflow runs; /_local/outbox the mail sent."""
         path = event.get("path", "")
         if path.rstrip("/") in ("/_local/clock", "/_local/tick"):
             return self._clock_endpoint(path.rstrip("/"), event)
         if path.rstrip("/") == "/_local/aws-calls":
-            body: Any = {"dynamodb": aws_calls.snapshot()}
+            body: Any = aws_calls.snapshot()
         elif path.rstrip("/") == "/_local/executions":
             body = {"executions": self._executions()}
         elif path.rstrip("/") == "/_local/outbox":

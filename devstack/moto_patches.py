@@ -58,7 +58,16 @@ Step Functions (moto runs the real ASL with LocalStack's interpreter):
   state's input and output) for ever: the largest part of the memory that grew per message
   -> the newest `KEEP_HISTORIES` finished executions keep their history
   (GetExecutionHistory); older ones keep their name, status, input and output only
-  (DescribeExecution, ListExecutions and the name's uniqueness are unchanged).
+  (DescribeExecution, ListExecutions and the name's uniqueness are unchanged);
+- every thread the interpreter starts (one per execution, its program, each Task or Map
+  state) is appended to a module list `TMP_THREADS` that nothing ever empties (LocalStack
+  joins it at shutdown; moto never does): ~7 `Thread` objects with their locks and events per
+  message, kept for ever -> the list forgets what is appended;
+- every execution starts two threads (its worker, its program) and every Task, Map or inline
+  iteration one more, which its caller waits for (so that a timeout can abandon it): OS
+  threads started and torn down several times per message -> an idle thread is reused when
+  there is one (devstack/threads.py); a state that times out still leaves its thread
+  running, as moto's would.
 """
 
 from __future__ import annotations
@@ -70,10 +79,12 @@ import json
 import pickle
 import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
-from devstack import dynamodb_direct, moto_items
+from devstack import aws_calls, dynamodb_direct, moto_items
+from devstack.threads import ReusedThread
 
 KEEP_HISTORIES = 200
 
@@ -120,6 +131,10 @@ def install() -> None:
         _replace(moto_responses, "method_names_from_class", _method_names)
         for module in _modules_parsing_json_paths():
             _replace(module, "parse", _cached_path_parser(module.parse))
+        for module in _modules_keeping_threads():
+            _replace(module, "TMP_THREADS", _Forgetful())
+        for module, name in _modules_starting_threads():
+            _replace(module, name, _InterpreterThread if name == "Thread" else _THREADING)
 
 
 def uninstall() -> None:
@@ -552,3 +567,46 @@ def _s3_urls() -> Any:
     import moto.s3.urls
 
     return importlib.reload(moto.s3.urls)  # once, as moto does, for the environment it reads
+
+
+def _modules_keeping_threads() -> list[Any]:
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory  # noqa: E501
+    import moto.stepfunctions.parser.backend.execution_worker  # noqa: F401
+
+    return [module for name, module in list(sys.modules.items())
+            if name.startswith("moto.stepfunctions.parser.") and name != (
+                "moto.stepfunctions.parser.utils") and hasattr(module, "TMP_THREADS")]
+
+
+class _InterpreterThread(ReusedThread):
+    """A reused thread whose CPU time is the embedded AWS's (devstack/aws_calls.py), but for
+    the handlers it invokes."""
+
+    def __init__(self, target: Callable[..., Any], args: Any = (), kwargs: Any = None,
+                 **options: Any) -> None:
+        work = functools.partial(target, *args, **(kwargs or {}))
+        super().__init__(lambda: aws_calls.spent_in("aws", work), **options)
+
+
+_THREADING = types.SimpleNamespace(Thread=_InterpreterThread)  # for `threading.Thread(...)`
+
+
+def _modules_starting_threads() -> list[tuple[Any, str]]:
+    """(module, the name it starts threads by) for each place moto starts one per
+    execution, program or state; these modules use `threading` for nothing else."""
+    from moto.stepfunctions.parser.asl.component.program import program
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        inline_iteration_component,
+    )
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    return [(execute_state, "Thread"), (execution_worker, "Thread"), (program, "threading"),
+            (inline_iteration_component, "threading")]
+
+
+class _Forgetful(list[Any]):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, item: Any) -> None:
+        pass

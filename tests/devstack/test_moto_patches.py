@@ -4,7 +4,9 @@ Query (of the table or a global index) answers exactly what unpatched moto answe
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from devstack import moto_patches
+from tests.support.timeouts import HANG_GUARD
 
 TABLE = "patched"
 
@@ -329,3 +332,80 @@ def test_an_item_over_the_size_limit_is_refused_and_the_stored_one_kept(patched)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert "size" in refused.value.response["Error"]["Message"].lower()
     assert patched.get_item(TableName=TABLE, Key=KEY)["Item"]["body"] == {"S": "kept"}
+
+
+# --- Step Functions threads ---------------------------------------------------------------
+@pytest.fixture
+def workflows() -> Iterator[tuple[Any, Any]]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        moto_patches.install()
+        try:
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            _create(dynamodb)
+            yield boto3.client("stepfunctions", region_name="us-east-1"), dynamodb
+        finally:
+            moto_patches.uninstall()
+
+
+def _writing_machine(client: Any, table: str, tasks: int = 3) -> str:
+    """`tasks` Task states, each a DynamoDB putItem of the execution's `key` (task n's SK: n)."""
+    states = {f"Put{n}": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": table,
+                       "Item": {"PK": {"S.$": "$.key"}, "SK": {"S": str(n)}}},
+        "ResultPath": None,
+        **({"Next": f"Put{n + 1}"} if n + 1 < tasks else {"End": True})}
+        for n in range(tasks)}
+    return str(client.create_state_machine(
+        name=f"writer-{table}", roleArn="arn:aws:iam::123456789012:role/workflow",
+        definition=json.dumps({"StartAt": "Put0", "States": states}))["stateMachineArn"])
+
+
+def _finish(client: Any, machine: str, key: str) -> dict[str, Any]:
+    run = client.start_execution(stateMachineArn=machine, name=key,
+                                 input=json.dumps({"key": key}))["executionArn"]
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = client.describe_execution(executionArn=run)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.01)
+    raise AssertionError(f"{key} still running")
+
+
+def test_finished_workflows_leave_no_thread_objects_behind(workflows):
+    """moto appended every thread the interpreter started to a list nobody emptied: ~7
+    Thread objects per message, kept for as long as the stack ran."""
+    import gc
+
+    client, dynamodb = workflows
+    machine = _writing_machine(client, TABLE)
+
+    def finished_threads() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects()
+                   if isinstance(o, threading.Thread) and not o.is_alive())
+
+    _finish(client, machine, "warm")
+    before = finished_threads()
+    for number in range(20):
+        assert _finish(client, machine, f"run{number}")["status"] == "SUCCEEDED"
+    assert finished_threads() - before < 5  # moto alone: 20 runs x 5 threads
+    stored = dynamodb.query(TableName=TABLE, KeyConditionExpression="PK = :k",
+                            ExpressionAttributeValues={":k": {"S": "run19"}})["Items"]
+    assert sorted(item["SK"]["S"] for item in stored) == ["0", "1", "2"]
+
+
+def test_task_states_run_on_reused_threads_and_still_fail_as_on_aws(workflows):
+    client, _ = workflows
+    machine = _writing_machine(client, TABLE)
+    for number in range(10):  # one after another: one idle worker serves every Task state
+        assert _finish(client, machine, f"seq{number}")["status"] == "SUCCEEDED"
+    workers = [t for t in threading.enumerate() if t.name == "reused-worker"]
+    assert 1 <= len(workers) <= 4  # an execution, its program, a Task state
+
+    failing = _writing_machine(client, "no-such-table", tasks=1)
+    described = _finish(client, failing, "lost")
+    assert described["status"] == "FAILED"
+    assert "ResourceNotFound" in described.get("error", "")
+    assert _finish(client, machine, "after")["status"] == "SUCCEEDED"  # the worker lives on

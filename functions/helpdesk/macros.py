@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.access import Viewer
+from helpdesk.changes import TicketChange
 from helpdesk.errors import InvalidInput, NotFound
-from helpdesk.models import FieldChange, Message, Ticket, User
+from helpdesk.models import Message, Ticket, User
 from helpdesk.rules.conditions import Facts
 from helpdesk.rules.engine import run_rules
 from helpdesk.rules.model import Action, ActionType, Rule, RuleKind
 from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
-from helpdesk.store.repository import message_item
-from helpdesk.store.table import Operation, Put
 from helpdesk.templates import Template, parse_template, visible_to
 
 if TYPE_CHECKING:
@@ -29,12 +28,11 @@ class TemplateTickets(ResolverTickets, Protocol):
     """What applying a template needs of the tickets service: the agent's post and the one
     audited staff write (and what the resolver asks)."""
 
-    def staff_post(self, ticket: Ticket, text: str, author: User | None,
-                   message_id: int | None = None) -> Message: ...
+    def staff_post(self, ticket: Ticket, change: TicketChange, text: str,
+                   author: User | None, message_id: int | None = None) -> Message: ...
 
-    def change_as(self, viewer: Viewer, ticket_id: int, kind: str, mutate: Mutation, *,
-                  marker: FieldChange | None = None,
-                  context: dict[str, Any] | None = None) -> Ticket: ...
+    def change_as(self, viewer: Viewer, ticket_id: int, kind: str,
+                  mutate: Mutation[TicketChange]) -> Ticket: ...
 
 
 class TemplatesDesk(ResolverDesk, Protocol):
@@ -105,19 +103,18 @@ class Templates:
         tickets = self._helpdesk.tickets
         post_id = self._repository.next_id("message")
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             outcome = run_rules([macro], Facts(ticket=ticket, now=self._clock()), resolver,
                                 f"{ticket.id}-template-{template.id}")
             if outcome.reply is None:
                 skipped = next(line for line in outcome.fired[0].did if "reply" in line)
                 raise InvalidInput(skipped, field="template_id")
-            post = tickets.staff_post(ticket, outcome.reply, viewer.user, post_id)
-            return [Put(message_item("post", post))]
+            change = TicketChange(context={"template": {"id": template.id,
+                                                        "name": template.name}})
+            tickets.staff_post(ticket, change, outcome.reply, viewer.user, post_id)
+            return change
 
-        return tickets.change_as(viewer, ticket_id, "post_added", mutate,
-                                 marker=FieldChange(field="post", new=post_id),
-                                 context={"template": {"id": template.id,
-                                                       "name": template.name}})
+        return tickets.change_as(viewer, ticket_id, "post_added", mutate)
 
     @staticmethod
     def _refuse_unknown(data: dict[str, Any]) -> None:

@@ -12,9 +12,10 @@ import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from helpdesk.access import Viewer
+from helpdesk.changes import Claim, MessageKind, TicketChange
 from helpdesk.dictionaries import DEFAULT_DEPARTMENT, DEFAULT_PRIORITY, Dictionaries
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketFields, TicketUpdate
@@ -37,8 +38,8 @@ from helpdesk.sla.service import SlaSettings
 from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
-from helpdesk.store.repository import Repository, message_item
-from helpdesk.store.table import Delete, KeyRange, Operation, Put
+from helpdesk.store.repository import Repository
+from helpdesk.store.table import KeyRange
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
@@ -50,20 +51,23 @@ SEARCH_TEXT_LIMIT = 30_000
 REOPENED_STATUS = "open"
 CLOSED_STATUS = "closed"
 
-Mutation = Callable[[Ticket], list[Operation]]
+C = TypeVar("C", bound=TicketChange)
+# Edits the ticket it is given and says what else the change writes. Runs again on the fresh
+# ticket when a concurrent write won, so it decides from what it is given only.
+Mutation = Callable[[Ticket], C]
 
 
 @dataclass
 class Inbound:
     """A message arriving from outside: written with the ticket change in one transaction,
-    together with `extra` unique items (idempotency and threading keys)."""
+    together with its `claims` (the keys that make it be stored once and threaded)."""
 
     author: User
     text: str
     mail: MailOrigin | None = None
     files: list[Attachment] = field(default_factory=list)
     message_id: int | None = None  # allocated beforehand when attachments are named after it
-    extra: list[Operation] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)  # for rules: channel, automatic
     thread_id: str | None = None  # the mail's Message-ID, remembered for replies
     auto_reply: bool = False  # an out-of-office or similar: neither reopens nor leads the thread
@@ -186,7 +190,7 @@ class Tickets:
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
         message = self._message_from(inbound, ticket_id, author_type)
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             ticket.search_text = f"{ticket.search_text} {inbound.text.casefold()}"[
                 :SEARCH_TEXT_LIMIT]
             if (author_type is ActorType.CUSTOMER and not inbound.auto_reply
@@ -198,43 +202,41 @@ class Tickets:
             ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
             if inbound.thread_id and not inbound.auto_reply:
                 ticket.mail_thread = [*ticket.mail_thread, inbound.thread_id][-THREAD_MEMORY:]
-            return [Put(message_item("post", message)), *inbound.extra]
+            change = TicketChange(claims=list(inbound.claims), context=inbound.context)
+            change.add("post", message)
+            return change
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
         system = Viewer(user=author, role=Role.ADMIN)  # channels are trusted like staff
-        self._change(system, ticket_id, "post_added", mutate, actor=actor,
-                     marker=FieldChange(field="post", new=message.id), context=inbound.context)
+        self._change(system, ticket_id, "post_added", mutate, actor=actor)
         return message
 
     def record_author_change(self, ticket_id: int, post_id: int, author: User, *,
                              new_text: str | None,
-                             extra: builtins.list[Operation]) -> Message | None:
+                             claims: builtins.list[Claim]) -> Message | None:
         """The customer edited (`new_text`) or deleted (None) a message in his messenger: an
         audit entry and a mark on our copy, which keeps what he first wrote."""
-        changed: list[Message] = []
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             message = self._message("post", ticket.id, post_id)
+            note = FieldChange(field="post", old=message.text, new=new_text)
             if new_text is None:
                 if message.deleted_by_author:
-                    return []
+                    return TicketChange()
                 message.deleted_by_author = True
             else:
                 if new_text == message.text:
-                    return []
+                    return TicketChange()
                 message.text, message.edited = new_text, True
             message.date_updated = self._clock()
-            changed[:] = [message]
-            return [Put(message_item("post", message)), *extra]
+            return TicketChange(messages=[("post", message)], claims=list(claims),
+                                notes=[note])
 
-        before = self._repository.get_message("post", ticket_id, post_id)
         kind = "post_deleted_by_author" if new_text is None else "post_edited_by_author"
-        marker = FieldChange(field="post", old=before.text if before else None,
-                             new=new_text)
         actor = Actor(type=ActorType.CUSTOMER, id=author.id, name=author.name)
         system = Viewer(user=author, role=Role.ADMIN)  # channels are trusted like staff
-        self._change(system, ticket_id, kind, mutate, actor=actor, marker=marker)
-        return changed[0] if changed else None
+        _, change = self._change(system, ticket_id, kind, mutate, actor=actor)
+        return change.messages[0][1] if change.messages else None
 
     def add_system_comment(self, ticket_id: int, text: str,
                            files: builtins.list[Attachment] = (),  # type: ignore[assignment]
@@ -248,11 +250,12 @@ class Tickets:
         system = Viewer(user=User(id=0, kind=UserKind.STAFF, group_id=1, name="System"),
                         role=Role.ADMIN)
 
-        def mutate(ticket: Ticket) -> list[Operation]:
-            return [Put(message_item("comment", comment))]
+        def mutate(ticket: Ticket) -> TicketChange:
+            change = TicketChange()
+            change.add("comment", comment)
+            return change
 
-        self._change(system, ticket_id, "comment_added", mutate, actor=Actor.system(),
-                     marker=FieldChange(field="comment", new=message_id))
+        self._change(system, ticket_id, "comment_added", mutate, actor=Actor.system())
         return comment
 
     def _message_from(self, inbound: Inbound, ticket_id: int,
@@ -298,14 +301,15 @@ class Tickets:
         ticket.search_text = _search_text(ticket, [first.text if first else ""])
         if first is not None and first.thread_id:
             ticket.mail_thread = [first.thread_id]
-        extra: list[Operation] = []
+        change = TicketChange()
         message = None
         if first is not None:
             author_type = (
                 ActorType.CUSTOMER if requester.kind is UserKind.CUSTOMER else ActorType.STAFF
             )
             message = self._message_from(first, ticket_id, author_type)
-            extra += [Put(message_item("post", message)), *first.extra]
+            change = TicketChange(messages=[("post", message)], claims=list(first.claims),
+                                  context=first.context)
         changes = [
             FieldChange(field=name, old=None, new=_plain(getattr(ticket, name)))
             for name in Ticket.AUDITED
@@ -313,41 +317,41 @@ class Tickets:
         ]
         self.sla.track(None, ticket, now, staff_replied=False)
         event = self._event(ticket, actor, "created", changes, now)
-        event.context = first.context if first else {}
-        self._repository.commit_ticket(ticket, event, None, extra)
+        event.context = change.context
+        self._repository.commit_ticket(ticket, event, None, change)
         return ticket, message
 
     # --- changing --------------------------------------------------------------------------
     def update(self, viewer: Viewer, ticket_id: int, fields: TicketUpdate) -> Ticket:
         viewer.require_staff("change tickets")
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             self._apply_fields(ticket, fields)
             if fields.title is not None:
                 ticket.title = fields.title
-            return []
+            return TicketChange()
 
-        return self._change(viewer, ticket_id, "updated", mutate)
+        return self._change(viewer, ticket_id, "updated", mutate)[0]
 
     def trash(self, viewer: Viewer, ticket_id: int) -> Ticket:
         viewer.require_staff("delete tickets")
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             ticket.trashed = True
-            return []
+            return TicketChange()
 
-        return self._change(viewer, ticket_id, "trashed", mutate)
+        return self._change(viewer, ticket_id, "trashed", mutate)[0]
 
     def restore(self, viewer: Viewer, ticket_id: int) -> Ticket:
         viewer.require_staff("restore tickets")
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             if not ticket.trashed:
                 raise InvalidInput(f"ticket {ticket_id} is not in the trash")
             ticket.trashed = False
-            return []
+            return TicketChange()
 
-        return self._change(viewer, ticket_id, "restored", mutate)
+        return self._change(viewer, ticket_id, "restored", mutate)[0]
 
     def erase(self, viewer: Viewer, ticket_id: int) -> None:
         viewer.require_admin("delete tickets for good")
@@ -362,9 +366,8 @@ class Tickets:
         author = self._author(viewer, fields.user_id)
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
         message_id = self._repository.next_id("message")
-        created: list[Message] = []
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             now = self._clock()
             message = Message(
                 id=message_id,
@@ -380,7 +383,6 @@ class Tickets:
                     ticket.mailbox or ticket.channel_id):
                 message.delivery = Delivery(status="queued", updated=now,
                                             channel="email" if ticket.mailbox else ticket.source)
-            created[:] = [message]
             if kind == "post":
                 ticket.search_text = (
                     f"{ticket.search_text} {fields.text.casefold()}"[:SEARCH_TEXT_LIMIT]
@@ -388,57 +390,57 @@ class Tickets:
                 if author_type is ActorType.CUSTOMER and self._reopens(ticket.status_id):
                     ticket.status_id = REOPENED_STATUS
                 _note_writer(ticket, author_type is ActorType.CUSTOMER, now)
-            return [Put(message_item(kind, message))]
+            change = TicketChange()
+            change.add(_message_kind(kind), message)
+            return change
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
-        self._change(viewer, ticket_id, f"{kind}_added", mutate, actor=actor,
-                     marker=FieldChange(field=kind, new=message_id))
-        return created[0]
+        _, change = self._change(viewer, ticket_id, f"{kind}_added", mutate, actor=actor)
+        return change.messages[0][1]
 
     def update_message(
         self, viewer: Viewer, ticket_id: int, kind: str, message_id: int, fields: MessageUpdate
     ) -> Message:
         viewer.require_staff(f"edit {kind}s")
-        updated: list[Message] = []
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             message = self._message(kind, ticket.id, message_id)
-            old_text = message.text
+            old = (message.text, message.visible)
             message.text = fields.text
             if fields.visible is not None and kind == "comment":
                 message.visible = fields.visible
-            message.date_updated = self._clock()
-            updated[:] = [message]
-            if old_text == message.text:
-                return []
-            return [Put(message_item(kind, message))]
+            change = TicketChange(notes=[FieldChange(field=kind, old=message_id,
+                                                     new=message_id)])
+            if (message.text, message.visible) != old:
+                message.date_updated = self._clock()
+                change.messages.append((_message_kind(kind), message))
+            return change
 
-        self._change(viewer, ticket_id, f"{kind}_updated", mutate,
-                     marker=FieldChange(field=kind, old=message_id, new=message_id))
-        return updated[0]
+        _, change = self._change(viewer, ticket_id, f"{kind}_updated", mutate)
+        return (change.messages[0][1] if change.messages
+                else self._message(kind, ticket_id, message_id))
 
     def delete_message(self, viewer: Viewer, ticket_id: int, kind: str, message_id: int) -> None:
         viewer.require_staff(f"delete {kind}s")
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> TicketChange:
             message = self._message(kind, ticket.id, message_id)
-            sk = keys.post_sk(message.id) if kind == "post" else keys.comment_sk(message.id)
-            return [Delete(keys.ticket_pk(ticket.id), sk)]
+            return TicketChange(removed=[(_message_kind(kind), message.id)],
+                                notes=[FieldChange(field=kind, old=message_id, new=None)])
 
-        self._change(viewer, ticket_id, f"{kind}_deleted", mutate,
-                     marker=FieldChange(field=kind, old=message_id, new=None))
+        self._change(viewer, ticket_id, f"{kind}_deleted", mutate)
 
-    def change_as(self, viewer: Viewer, ticket_id: int, kind: str, mutate: Mutation, *,
-                  marker: FieldChange | None = None,
-                  context: dict[str, Any] | None = None) -> Ticket:
+    def change_as(self, viewer: Viewer, ticket_id: int, kind: str,
+                  mutate: Mutation[TicketChange]) -> Ticket:
         """A staff change composed elsewhere (a template applied): the one write path."""
         viewer.require_staff("change tickets")
-        return self._change(viewer, ticket_id, kind, mutate, marker=marker, context=context)
+        return self._change(viewer, ticket_id, kind, mutate)[0]
 
-    def staff_post(self, ticket: Ticket, text: str, author: User | None,
-                   message_id: int | None = None) -> Message:
-        """A public post by staff (or by rules, `author` None), queued for delivery when the
-        ticket came in on a channel we can answer on; the ticket notes who wrote last."""
+    def staff_post(self, ticket: Ticket, change: TicketChange, text: str,
+                   author: User | None, message_id: int | None = None) -> Message:
+        """A public post by staff (or by rules, `author` None) added to `change`, queued for
+        delivery when the ticket came in on a channel we can answer on; the ticket notes who
+        wrote last."""
         now = self._clock()
         post = Message(id=message_id or self._repository.next_id("message"),
                        ticket_id=ticket.id, user_id=author.id if author else None,
@@ -449,46 +451,42 @@ class Tickets:
                                      channel="email" if ticket.mailbox else ticket.source)
         ticket.search_text = f"{ticket.search_text} {text.casefold()}"[:SEARCH_TEXT_LIMIT]
         _note_writer(ticket, False, now)
-        return post
+        return change.add("post", post)
 
-    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
-                        actor: Actor,
-                        notes: Callable[[], builtins.list[FieldChange]],
-                        context: Callable[[], dict[str, Any]]) -> Ticket:
+    def change_by_rules(self, ticket_id: int, kind: str, mutate: Mutation[C],
+                        actor: Actor) -> tuple[Ticket, C]:
         """Automation's write: the same path as staff changes (versioned, audited, retried on a
-        concurrent write, where `mutate` evaluates the rules again on the fresh ticket)."""
-        return self._change(_SYSTEM_VIEWER, ticket_id, kind, mutate, actor=actor, notes=notes,
-                            context=context)
+        concurrent write, where `mutate` evaluates the rules again on the fresh ticket). The
+        change `mutate` returned last comes back with the ticket."""
+        return self._change(_SYSTEM_VIEWER, ticket_id, kind, mutate, actor=actor)
 
     def retime(self, ticket_id: int, actor: Actor, note: str) -> Ticket:
         """Write the ticket's SLA timers as the current policies and calendars say (after an
         admin changed them); nothing is written when they say the same."""
-        return self._change(_SYSTEM_VIEWER, ticket_id, "sla_retimed", lambda ticket: [],
-                            actor=actor, notes=lambda: [FieldChange(field="sla", new=note)],
-                            timers_count=True)
+        return self._change(
+            _SYSTEM_VIEWER, ticket_id, "sla_retimed",
+            lambda ticket: TicketChange(notes=[FieldChange(field="sla", new=note)]),
+            actor=actor, timers_count=True)[0]
 
     # --- the one write path ---------------------------------------------------------------
     def _change(
         self,
         viewer: Viewer,
         ticket_id: int,
-        kind: str | Callable[[], str],
-        mutate: Mutation,
+        kind: str,
+        mutate: Mutation[C],
         *,
         actor: Actor | None = None,
-        marker: FieldChange | None = None,
-        context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
-        notes: Callable[[], builtins.list[FieldChange]] | None = None,
         timers_count: bool = False,
-    ) -> Ticket:
-        """Apply `mutate` to the current ticket and commit; retried on a concurrent write.
-        A change that alters nothing writes nothing and emits no event. `notes` and a
-        callable `context` are read after `mutate` (rules say there what they did).
-        `timers_count`: a change of the SLA timers alone is worth a write (a re-time)."""
+    ) -> tuple[Ticket, C]:
+        """Apply `mutate` to the current ticket and commit the ticket, its event and the
+        change intent `mutate` returned; retried on a concurrent write. A change that alters
+        nothing writes nothing and emits no event. `timers_count`: a change of the SLA timers
+        alone is worth a write (a re-time)."""
         for _ in range(MAX_ATTEMPTS):
             ticket = self.get(viewer, ticket_id)
             before = ticket.model_copy(deep=True)
-            extra = mutate(ticket)
+            change = mutate(ticket)
             # Breach tags stay whoever tries (a rule removing tags leaves them).
             ticket.tags = ticket.tags + sorted(protected_tags(before) - set(ticket.tags))
             now = self._clock()
@@ -497,24 +495,20 @@ class Tickets:
                 by.type is ActorType.STAFF
                 and ticket.last_staff_reply_at != before.last_staff_reply_at))
             changes = _diff(before, ticket)
-            if not changes and not extra and (not timers_count or ticket.sla == before.sla):
-                return before
-            if marker is not None:
-                changes.insert(0, marker)
-            if notes is not None:
-                changes[:0] = notes()
+            if not changes and not change.writes and (
+                    not timers_count or ticket.sla == before.sla):
+                return before, change
             ticket.version = before.version + 1
             ticket.date_updated = max(now, before.date_updated)
             if ticket.status_id != before.status_id:
                 ticket.status_set_at = now
-            event = self._event(ticket, by,
-                                kind() if callable(kind) else kind, changes, now)
-            event.context = (context() if callable(context) else context) or {}
+            event = self._event(ticket, by, change.kind or kind, [*change.notes, *changes], now)
+            event.context = change.context
             try:
-                self._repository.commit_ticket(ticket, event, before.version, extra)
+                self._repository.commit_ticket(ticket, event, before.version, change)
             except StaleVersion:
                 continue
-            return ticket
+            return ticket, change
         raise Conflict(f"ticket {ticket_id} is being changed by others; try again")
 
     # --- helpers ---------------------------------------------------------------------------
@@ -697,3 +691,9 @@ def _matches(ticket: Ticket, wanted: TicketFilter) -> bool:
         needle = wanted.search.strip().casefold()
         return needle == str(ticket.id) or needle in ticket.search_text
     return True
+
+
+def _message_kind(kind: str) -> MessageKind:
+    if kind not in ("post", "comment"):
+        raise ValueError(f"no such kind of message: {kind}")
+    return "post" if kind == "post" else "comment"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from helpdesk.models import Actor, Contact, Ticket, TicketEvent, User, UserKind
+from helpdesk.models import Actor, ActorType, Contact, Ticket, TicketEvent, User, UserKind
 from helpdesk.records import Records
 from helpdesk.rules.model import Rule
 from helpdesk.store import keys
@@ -142,6 +142,48 @@ def test_ticket_and_event_commit_together_with_optimistic_locking(table):
         repository.commit_ticket(stale, _event(stale), 1)
     assert repository.get_ticket(1).title == "new"
     assert [e.version for e in repository.events(1)] == [1, 2]
+
+
+def test_a_change_intent_commits_with_its_ticket_and_a_claim_made_twice_fails_it(table):
+    """What a change writes besides the ticket (messages, removals, claims) lands in the
+    ticket's transaction: a second change claiming the same mail or marker writes nothing."""
+    from helpdesk.changes import ConversationLink, Done, MailLink, ProviderMessageLink, TicketChange
+    from helpdesk.models import Message
+    from helpdesk.store.markers import SES_MESSAGE, TableMarkers
+
+    repository, links = Repository(table), Links(table)
+
+    def post(message_id: int, ticket_id: int = 1) -> Message:
+        return Message(id=message_id, ticket_id=ticket_id, text=f"post {message_id}", user_id=7,
+                       author_type=ActorType.CUSTOMER,
+                       date_created=T0, date_updated=T0)
+
+    ticket = _ticket(1, T0)
+    repository.commit_ticket(ticket, _event(ticket), None, TicketChange(
+        messages=[("post", post(10))],
+        claims=[MailLink("<a@mail>", 10), Done(SES_MESSAGE, "ses-1", {"post_id": 10}),
+                ConversationLink(3, "chat-9", None), ProviderMessageLink(3, "m-77", 10)]))
+    assert [m.id for m in repository.messages("post", 1)] == [10]
+    assert links.mail_message("<a@mail>")["post_id"] == 10
+    assert TableMarkers(table).get(SES_MESSAGE, "ses-1")["post_id"] == 10
+    assert links.conversation(3, "chat-9")["ticket_id"] == 1
+    assert links.channel_message(3, "m-77")["post_id"] == 10
+
+    again = ticket.model_copy(update={"version": 2})
+    for claim in (MailLink("<a@mail>", 11), Done(SES_MESSAGE, "ses-1"),
+                  ConversationLink(3, "chat-9", None)):
+        with pytest.raises(StaleVersion):
+            repository.commit_ticket(again, _event(again), 1, TicketChange(
+                messages=[("post", post(11))], claims=[claim]))
+    assert [m.id for m in repository.messages("post", 1)] == [10]  # nothing of the copies
+    assert [e.version for e in repository.events(1)] == [1]
+
+    later = ticket.model_copy(update={"version": 2})
+    repository.commit_ticket(later, _event(later), 1, TicketChange(
+        removed=[("post", 10)], messages=[("comment", post(12))],
+        claims=[ConversationLink(3, "chat-9", 1)]))  # the chat moves on from ticket 1
+    assert repository.messages("post", 1) == []
+    assert [m.id for m in repository.messages("comment", 1)] == [12]
 
 
 def test_ticket_indexes_order_by_last_update(table):

@@ -189,16 +189,16 @@ def test_automatic_replies_do_not_meet_the_first_reply_target(office):
     office.at(berlin(2026, 11, 23, 10, 0))
     ticket = office.ticket()
     tickets = office.helpdesk.tickets
+    from helpdesk.changes import TicketChange
     from helpdesk.models import Actor, ActorType
-    from helpdesk.store.repository import message_item
-    from helpdesk.store.table import Put
 
     def rule_reply(current):
-        return [Put(message_item("post", tickets.staff_post(current, "We got it", None)))]
+        change = TicketChange()
+        tickets.staff_post(current, change, "We got it", None)
+        return change
 
-    tickets.change_by_rules(ticket.id, lambda: "updated", rule_reply,
-                            Actor(type=ActorType.RULE, name="ack"), notes=list,
-                            context=dict)
+    tickets.change_by_rules(ticket.id, "updated", rule_reply,
+                            Actor(type=ActorType.RULE, name="ack"))
     assert office.get(ticket.id).sla.first_reply.met_at is None
 
 

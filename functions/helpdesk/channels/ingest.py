@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from helpdesk.changes import Claim, ConversationLink, Done, ProviderMessageLink
 from helpdesk.channels.events import (
     ChannelEvent,
     ChannelMessage,
@@ -24,7 +25,6 @@ from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import CHANNEL_EVENT
-from helpdesk.store.table import Operation
 from helpdesk.tickets import Inbound
 
 TITLE_LENGTH = 80
@@ -123,8 +123,7 @@ class ChannelIngest:
             :TITLE_LENGTH] or f"Message from {inbound.author.name}"
         fields = TicketCreate(title=title, source=channel.type,
                               custom_fields=custom_fields or None)
-        inbound.extra.append(self.helpdesk.links.conversation_link(
-            channel.id, event.conversation, ticket_id, linked))
+        inbound.claims.append(ConversationLink(channel.id, event.conversation, linked))
         return self.helpdesk.tickets.open_with_message(
             fields, inbound, department_id=channel.department_id, ticket_id=ticket_id)
 
@@ -132,14 +131,13 @@ class ChannelIngest:
                  ticket_id: int) -> Inbound:
         message_id = self.helpdesk.repository.next_id("message")
         link = {"ticket_id": ticket_id, "post_id": message_id}
-        extra: list[Operation] = [
-            self._markers.marker(CHANNEL_EVENT, (channel.id, event.event_id), **link)]
+        claims: list[Claim] = [Done(CHANNEL_EVENT, (channel.id, event.event_id), link)]
         if event.provider_message_id:
-            extra.append(self.helpdesk.links.channel_message_link(
-                channel.id, event.provider_message_id, direction="inbound", **link))
+            claims.append(ProviderMessageLink(channel.id, event.provider_message_id,
+                                              message_id))
         text = event.text or ("" if event.media else "(empty message)")
         return Inbound(
-            author=customer, text=text, message_id=message_id, extra=extra,
+            author=customer, text=text, message_id=message_id, claims=claims,
             channel_id=channel.id, conversation=event.conversation,
             media=[MediaRef(kind=m.kind, file_ref=m.file_ref, name=m.name,
                             content_type=m.content_type, size=m.size) for m in event.media],
@@ -160,12 +158,12 @@ class ChannelIngest:
             ticket and ticket.user_id) else None
         if ticket is None or author is None:
             return ChannelOutcome(event.event_id, "unknown", details="its ticket is gone")
-        mark = self._markers.marker(CHANNEL_EVENT, (channel.id, event.event_id),
-                                    ticket_id=ticket_id, post_id=post_id)
+        done = Done(CHANNEL_EVENT, (channel.id, event.event_id),
+                    {"ticket_id": ticket_id, "post_id": post_id})
         edited = isinstance(event, MessageEdited)
         self.helpdesk.tickets.record_author_change(
             ticket_id, post_id, author,
-            new_text=event.text if isinstance(event, MessageEdited) else None, extra=[mark])
+            new_text=event.text if isinstance(event, MessageEdited) else None, claims=[done])
         return ChannelOutcome(event.event_id, "edited" if edited else "deleted", ticket_id,
                               post_id)
 

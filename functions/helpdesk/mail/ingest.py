@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpdesk.changes import Claim, Done, MailLink
 from helpdesk.errors import Conflict
 from helpdesk.inputs import TicketCreate
 from helpdesk.mail.parse import Attachment as MailAttachment
@@ -17,7 +18,6 @@ from helpdesk.service import Helpdesk
 from helpdesk.store.blobs import BlobStore
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import SES_MESSAGE
-from helpdesk.store.table import Operation
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
 # Reasons (see parse._automatic) that mean "a machine answered": such mail joins the ticket it
@@ -188,12 +188,11 @@ class MailIngest:
         files = [self._store(ticket_id, message_id, number, attachment)
                  for number, attachment in enumerate(mail.attachments, start=1)]
         link = {"ticket_id": ticket_id, "post_id": message_id, "direction": "inbound"}
-        extra: list[Operation] = []
+        claims: list[Claim] = []
         if mail.message_id:
-            extra.append(self.helpdesk.links.new_mail_link(mail.message_id, ticket_id,
-                                                           message_id))
+            claims.append(MailLink(mail.message_id, message_id))
         if ses_message_id:
-            extra.append(self.helpdesk.markers.marker(SES_MESSAGE, ses_message_id, **link))
+            claims.append(Done(SES_MESSAGE, ses_message_id, link))
         origin = MailOrigin(
             message_id=mail.message_id, ses_message_id=ses_message_id, raw_key=raw_key,
             sender=mail.sender.address, sender_name=mail.sender.name, mailbox=mailbox,
@@ -203,7 +202,7 @@ class MailIngest:
         )
         return Inbound(
             author=customer, text=split.new_text or mail.text, mail=origin, files=files,
-            message_id=message_id, extra=extra, thread_id=mail.message_id,
+            message_id=message_id, claims=claims, thread_id=mail.message_id,
             context={"channel": "email", "auto_submitted": mail.auto_submitted,
                      "automatic_reason": mail.automatic_reason},
         )

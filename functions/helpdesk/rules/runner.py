@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from helpdesk.changes import Done, TicketChange
 from helpdesk.models import (
     Actor,
     ActorType,
@@ -31,12 +32,11 @@ from helpdesk.rules.model import Condition, Op, Rule, RuleKind
 from helpdesk.rules.resolver import ResolverDesk, ResolverTickets, StoredResolver
 from helpdesk.store import keys
 from helpdesk.store.markers import PERIODIC_SLOT, RULES_RUN, AlreadyDone, Markers
-from helpdesk.store.repository import message_item
-from helpdesk.store.table import KeyRange, Operation, Put
+from helpdesk.store.table import KeyRange
 
 if TYPE_CHECKING:
     from helpdesk.sla.tracker import SlaTracker
-    from helpdesk.tickets import Mutation
+    from helpdesk.tickets import C, Mutation
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +73,18 @@ class RunnerTickets(ResolverTickets, Protocol):
     @property
     def sla(self) -> SlaTracker: ...
 
-    def staff_post(self, ticket: Ticket, text: str, author: User | None,
-                   message_id: int | None = None) -> Message: ...
+    def staff_post(self, ticket: Ticket, change: TicketChange, text: str,
+                   author: User | None, message_id: int | None = None) -> Message: ...
 
-    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
-                        actor: Actor, notes: Callable[[], list[FieldChange]],
-                        context: Callable[[], dict[str, Any]]) -> Ticket: ...
+    def change_by_rules(self, ticket_id: int, kind: str, mutate: Mutation[C],
+                        actor: Actor) -> tuple[Ticket, C]: ...
+
+
+@dataclass
+class RulesChange(TicketChange):
+    """A rules run's change, with what the rules did (logged and reported by the caller)."""
+
+    outcome: Outcome = field(default_factory=Outcome)
 
 
 class RunnerDesk(ResolverDesk, Protocol):
@@ -241,61 +247,47 @@ class RuleRunner:
         current = self.helpdesk.repository.get_ticket(ticket_id)
         if current is None or current.trashed:
             return None  # in the trash (by staff or mark_spam): no reply, alert or routing
-        latest: list[Outcome] = []
-        post_id: list[int] = []
         now = self.helpdesk.clock
         markers = self.helpdesk.markers
 
-        def mutate(ticket: Ticket) -> list[Operation]:
+        def mutate(ticket: Ticket) -> RulesChange:
             if event is not None and markers.seen(RULES_RUN, event):
                 raise AlreadyDone  # a parallel run of this event's workflow got here first
             if ticket.trashed:  # trashed since it was read: no rules either
-                latest[:] = [Outcome()]
-                return []
+                return RulesChange()
             before = ticket.model_copy(deep=True)
             outcome = run_rules(rules, facts_of(ticket), self.resolver, cause)
-            latest[:] = [outcome]
-            post_id.clear()
+            change = RulesChange(outcome=outcome, kind="rules_applied")
             if not (outcome.notes or outcome.reply is not None or outcome.effects
                     or _audited(before) != _audited(ticket)):
                 # Fired without any effect (it set what was already set): no event.
-                return []
-            extra: list[Operation] = []
+                return change
             if event is not None:
-                extra.append(markers.marker(RULES_RUN, event,
-                                            rules_evaluated=outcome.evaluated,
-                                            rules_fired=[f.name for f in outcome.fired]))
+                change.claims.append(Done(RULES_RUN, event, {
+                    "rules_evaluated": outcome.evaluated,
+                    "rules_fired": [f.name for f in outcome.fired]}))
             for text in outcome.notes:
-                extra.append(Put(message_item("comment", self._note(ticket, text, now()))))
+                change.messages.append(("comment", self._note(ticket, text, now())))
             if outcome.reply is not None:
-                post = self.helpdesk.tickets.staff_post(ticket, outcome.reply, None)
-                post_id.append(post.id)
-                extra.append(Put(message_item("post", post)))
-            return extra
-
-        def notes() -> list[FieldChange]:
-            lines = [FieldChange(field="rule", new=f.audit_line()) for f in latest[0].fired]
-            if post_id:
-                lines.insert(0, FieldChange(field="post", new=post_id[0]))
-            return lines
-
-        def context() -> dict[str, Any]:
-            return {"rule_depth": depth + 1, "cause": cause,
-                    "rule_chain": [*(chain or []), *(f.rule_id for f in latest[0].fired)],
-                    "rules_fired": [{"id": f.rule_id, "name": f.name} for f in latest[0].fired],
-                    "effects": latest[0].effects}
-
-        def kind() -> str:
-            # A reply makes it a post event: the delivery step sends the post.
-            return "post_added" if post_id else "rules_applied"
+                # A reply makes it a post event: the delivery step sends the post.
+                self.helpdesk.tickets.staff_post(ticket, change, outcome.reply, None)
+                change.kind = "post_added"
+            change.notes += [FieldChange(field="rule", new=f.audit_line())
+                             for f in outcome.fired]
+            change.context = {
+                "rule_depth": depth + 1, "cause": cause,
+                "rule_chain": [*(chain or []), *(f.rule_id for f in outcome.fired)],
+                "rules_fired": [{"id": f.rule_id, "name": f.name} for f in outcome.fired],
+                "effects": outcome.effects}
+            return change
 
         actor = Actor(type=ActorType.RULE, name="automation rules")
         try:
-            self.helpdesk.tickets.change_by_rules(ticket_id, kind, mutate, actor, notes,
-                                                  context)
+            _, change = self.helpdesk.tickets.change_by_rules(
+                ticket_id, "rules_applied", mutate, actor)
         except AlreadyDone:
             return Outcome()
-        outcome = latest[0] if latest else Outcome()
+        outcome = change.outcome
         if outcome.fired:
             logger.info("rules fired on ticket %s: %s", ticket_id,
                         ", ".join(f.name for f in outcome.fired))

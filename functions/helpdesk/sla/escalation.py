@@ -11,25 +11,24 @@ due time moved: a new version) is stale and does nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from helpdesk.changes import Done, TicketChange
 from helpdesk.models import Actor, ActorType, FieldChange, Ticket, User, UserKind
 from helpdesk.sla.model import Policy, Stage, Target, TargetState
 from helpdesk.sla.tracker import BREACH_TAGS, SlaTracker
 from helpdesk.sla.worktime import NoWorkingTime, WorkingTime
 from helpdesk.store import keys
 from helpdesk.store.markers import SLA_ESCALATED, AlreadyDone, Markers
-from helpdesk.store.table import Operation
 
 if TYPE_CHECKING:
     from helpdesk.dictionaries import Dictionaries
     from helpdesk.sla.service import SlaSettings
     from helpdesk.store.repository import Repository
-    from helpdesk.tickets import Mutation
+    from helpdesk.tickets import C, Mutation
 
 SLA_ACTOR = Actor(type=ActorType.SLA, name="SLA")
 TARGET_NAMES = {Target.FIRST_REPLY: "first reply", Target.RESOLUTION: "resolution"}
@@ -98,9 +97,8 @@ class EscalationTickets(Protocol):
 
     def retime(self, ticket_id: int, actor: Actor, note: str) -> Ticket: ...
 
-    def change_by_rules(self, ticket_id: int, kind: Callable[[], str], mutate: Mutation,
-                        actor: Actor, notes: Callable[[], list[FieldChange]],
-                        context: Callable[[], dict[str, Any]]) -> Ticket: ...
+    def change_by_rules(self, ticket_id: int, kind: str, mutate: Mutation[C],
+                        actor: Actor) -> tuple[Ticket, C]: ...
 
 
 class EscalationDesk(Protocol):
@@ -146,16 +144,14 @@ class Escalations:
             return Outcome("stale", reason)
         settings = tickets.sla.settings
         policy = settings.policy(ticket.sla.policy_id if ticket.sla else None)
-        lines: list[FieldChange] = []
         now = self.helpdesk.clock
 
-        def mutate(current: Ticket) -> list[Operation]:
+        def mutate(current: Ticket) -> TicketChange:
             if markers.seen(SLA_ESCALATED, marker_key):
                 raise AlreadyDone  # another run of this check committed first
-            lines[:] = []
-            stale = self._stale(current, check)
-            if stale:
-                return []
+            if self._stale(current, check):
+                return TicketChange()
+            lines: list[FieldChange] = []
             assert current.sla is not None
             state = current.sla.target(check.target)
             moment = now()
@@ -175,15 +171,15 @@ class Escalations:
                 lines.append(FieldChange(field="sla", new=(
                     f"{TARGET_NAMES[check.target]} target missed (due "
                     f"{_local(state.due, settings, current, policy)})")))
-            return [markers.marker(SLA_ESCALATED, marker_key, check=check.name)]
+            return TicketChange(claims=[Done(SLA_ESCALATED, marker_key, {"check": check.name})],
+                                notes=lines, context={"sla_check": check.name})
 
         try:
-            changed = tickets.change_by_rules(
-                check.ticket_id, lambda: f"sla_{check.stage.value}", mutate, SLA_ACTOR,
-                notes=lambda: list(lines), context=lambda: {"sla_check": check.name})
+            changed, change = tickets.change_by_rules(
+                check.ticket_id, f"sla_{check.stage.value}", mutate, SLA_ACTOR)
         except AlreadyDone:
             return self._repeat(ticket, check)
-        if not lines:
+        if not change.notes:
             return Outcome("stale", "the check no longer holds")
         return Outcome("escalated", notices=self.notices(changed, check, policy))
 

@@ -6,8 +6,9 @@ the stored items are unchanged from when each feature wrote its own (same keys, 
 `item_type`, the payload beside them).
 
 Two ways to write one:
-- `marker(...)` returns the conditional put (only if absent) that a caller adds to the
-  transaction of the change it guards, so work and marker commit together or not at all;
+- as a `changes.Done` claim of a ticket change: the committer adds the conditional put
+  (only if absent) to the change's transaction, so work and marker commit together or not
+  at all;
 - `mark(...)` writes it now and says whether it was new.
 
 `AlreadyDone` is the one exception for "a parallel run did this first": raised inside a
@@ -66,11 +67,6 @@ class Markers(Protocol):
         """Is the work done?"""
         ...
 
-    def marker(self, kind: MarkerKind[K], key: K, /, **payload: Any) -> Put:
-        """The marker as a put that only succeeds if it is new: add it to the transaction
-        of the work it guards."""
-        ...
-
     def mark(self, kind: MarkerKind[K], key: K, /, **payload: Any) -> bool:
         """Write the marker now: True if it is new, False if it was there already (the
         stored one is left as it was)."""
@@ -91,6 +87,8 @@ class TableMarkers:
         return self._table.get(*kind.place(key)) is not None
 
     def marker(self, kind: MarkerKind[K], key: K, /, **payload: Any) -> Put:
+        """The marker as a put that only succeeds if it is new, for the transaction of the
+        work it guards (the ticket committer's, for a `changes.Done` claim)."""
         return Put(_item(kind, key, payload), Condition.item_absent())
 
     def mark(self, kind: MarkerKind[K], key: K, /, **payload: Any) -> bool:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from helpdesk.changes import ConversationLink, Done, MailLink, ProviderMessageLink, TicketChange
 from helpdesk.models import DictionaryEntry, Message, Organization, Ticket, TicketEvent, User
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
+from helpdesk.store.links import Links
+from helpdesk.store.markers import TableMarkers
 from helpdesk.store.table import (
     Condition,
     ConditionFailed,
@@ -76,11 +79,14 @@ def event_item(event: TicketEvent) -> Item:
     }
 
 
+def _message_sk(kind: str, message_id: int) -> str:
+    return keys.post_sk(message_id) if kind == "post" else keys.comment_sk(message_id)
+
+
 def message_item(kind: str, message: Message) -> Item:
-    sk = keys.post_sk(message.id) if kind == "post" else keys.comment_sk(message.id)
     return {
         "PK": keys.ticket_pk(message.ticket_id),
-        "SK": sk,
+        "SK": _message_sk(kind, message.id),
         "item_type": kind,
         **message.model_dump(mode="json"),
     }
@@ -106,6 +112,8 @@ def contact_item(kind: str, value: str, user_id: int) -> Item:
 class Repository:
     def __init__(self, table: Table) -> None:
         self.table = table
+        self._links = Links(table)
+        self._markers = TableMarkers(table)
 
     # --- ids -----------------------------------------------------------------------------
     def next_id(self, name: str) -> int:
@@ -122,12 +130,13 @@ class Repository:
         ticket: Ticket,
         event: TicketEvent,
         previous_version: int | None,
-        extra: list[Operation] | None = None,
+        change: TicketChange | None = None,
     ) -> None:
-        """Write the ticket, its event and any extra items in one transaction.
+        """Write the ticket, its event and what the change intent adds, in one transaction.
 
         `previous_version` None means the ticket must not exist yet; otherwise the stored
-        version must still be that one (optimistic locking)."""
+        version must still be that one (optimistic locking). A claim another change made
+        first fails the transaction the same way: `StaleVersion`, read again and redo."""
         condition = (
             Condition.item_absent()
             if previous_version is None
@@ -136,12 +145,34 @@ class Repository:
         operations: list[Operation] = [
             Put(ticket_item(ticket), condition),
             Put(event_item(event), Condition.item_absent()),
-            *(extra or []),
+            *(self._operations_of(ticket.id, change) if change is not None else []),
         ]
         try:
             self.table.transact(operations)
         except TransactionConflict as conflict:
             raise StaleVersion(str(conflict)) from conflict
+
+    def _operations_of(self, ticket_id: int, change: TicketChange) -> list[Operation]:
+        operations: list[Operation] = [Put(message_item(kind, message))
+                                       for kind, message in change.messages]
+        operations += [Delete(keys.ticket_pk(ticket_id), _message_sk(kind, message_id))
+                       for kind, message_id in change.removed]
+        for claim in change.claims:
+            match claim:
+                case Done():
+                    operations.append(self._markers.marker(claim.kind, claim.key,
+                                                           **claim.payload))
+                case MailLink():
+                    operations.append(self._links.new_mail_link(
+                        claim.message_id, ticket_id, claim.post_id))
+                case ConversationLink():
+                    operations.append(self._links.conversation_link(
+                        claim.channel_id, claim.chat, ticket_id, claim.linked))
+                case ProviderMessageLink():
+                    operations.append(self._links.channel_message_link(
+                        claim.channel_id, claim.provider_message_id, ticket_id=ticket_id,
+                        post_id=claim.post_id, direction=claim.direction))
+        return operations
 
     def tickets_in(self, index: str, pk: str, key_range: KeyRange) -> list[Ticket]:
         items = query_all(
@@ -165,8 +196,7 @@ class Repository:
         return [Message.model_validate(item) for item in items]
 
     def get_message(self, kind: str, ticket_id: int, message_id: int) -> Message | None:
-        sk = keys.post_sk(message_id) if kind == "post" else keys.comment_sk(message_id)
-        item = self.table.get(keys.ticket_pk(ticket_id), sk)
+        item = self.table.get(keys.ticket_pk(ticket_id), _message_sk(kind, message_id))
         return Message.model_validate(item) if item else None
 
     def replace_message(self, kind: str, message: Message) -> None:

@@ -75,6 +75,7 @@ class Inbound:
     conversation: str | None = None  # ... and where on it replies go
     media: list[MediaRef] = field(default_factory=list)
     provider_message_id: str | None = None
+    cc: list[str] = field(default_factory=list)  # a mail's other recipients, kept in copy
 
 
 @dataclass
@@ -184,7 +185,7 @@ class Tickets:
         assert message is not None
         return ticket, message
 
-    def add_inbound(self, ticket_id: int, inbound: Inbound, cc: builtins.list[str] = ()) -> Message:  # type: ignore[assignment]
+    def add_inbound(self, ticket_id: int, inbound: Inbound) -> Message:
         """A customer's message joining an existing ticket (reopens it when closed)."""
         author = inbound.author
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
@@ -199,7 +200,7 @@ class Tickets:
             if not inbound.auto_reply:
                 _note_writer(ticket, author_type is ActorType.CUSTOMER, self._clock())
             known = {ticket.user_email, *ticket.cc}
-            ticket.cc = ticket.cc + [a for a in dict.fromkeys(cc) if a not in known]
+            ticket.cc = ticket.cc + [a for a in dict.fromkeys(inbound.cc) if a not in known]
             if inbound.thread_id and not inbound.auto_reply:
                 ticket.mail_thread = [*ticket.mail_thread, inbound.thread_id][-THREAD_MEMORY:]
             change = TicketChange(claims=list(inbound.claims), context=inbound.context)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from helpdesk.arrival import Earlier, NewTicket, Thread, land
 from helpdesk.changes import Claim, ConversationLink, Done, ProviderMessageLink
 from helpdesk.channels.events import (
     ChannelEvent,
@@ -18,17 +19,14 @@ from helpdesk.channels.events import (
     StatusUpdate,
 )
 from helpdesk.channels.model import Channel
-from helpdesk.errors import Conflict
 from helpdesk.inputs import TicketCreate
-from helpdesk.models import MediaRef, Message, Ticket, User
+from helpdesk.models import MediaRef, User
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
-from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import CHANNEL_EVENT
 from helpdesk.tickets import Inbound
 
 TITLE_LENGTH = 80
-ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,10 @@ class ChannelIngest:
              custom_fields: dict[str, Any]) -> ChannelOutcome:
         if isinstance(event, Ignored):
             return ChannelOutcome(event.event_id, "ignored", details=event.reason)
-        seen = self._markers.get(CHANNEL_EVENT, (channel.id, event.event_id))
-        if seen is not None:
-            return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
-                                  seen.get("post_id"), "already handled")
+        earlier = self.seen(channel, event.event_id)
+        if earlier is not None:
+            return ChannelOutcome(event.event_id, "duplicate", earlier.ticket_id,
+                                  earlier.post_id, "already handled")
         if isinstance(event, ChannelMessage):
             return self._message(channel, event, custom_fields)
         if isinstance(event, StatusUpdate):
@@ -67,25 +65,12 @@ class ChannelIngest:
     # --- a customer's message -----------------------------------------------------------
     def _message(self, channel: Channel, event: ChannelMessage,
                  custom_fields: dict[str, Any]) -> ChannelOutcome:
-        customer = self._customer(channel, event)
-        for _ in range(ATTEMPTS):
-            ticket, linked = self._open_ticket(channel, event.conversation)
-            ticket_id = ticket.id if ticket else self.helpdesk.repository.next_id("ticket")
-            inbound = self._inbound(channel, event, customer, ticket_id)
-            try:
-                if ticket is not None:
-                    post = self.helpdesk.tickets.add_inbound(ticket.id, inbound)
-                    return ChannelOutcome(event.event_id, "appended", ticket.id, post.id)
-                created, post = self._create(channel, event, inbound, ticket_id, linked,
-                                             custom_fields)
-                return ChannelOutcome(event.event_id, "created", created.id, post.id)
-            except (StaleVersion, Conflict):
-                # Lost a race: the same event (a retry) or the conversation's first ticket.
-                seen = self._markers.get(CHANNEL_EVENT, (channel.id, event.event_id))
-                if seen is not None:
-                    return ChannelOutcome(event.event_id, "duplicate", seen.get("ticket_id"),
-                                          seen.get("post_id"), "handled concurrently")
-        raise Conflict(f"conversation {event.conversation} is busy; the provider will retry")
+        arrival = _ChannelArrival(self, channel, event, self._customer(channel, event),
+                                  custom_fields)
+        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository)
+        details = "handled concurrently" if landed.outcome == "duplicate" else ""
+        return ChannelOutcome(event.event_id, landed.outcome, landed.ticket_id,
+                              landed.post_id, details)
 
     def _customer(self, channel: Channel, event: ChannelMessage) -> User:
         sender = event.sender
@@ -98,43 +83,37 @@ class ChannelIngest:
         name = sender.name or sender.username or f"{channel.type} {sender.external_id}"
         return self.helpdesk.users.find_or_create_by_contacts(contacts, name, phone or "")
 
-    def _open_ticket(self, channel: Channel, conversation: str) -> tuple[Ticket | None,
-                                                                          int | None]:
+    def seen(self, channel: Channel, event_id: str) -> Earlier | None:
+        done = self._markers.get(CHANNEL_EVENT, (channel.id, event_id))
+        return None if done is None else Earlier(done.get("ticket_id"), done.get("post_id"))
+
+    def thread(self, channel: Channel, conversation: str) -> Thread:
         """The conversation's ticket, unless it is gone or closed for longer than the
         channel's reopen window (then the next message starts a new one); and the ticket id
         the conversation's link named when read (None: no link yet)."""
         link = self.helpdesk.links.conversation(channel.id, conversation)
         if link is None:
-            return None, None
+            return Thread()
         linked = int(link["ticket_id"])
         ticket = self.helpdesk.repository.get_ticket(linked)
         if ticket is None or ticket.trashed:
-            return None, linked
+            return Thread(linked=linked)
         closed = self.helpdesk.tickets.is_closed(ticket.status_id)
         window = timedelta(days=channel.options.reopen_days)
         if closed and self.helpdesk.clock() - ticket.date_updated > window:
-            return None, linked
-        return ticket, linked
+            return Thread(linked=linked)
+        return Thread(ticket, "conversation", linked)
 
-    def _create(self, channel: Channel, event: ChannelMessage, inbound: Inbound,
-                ticket_id: int, linked: int | None,
-                custom_fields: dict[str, Any]) -> tuple[Ticket, Message]:
-        title = event.extra.get("title") or (event.text.strip().splitlines() or [""])[0][
-            :TITLE_LENGTH] or f"Message from {inbound.author.name}"
-        fields = TicketCreate(title=title, source=channel.type,
-                              custom_fields=custom_fields or None)
-        inbound.claims.append(ConversationLink(channel.id, event.conversation, linked))
-        return self.helpdesk.tickets.open_with_message(
-            fields, inbound, department_id=channel.department_id, ticket_id=ticket_id)
-
-    def _inbound(self, channel: Channel, event: ChannelMessage, customer: User,
-                 ticket_id: int) -> Inbound:
+    def inbound(self, channel: Channel, event: ChannelMessage, customer: User,
+                ticket_id: int, thread: Thread) -> Inbound:
         message_id = self.helpdesk.repository.next_id("message")
         link = {"ticket_id": ticket_id, "post_id": message_id}
         claims: list[Claim] = [Done(CHANNEL_EVENT, (channel.id, event.event_id), link)]
         if event.provider_message_id:
             claims.append(ProviderMessageLink(channel.id, event.provider_message_id,
                                               message_id))
+        if thread.ticket is None:  # the conversation leads to the ticket it opens
+            claims.append(ConversationLink(channel.id, event.conversation, thread.linked))
         text = event.text or ("" if event.media else "(empty message)")
         return Inbound(
             author=customer, text=text, message_id=message_id, claims=claims,
@@ -188,3 +167,31 @@ class ChannelIngest:
 
 
 STATUS_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+@dataclass
+class _ChannelArrival:
+    """A customer's message on a channel, as `arrival.land` asks for it."""
+
+    ingest: ChannelIngest
+    channel: Channel
+    event: ChannelMessage
+    customer: User
+    custom_fields: dict[str, Any]
+
+    def seen(self) -> Earlier | None:
+        return self.ingest.seen(self.channel, self.event.event_id)
+
+    def thread(self) -> Thread:
+        return self.ingest.thread(self.channel, self.event.conversation)
+
+    def inbound(self, ticket_id: int, thread: Thread) -> Inbound:
+        return self.ingest.inbound(self.channel, self.event, self.customer, ticket_id, thread)
+
+    def new_ticket(self, inbound: Inbound) -> NewTicket:
+        event = self.event
+        title = event.extra.get("title") or (event.text.strip().splitlines() or [""])[0][
+            :TITLE_LENGTH] or f"Message from {inbound.author.name}"
+        return NewTicket(TicketCreate(title=title, source=self.channel.type,
+                                      custom_fields=self.custom_fields or None),
+                         self.channel.department_id)

@@ -7,16 +7,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpdesk.arrival import Earlier, NewTicket, Thread, land
 from helpdesk.changes import Claim, Done, MailLink
-from helpdesk.errors import Conflict
 from helpdesk.inputs import TicketCreate
 from helpdesk.mail.parse import Attachment as MailAttachment
 from helpdesk.mail.parse import ParsedMail, parse_mail
 from helpdesk.mail.quotes import split_reply
-from helpdesk.models import Attachment, MailOrigin, Ticket, User
+from helpdesk.models import Attachment, MailOrigin, User
 from helpdesk.service import Helpdesk
 from helpdesk.store.blobs import BlobStore
-from helpdesk.store.collection import StaleVersion
 from helpdesk.store.markers import SES_MESSAGE
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
@@ -78,12 +77,6 @@ class IngestResult:
 
 
 @dataclass
-class _Thread:
-    ticket: Ticket | None = None
-    matched_by: str = ""
-
-
-@dataclass
 class MailIngest:
     helpdesk: Helpdesk
     blobs: BlobStore
@@ -112,58 +105,41 @@ class MailIngest:
         if self.mailboxes.ours(sender_address):
             return IngestResult("loop", details=f"mail from our own mailbox {sender_address}")
         auto_reply = (mail.automatic_reason or "").startswith(AUTO_REPLY_REASONS)
-        thread = self._thread_of(mail)
+        arrival = _MailArrival(self, mail, raw_key, ses_message_id, recipients or [],
+                               sender_address)
+        thread = arrival.remember(self.thread_of(mail))
         if auto_reply and thread.ticket is None:
             return IngestResult("auto_reply", details=f"an automatic answer "
                                 f"({mail.automatic_reason}) to nothing of ours; raw kept at "
                                 f"{raw_key}", automatic=True)
-        customer = self.helpdesk.users.find_or_create_customer(sender_address,
-                                                               mail.sender.name or None)
-        mailbox = self.mailboxes.receiving(recipients or [a.address for a in mail.to])
-        ticket_id = (thread.ticket.id if thread.ticket
-                     else self.helpdesk.repository.next_id("ticket"))
-        inbound = self._inbound(mail, raw_key, ses_message_id, customer, mailbox, ticket_id)
-        inbound.auto_reply = auto_reply
-        cc = [a.address for a in [*mail.to, *mail.cc]
-              if a.address and not self.mailboxes.ours(a.address)
-              and a.address != sender_address]
         if not mail.auto_submitted:
             # A person writing from the address proves it receives mail again.
             self.helpdesk.links.clear_bouncing(sender_address)
-        try:
-            if thread.ticket is not None:
-                message = self.helpdesk.tickets.add_inbound(thread.ticket.id, inbound, cc)
-                return IngestResult("appended", thread.ticket.id, message.id, thread.matched_by,
-                                    mail.auto_submitted)
-            fields = TicketCreate(title=mail.subject.strip()[:1000] or NO_SUBJECT,
-                                  source="email", mailbox=mailbox, cc=cc)
-            ticket, message = self.helpdesk.tickets.open_with_message(
-                fields, inbound, department_id=self.mailboxes.department_of(mailbox),
-                ticket_id=ticket_id)
-            return IngestResult("created", ticket.id, message.id, "", mail.auto_submitted)
-        except (StaleVersion, Conflict):
-            # A concurrent delivery of the same mail won the unique items: it is a duplicate.
-            known = self._already_ingested(ses_message_id, mail.message_id)
-            if known:
-                return known
-            raise
+        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository)
+        if landed.earlier is not None:
+            return _result_of(landed.earlier)
+        return IngestResult(landed.outcome, landed.ticket_id, landed.post_id, landed.matched_by,
+                            mail.auto_submitted)
 
     # --- pieces ----------------------------------------------------------------------------
     def _already_ingested(self, ses_message_id: str | None,
                           message_id: str | None) -> IngestResult | None:
+        earlier = self.seen(ses_message_id, message_id)
+        return None if earlier is None else _result_of(earlier)
+
+    def seen(self, ses_message_id: str | None, message_id: str | None) -> Earlier | None:
+        """An earlier delivery of the mail (its SES id), or a mail with its Message-ID that
+        we received or sent (a loop)."""
         item = (self.helpdesk.markers.get(SES_MESSAGE, ses_message_id)
                 if ses_message_id else None)
         if item is None and message_id:
             item = self.helpdesk.links.mail_message(message_id)
         if item is None:
             return None
-        if item.get("direction") == "outbound":
-            return IngestResult("loop", item.get("ticket_id"), item.get("post_id"),
-                                "a mail we sent came back to us")
-        return IngestResult("duplicate", item.get("ticket_id"), item.get("post_id"),
-                            "already ingested")
+        return Earlier(item.get("ticket_id"), item.get("post_id"),
+                       str(item.get("direction", "inbound")))
 
-    def _thread_of(self, mail: ParsedMail) -> _Thread:
+    def thread_of(self, mail: ParsedMail) -> Thread:
         repository = self.helpdesk.repository
         candidates = [*mail.in_reply_to, *reversed(mail.references[-MAX_REFERENCES:])]
         for message_id in dict.fromkeys(candidates):
@@ -171,16 +147,16 @@ class MailIngest:
             if item is not None:
                 ticket = repository.get_ticket(int(item["ticket_id"]))
                 if ticket is not None and not ticket.trashed:
-                    return _Thread(ticket, f"In-Reply-To/References {message_id}")
+                    return Thread(ticket, f"In-Reply-To/References {message_id}")
         for pattern, where, text in ((self._token, "subject", mail.subject),
                                      (self._footer, "footer", mail.text)):
             for match in pattern.finditer(text):
                 ticket = repository.get_ticket(int(match[1]))
                 if ticket is not None and not ticket.trashed:
-                    return _Thread(ticket, f"ticket token in the {where}")
-        return _Thread()
+                    return Thread(ticket, f"ticket token in the {where}")
+        return Thread()
 
-    def _inbound(self, mail: ParsedMail, raw_key: str, ses_message_id: str | None,
+    def inbound(self, mail: ParsedMail, raw_key: str, ses_message_id: str | None,
                  customer: User, mailbox: str, ticket_id: int) -> Inbound:
         repository = self.helpdesk.repository
         message_id = repository.next_id("message")
@@ -247,3 +223,61 @@ def _dsn_file(raw: bytes) -> MailAttachment:
 def is_bouncing(helpdesk: Helpdesk, address: str) -> dict[str, Any] | None:
     return helpdesk.links.bouncing(address.lower())
 
+
+
+def _result_of(earlier: Earlier) -> IngestResult:
+    if earlier.direction == "outbound":
+        return IngestResult("loop", earlier.ticket_id, earlier.post_id,
+                            "a mail we sent came back to us")
+    return IngestResult("duplicate", earlier.ticket_id, earlier.post_id, "already ingested")
+
+
+@dataclass
+class _MailArrival:
+    """An inbound mail, as `arrival.land` asks for it."""
+
+    ingest: MailIngest
+    mail: ParsedMail
+    raw_key: str
+    ses_message_id: str | None
+    recipients: list[str]
+    sender_address: str
+    _first_thread: Thread | None = None
+
+    @property
+    def mailbox(self) -> str:
+        return self.ingest.mailboxes.receiving(self.recipients
+                                               or [a.address for a in self.mail.to])
+
+    @property
+    def cc(self) -> list[str]:
+        ours = self.ingest.mailboxes.ours
+        return [a.address for a in [*self.mail.to, *self.mail.cc]
+                if a.address and not ours(a.address) and a.address != self.sender_address]
+
+    def seen(self) -> Earlier | None:
+        return self.ingest.seen(self.ses_message_id, self.mail.message_id)
+
+    def thread(self) -> Thread:
+        """Looked up once for the first attempt (ingest decides on it before), again after."""
+        found, self._first_thread = self._first_thread, None
+        return found if found is not None else self.ingest.thread_of(self.mail)
+
+    def remember(self, thread: Thread) -> Thread:
+        self._first_thread = thread
+        return thread
+
+    def inbound(self, ticket_id: int, thread: Thread) -> Inbound:
+        customer = self.ingest.helpdesk.users.find_or_create_customer(
+            self.sender_address, self.mail.sender.name or None)
+        inbound = self.ingest.inbound(self.mail, self.raw_key, self.ses_message_id, customer,
+                                      self.mailbox, ticket_id)
+        inbound.auto_reply = (self.mail.automatic_reason or "").startswith(AUTO_REPLY_REASONS)
+        inbound.cc = self.cc
+        return inbound
+
+    def new_ticket(self, inbound: Inbound) -> NewTicket:
+        mailbox = self.mailbox
+        return NewTicket(TicketCreate(title=self.mail.subject.strip()[:1000] or NO_SUBJECT,
+                                      source="email", mailbox=mailbox, cc=self.cc),
+                         self.ingest.mailboxes.department_of(mailbox))

@@ -104,7 +104,7 @@ def periodic_items_read(open_tickets: int, pending: int = 10) -> tuple[int, int]
     from helpdesk.rules.runner import RuleRunner
     from helpdesk.service import Helpdesk
     from helpdesk.store.memory import MemoryTable
-    from helpdesk.store.repository import ticket_item
+    from helpdesk.store.ticket_records import ticket_item
 
     table = _Counting(MemoryTable())
     helpdesk = Helpdesk(table, clock=lambda: NOW)

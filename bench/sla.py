@@ -21,8 +21,9 @@ from helpdesk.service import Helpdesk  # noqa: E402
 from helpdesk.sla.escalation import due_checks  # noqa: E402
 from helpdesk.sla.model import CalendarFields, PolicyFields  # noqa: E402
 from helpdesk.store.memory import MemoryTable  # noqa: E402
-from helpdesk.store.repository import Repository, ticket_item  # noqa: E402
+from helpdesk.store.repository import Repository  # noqa: E402
 from helpdesk.store.table import QueryRequest  # noqa: E402
+from helpdesk.store.ticket_records import ticket_item  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -85,7 +86,7 @@ def tracking_cost(writes: int = 2_000) -> float:
                                                      priority_id=4))
     desk.tickets.update(admin, ticket.id, TicketUpdate(status_id="pending"))
     desk.tickets.update(admin, ticket.id, TicketUpdate(status_id="open"))
-    current = desk.repository.get_ticket(ticket.id)
+    current = desk.repository.tickets.get_ticket(ticket.id)
     assert current is not None
     tracker = desk.tickets.sla
     started = time.perf_counter()

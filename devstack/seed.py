@@ -17,7 +17,7 @@ class DemoAgent:
 
 
 def seed_demo(helpdesk: Helpdesk, admin_email: str) -> list[DemoAgent]:
-    admin_user = helpdesk.repository.user_by_contact("email", admin_email)
+    admin_user = helpdesk.repository.people.user_by_contact("email", admin_email)
     assert admin_user is not None, "seed_demo runs after bootstrap"
     admin = helpdesk.users.viewer_of(admin_user)
     add = helpdesk.dictionaries.add
@@ -31,7 +31,7 @@ def seed_demo(helpdesk: Helpdesk, admin_email: str) -> list[DemoAgent]:
         _, key = helpdesk.users.create(admin, UserCreate(
             name=name, email=email, group_id=2, department=[int(department.id)]))
         agents.append(DemoAgent(name, email, key or "", department.name["en"]))
-    olga = helpdesk.repository.user_by_contact("email", "olga@example.com")
+    olga = helpdesk.repository.people.user_by_contact("email", "olga@example.com")
     tickets = [
         ("Счёт не оплачивается картой", "Пытаюсь оплатить счёт №1024, карта отклонена.",
          "ivan.petrov@example.ru", "Иван", billing.id),

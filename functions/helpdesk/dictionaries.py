@@ -64,10 +64,10 @@ class Dictionaries:
     def install_defaults(self) -> None:
         for kind, entries in DEFAULTS.items():
             for entry in entries:
-                self._repository.put_dictionary_entry(kind, entry, only_new=True)
+                self._repository.dictionary.put_dictionary_entry(kind, entry, only_new=True)
 
     def list(self, kind: str) -> list[DictionaryEntry]:
-        entries = self._repository.dictionary(kind)
+        entries = self._repository.dictionary.dictionary(kind)
         return sorted(entries, key=lambda e: (
             e.extra.get("position", 1000), e.id if isinstance(e.id, int) else 0, str(e.id)))
 
@@ -77,7 +77,7 @@ class Dictionaries:
         # kept for the container's life: it saves a read on every authenticated request.
         key = (kind, entry_id)
         if key not in self._known:
-            entry = self._repository.dictionary_entry(kind, entry_id)
+            entry = self._repository.dictionary.dictionary_entry(kind, entry_id)
             if entry is None:
                 return None
             self._known[key] = entry
@@ -100,19 +100,19 @@ class Dictionaries:
                           managers: builtins.list[int] | None) -> DictionaryEntry:
         """Rename a department or name its managers (they hear of missed SLA targets)."""
         viewer.require_admin("change departments")
-        entry = self._repository.dictionary_entry("departments", department_id)
+        entry = self._repository.dictionary.dictionary_entry("departments", department_id)
         if entry is None:
             raise NotFound(f"department {department_id} does not exist")
         if managers is not None:
             for manager in managers:
-                user = self._repository.get_user(manager)
+                user = self._repository.people.get_user(manager)
                 if user is None or user.kind.value != "staff" or not user.active:
                     raise InvalidInput(f"managers: {manager} is not an active staff member",
                                        field="managers")
             entry.extra = {**entry.extra, "managers": list(dict.fromkeys(managers))}
         if name is not None:
             entry.name = name
-        self._repository.put_dictionary_entry("departments", entry, only_new=False)
+        self._repository.dictionary.put_dictionary_entry("departments", entry, only_new=False)
         self._known[("departments", department_id)] = entry
         return entry
 
@@ -126,13 +126,13 @@ class Dictionaries:
                 raise InvalidInput("a status needs a string id such as 'in_progress'",
                                    field="id")
             entry = DictionaryEntry(id=entry_id, name=name, extra=extra)
-            if not self._repository.put_dictionary_entry(kind, entry, only_new=True):
+            if not self._repository.dictionary.put_dictionary_entry(kind, entry, only_new=True):
                 raise InvalidInput(f"status {entry_id!r} already exists", field="id")
             return entry
         # Integer ids continue from the largest one; a concurrent add makes us try the next.
         for _ in range(5):
             taken = [e.id for e in self.list(kind) if isinstance(e.id, int)]
             entry = DictionaryEntry(id=max(taken, default=0) + 1, name=name, extra=extra)
-            if self._repository.put_dictionary_entry(kind, entry, only_new=True):
+            if self._repository.dictionary.put_dictionary_entry(kind, entry, only_new=True):
                 return entry
         raise InvalidInput(f"could not allocate an id in {kind}, try again")

@@ -69,7 +69,7 @@ class Templates:
         now = self._clock()
         fields = {name: data[name] for name in EDITABLE if name in data}
         self._refuse_unknown(data)
-        template = parse_template({**fields, "id": self._repository.next_id("template"),
+        template = parse_template({**fields, "id": self._repository.ids.next_id("template"),
                                    "date_created": now, "date_updated": now, "version": 1})
         self._stored.save(template, None)
         return template
@@ -101,7 +101,7 @@ class Templates:
                      actions=actions)
         resolver = StoredResolver(self._helpdesk)
         tickets = self._helpdesk.tickets
-        post_id = self._repository.next_id("message")
+        post_id = self._repository.ids.next_id("message")
 
         def mutate(ticket: Ticket) -> TicketChange:
             outcome = run_rules([macro], Facts(ticket=ticket, now=self._clock()), resolver,

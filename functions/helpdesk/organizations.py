@@ -13,7 +13,8 @@ from helpdesk.errors import Conflict, InvalidInput, NotFound
 from helpdesk.inputs import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from helpdesk.models import Organization, User, UserKind
 from helpdesk.store.collection import StaleVersion
-from helpdesk.store.repository import DomainTaken, Repository
+from helpdesk.store.people import DomainTaken
+from helpdesk.store.repository import Repository
 
 MAX_ATTEMPTS = 5
 
@@ -32,11 +33,11 @@ class Organizations:
 
     def list(self, viewer: Viewer, wanted: OrganizationFilter) -> list[Organization]:
         viewer.require_staff("list organizations")
-        found = self._repository.organizations()
+        found = self._repository.people.organizations()
         if wanted.manager_id is not None:
             found = [o for o in found if wanted.manager_id in o.managers]
         if wanted.employee_id is not None:
-            member = self._repository.get_user(wanted.employee_id)
+            member = self._repository.people.get_user(wanted.employee_id)
             found = [o for o in found if member is not None and member.organiz_id == o.id]
         if wanted.search:
             needle = wanted.search.casefold()
@@ -45,20 +46,21 @@ class Organizations:
         return found
 
     def get(self, viewer: Viewer, organization_id: int) -> Organization:
-        organization = self._repository.get_organization(organization_id)
+        organization = self._repository.people.get_organization(organization_id)
         member = viewer.user.organiz_id == organization_id
         if organization is None or not (viewer.is_staff or member):
             raise NotFound(f"organization {organization_id} does not exist")
         return organization
 
     def employees(self, organization: Organization) -> builtins.list[int]:
-        return [user.id for user in self._repository.users_of_organization(organization.id)]
+        return [user.id for user in self._repository.people.users_of_organization(organization.id)]
 
     def create(self, viewer: Viewer, fields: OrganizationCreate) -> Organization:
         viewer.require_staff("create organizations")
         now = self._clock()
-        organization = Organization(id=self._repository.next_id("organization"), name=fields.name,
-                                    date_created=now, date_updated=now, version=1)
+        organization = Organization(id=self._repository.ids.next_id("organization"),
+                                    name=fields.name, date_created=now, date_updated=now,
+                                    version=1)
         self._apply(organization, fields)
         employees = self._customers(fields.employees)
         self._save(organization, None, [])
@@ -88,15 +90,15 @@ class Organizations:
     def delete(self, viewer: Viewer, organization_id: int) -> None:
         viewer.require_admin("delete organizations")
         organization = self.get(viewer, organization_id)
-        for member in self._repository.users_of_organization(organization_id):
+        for member in self._repository.people.users_of_organization(organization_id):
             self._move(member, None)
-        self._repository.erase_organization(organization)
+        self._repository.people.erase_organization(organization)
 
     # --- helpers ---------------------------------------------------------------------------
     def _apply(self, organization: Organization, fields: OrganizationFields) -> None:
         given = fields.model_dump(exclude_unset=True, exclude={"name", "employees"})
         for manager_id in given.get("managers") or []:
-            manager = self._repository.get_user(manager_id)
+            manager = self._repository.people.get_user(manager_id)
             if manager is None or manager.kind is not UserKind.STAFF:
                 raise InvalidInput(f"managers: {manager_id} is not a staff member",
                                    field="managers")
@@ -107,7 +109,7 @@ class Organizations:
     def _save(self, organization: Organization, previous: int | None,
               old_domains: builtins.list[str]) -> None:
         try:
-            self._repository.save_organization(organization, previous, old_domains)
+            self._repository.people.save_organization(organization, previous, old_domains)
         except DomainTaken as taken:
             raise Conflict(f"domain {taken.domain} already belongs to another organization",
                            field="domains") from taken
@@ -118,7 +120,7 @@ class Organizations:
             return None
         users = []
         for user_id in user_ids:
-            user = self._repository.get_user(user_id)
+            user = self._repository.people.get_user(user_id)
             if user is None or user.kind is not UserKind.CUSTOMER:
                 raise InvalidInput(f"employees: {user_id} is not a customer", field="employees")
             users.append(user)
@@ -128,7 +130,7 @@ class Organizations:
         if users is None:
             return
         wanted = {user.id for user in users}
-        for member in self._repository.users_of_organization(organization.id):
+        for member in self._repository.people.users_of_organization(organization.id):
             if member.id not in wanted:
                 self._move(member, None)
         for user in users:
@@ -142,10 +144,10 @@ class Organizations:
             user.organization = organization.name if organization else ""
             user.version = previous + 1
             try:
-                self._repository.save_user(user, previous)
+                self._repository.people.save_user(user, previous)
                 return
             except StaleVersion:
-                fresh = self._repository.get_user(user.id)
+                fresh = self._repository.people.get_user(user.id)
                 if fresh is None:
                     return
                 user = fresh

@@ -61,8 +61,8 @@ class PostDelivery:
         post_id = helpdesk.tickets.post_of_event(ticket_id, version)
         if post_id is None:
             return _skipped("the event added no post")
-        ticket = helpdesk.repository.get_ticket(ticket_id)
-        post = helpdesk.repository.get_message("post", ticket_id, post_id)
+        ticket = helpdesk.repository.tickets.get_ticket(ticket_id)
+        post = helpdesk.repository.tickets.get_message("post", ticket_id, post_id)
         route = route_post(ticket, post, give_up=give_up)
         if route is Route.GONE or post is None:
             return _skipped("the post or its ticket is gone")

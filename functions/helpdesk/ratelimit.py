@@ -35,19 +35,19 @@ class RateLimiter:
         Usually one conditional update; a new minute costs a read and a conditional put."""
         now = self._clock().timestamp()
         window = int(now // 60)
-        state = self._repository.count_request(principal, window)
+        state = self._repository.rates.count_request(principal, window)
         while state is None:
-            previous = self._repository.rate_state(principal)
+            previous = self._repository.rates.rate_state(principal)
             fresh = {
                 "window": window,
                 "count": 1,
                 "blocked_until": (previous or {}).get("blocked_until", 0),
                 "expires_at": int(now) + self.block_seconds + 120,
             }
-            if self._repository.replace_rate_state(principal, fresh, previous):
+            if self._repository.rates.replace_rate_state(principal, fresh, previous):
                 state = fresh
             else:
-                state = self._repository.count_request(principal, window)
+                state = self._repository.rates.count_request(principal, window)
         blocked_until = int(state.get("blocked_until", 0))
         if blocked_until > now:
             raise RateLimited(
@@ -61,7 +61,7 @@ class RateLimiter:
                        "expires_at": int(now) + self.block_seconds + 120}
             blocked.pop("PK", None)
             blocked.pop("SK", None)
-            self._repository.replace_rate_state(principal, blocked, state)
+            self._repository.rates.replace_rate_state(principal, blocked, state)
             raise RateLimited(
                 f"more than {self.per_minute} requests in a minute; the key is blocked for "
                 f"{self.block_seconds} seconds",

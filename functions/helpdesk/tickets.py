@@ -113,7 +113,7 @@ class Tickets:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
-        return viewer.require_ticket(self._repository.get_ticket(ticket_id), ticket_id)
+        return viewer.require_ticket(self._repository.tickets.get_ticket(ticket_id), ticket_id)
 
     def list(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
         """Newest update first. One index query picks the candidates (the most selective
@@ -128,14 +128,15 @@ class Tickets:
         self.get(viewer, ticket_id)
         if kind == "comment":
             viewer.require_staff("read private comments")
-        return self._repository.messages(kind, ticket_id)
+        return self._repository.tickets.messages(kind, ticket_id)
 
     def attachment(self, viewer: Viewer, ticket_id: int, file_id: int) -> Attachment:
         """A file of a post (or, for staff, of a comment) of a ticket one may see."""
         self.get(viewer, ticket_id)
         kinds = ("post", "comment") if viewer.is_staff else ("post",)
         for kind in kinds:
-            message = self._repository.get_message(kind, ticket_id, file_id // FILES_PER_MESSAGE)
+            message = self._repository.tickets.get_message(kind, ticket_id,
+                                                           file_id // FILES_PER_MESSAGE)
             for file in message.files if message else []:
                 if file.id == file_id:
                     return file
@@ -144,15 +145,15 @@ class Tickets:
     def audit(self, viewer: Viewer, ticket_id: int) -> builtins.list[TicketEvent]:
         self.get(viewer, ticket_id)
         viewer.require_staff("read the audit trail")
-        return self._repository.events(ticket_id)
+        return self._repository.tickets.events(ticket_id)
 
     def post_of_event(self, ticket_id: int, version: int) -> int | None:
         """The post a ticket event added, if it added one (workflows act on it)."""
-        event = self._repository.event(ticket_id, version)
+        event = self._repository.tickets.event(ticket_id, version)
         if event is None or event.kind not in ("post_added", "created"):
             return None
         if event.kind == "created":
-            posts = self._repository.messages("post", ticket_id)
+            posts = self._repository.tickets.messages("post", ticket_id)
             return posts[0].id if posts else None
         return next((c.new for c in event.changes if c.field == "post"), None)
 
@@ -243,7 +244,7 @@ class Tickets:
                            files: builtins.list[Attachment] = (),  # type: ignore[assignment]
                            message_id: int | None = None) -> Message:
         """A private note written by the system (bounces, delivery problems)."""
-        message_id = message_id or self._repository.next_id("message")
+        message_id = message_id or self._repository.ids.next_id("message")
         now = self._clock()
         comment = Message(id=message_id, ticket_id=ticket_id, user_id=None,
                           author_type=ActorType.SYSTEM, text=text, files=list(files),
@@ -263,7 +264,7 @@ class Tickets:
                       author_type: ActorType) -> Message:
         now = self._clock()
         return Message(
-            id=inbound.message_id or self._repository.next_id("message"),
+            id=inbound.message_id or self._repository.ids.next_id("message"),
             ticket_id=ticket_id, user_id=inbound.author.id, author_type=author_type,
             text=inbound.text, files=inbound.files, mail=inbound.mail, media=inbound.media,
             provider_message_id=inbound.provider_message_id, date_created=now, date_updated=now,
@@ -273,7 +274,7 @@ class Tickets:
               first: Inbound | None, actor: Actor,
               ticket_id: int | None = None) -> tuple[Ticket, Message | None]:
         now = self._clock()
-        ticket_id = ticket_id or self._repository.next_id("ticket")
+        ticket_id = ticket_id or self._repository.ids.next_id("ticket")
         ticket = Ticket(
             id=ticket_id,
             unique_id=f"{self._prefix}-{ticket_id}",
@@ -319,7 +320,7 @@ class Tickets:
         self.sla.track(None, ticket, now, staff_replied=False)
         event = self._event(ticket, actor, "created", changes, now)
         event.context = change.context
-        self._repository.commit_ticket(ticket, event, None, change)
+        self._repository.tickets.commit_ticket(ticket, event, None, change)
         return ticket, message
 
     # --- changing --------------------------------------------------------------------------
@@ -357,7 +358,7 @@ class Tickets:
     def erase(self, viewer: Viewer, ticket_id: int) -> None:
         viewer.require_admin("delete tickets for good")
         self.get(viewer, ticket_id)
-        self._repository.erase_ticket(ticket_id)
+        self._repository.tickets.erase_ticket(ticket_id)
 
     def add_message(
         self, viewer: Viewer, ticket_id: int, kind: str, fields: MessageCreate
@@ -366,7 +367,7 @@ class Tickets:
             viewer.require_staff("write private comments")
         author = self._author(viewer, fields.user_id)
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
-        message_id = self._repository.next_id("message")
+        message_id = self._repository.ids.next_id("message")
 
         def mutate(ticket: Ticket) -> TicketChange:
             now = self._clock()
@@ -443,7 +444,7 @@ class Tickets:
         delivery when the ticket came in on a channel we can answer on; the ticket notes who
         wrote last."""
         now = self._clock()
-        post = Message(id=message_id or self._repository.next_id("message"),
+        post = Message(id=message_id or self._repository.ids.next_id("message"),
                        ticket_id=ticket.id, user_id=author.id if author else None,
                        author_type=ActorType.STAFF, text=text, date_created=now,
                        date_updated=now)
@@ -506,7 +507,7 @@ class Tickets:
             event = self._event(ticket, by, change.kind or kind, [*change.notes, *changes], now)
             event.context = change.context
             try:
-                self._repository.commit_ticket(ticket, event, before.version, change)
+                self._repository.tickets.commit_ticket(ticket, event, before.version, change)
             except StaleVersion:
                 continue
             return ticket, change
@@ -532,7 +533,7 @@ class Tickets:
             return viewer.user
         user_id = fields.user_id or fields.create_from_user
         if user_id is not None:
-            user = self._repository.get_user(user_id)
+            user = self._repository.people.get_user(user_id)
             if user is None:
                 raise InvalidInput(f"user {user_id} does not exist", field="user_id")
             return user
@@ -544,13 +545,13 @@ class Tickets:
         if user_id is None or user_id == viewer.user.id:
             return viewer.user
         viewer.require_staff("write on behalf of another user")
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         if user is None:
             raise InvalidInput(f"user {user_id} does not exist", field="user_id")
         return user
 
     def _message(self, kind: str, ticket_id: int, message_id: int) -> Message:
-        message = self._repository.get_message(kind, ticket_id, message_id)
+        message = self._repository.tickets.get_message(kind, ticket_id, message_id)
         if message is None:
             raise NotFound(f"{kind} {message_id} does not exist in ticket {ticket_id}")
         return message
@@ -591,7 +592,7 @@ class Tickets:
         for follower in given.get("followers") or []:
             self._require_staff_user(follower, "followers")
         if given.get("user_id") is not None and isinstance(fields, TicketUpdate):
-            requester = self._repository.get_user(given["user_id"])
+            requester = self._repository.people.get_user(given["user_id"])
             if requester is None:
                 raise InvalidInput(f"user {given['user_id']} does not exist", field="user_id")
             ticket.user_name, ticket.user_lastname = requester.name, requester.lastname
@@ -608,7 +609,7 @@ class Tickets:
         ticket.tags = list(dict.fromkeys(ticket.tags))
 
     def _require_staff_user(self, user_id: int, field: str) -> None:
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         if user is None or user.kind is not UserKind.STAFF or not user.active:
             raise InvalidInput(f"{field}: {user_id} is not an active staff member", field=field)
 
@@ -619,30 +620,31 @@ class Tickets:
         )
         if wanted.trash:
             viewer.require_staff("see the trash")
-            return self._repository.tickets_in(*keys.tickets_in_trash(), key_range)
+            return self._repository.tickets.tickets_in(*keys.tickets_in_trash(), key_range)
         if viewer.role is Role.CUSTOMER:
-            return self._repository.tickets_in(*keys.tickets_by_requester(viewer.user.id),
+            return self._repository.tickets.tickets_in(*keys.tickets_by_requester(viewer.user.id),
                                                key_range)
         if wanted.owner_id is not None:
-            return self._repository.tickets_in(*keys.tickets_by_owner(wanted.owner_id), key_range)
+            return self._repository.tickets.tickets_in(*keys.tickets_by_owner(wanted.owner_id),
+                                                       key_range)
         if wanted.user_id is not None:
-            return self._repository.tickets_in(*keys.tickets_by_requester(wanted.user_id),
+            return self._repository.tickets.tickets_in(*keys.tickets_by_requester(wanted.user_id),
                                                key_range)
         if wanted.department_id is not None:
-            return self._repository.tickets_in(
+            return self._repository.tickets.tickets_in(
                 *keys.tickets_by_department(wanted.department_id), key_range)
         if viewer.role is Role.AGENT:
             merged = [
                 ticket
                 for department in viewer.user.department
-                for ticket in self._repository.tickets_in(
+                for ticket in self._repository.tickets.tickets_in(
                     *keys.tickets_by_department(department), key_range)
             ]
             return sorted(merged, key=lambda t: (t.date_updated, t.id), reverse=True)
         if wanted.status_id is not None:
-            return self._repository.tickets_in(*keys.tickets_by_status(wanted.status_id),
+            return self._repository.tickets.tickets_in(*keys.tickets_by_status(wanted.status_id),
                                                key_range)
-        return self._repository.tickets_in(*keys.all_tickets(), key_range)
+        return self._repository.tickets.tickets_in(*keys.all_tickets(), key_range)
 
 
 def _note_writer(ticket: Ticket, customer: bool, now: datetime) -> None:

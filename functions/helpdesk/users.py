@@ -18,7 +18,8 @@ from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.models import Contact, Role, User, UserKind
 from helpdesk.phones import to_e164
 from helpdesk.store.collection import StaleVersion
-from helpdesk.store.repository import ContactTaken, Repository
+from helpdesk.store.people import ContactTaken
+from helpdesk.store.repository import Repository
 
 MAIN_ADMIN_ID = 1  # the bootstrap administrator: the only one who may manage other admins
 
@@ -61,7 +62,7 @@ class Users:
 
     # --- authentication --------------------------------------------------------------------
     def authenticate(self, email: str, api_key: str) -> Viewer:
-        user = self._repository.user_by_contact("email", email.strip().lower())
+        user = self._repository.people.user_by_contact("email", email.strip().lower())
         if (
             user is None
             or user.api_key_hash is None
@@ -77,7 +78,7 @@ class Users:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, viewer: Viewer, user_id: int) -> User:
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         if user is None or (not viewer.is_staff and user.id != viewer.user.id):
             raise NotFound(f"user {user_id} does not exist")
         return user
@@ -88,7 +89,8 @@ class Users:
         if wanted.group_id is not None:
             role = self._dictionaries.role_of_group(wanted.group_id)
             kinds = [UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF]
-        users = [user for kind in kinds for user in self._repository.users_of_kind(kind.value)]
+        people = self._repository.people
+        users = [user for kind in kinds for user in people.users_of_kind(kind.value)]
         return [user for user in users if _matches(user, wanted)]
 
     # --- writing ---------------------------------------------------------------------------
@@ -108,7 +110,7 @@ class Users:
         if phone:
             user.contacts.append(Contact(kind="phone", value=phone))
         try:
-            self._repository.save_user(user, None, [("email", fields.email)]
+            self._repository.people.save_user(user, None, [("email", fields.email)]
                                        + ([("phone", phone)] if phone else []))
         except ContactTaken as taken:
             raise Conflict(f"a user with {taken.kind} {taken.value} already exists",
@@ -116,7 +118,7 @@ class Users:
         return user, api_key
 
     def update(self, viewer: Viewer, user_id: int, fields: UserUpdate) -> User:
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         if user is None or (not viewer.is_staff and user_id != viewer.user.id):
             raise NotFound(f"user {user_id} does not exist")
         if viewer.user.id != user_id:
@@ -155,7 +157,7 @@ class Users:
         user.version = previous + 1
         user.date_updated = self._clock()
         try:
-            self._repository.save_user(user, previous, added, removed)
+            self._repository.people.save_user(user, previous, added, removed)
         except ContactTaken as taken:
             raise Conflict(f"a user with {taken.kind} {taken.value} already exists",
                            field=taken.kind) from taken
@@ -174,32 +176,32 @@ class Users:
         user.api_key_hash = hash_api_key(api_key)
         user.version = previous + 1
         try:
-            self._repository.save_user(user, previous)
+            self._repository.people.save_user(user, previous)
         except StaleVersion as stale:
             raise Conflict(f"user {user_id} was changed meanwhile; retry") from stale
         return api_key
 
     def delete(self, viewer: Viewer, user_id: int) -> None:
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         if user is None or not viewer.is_staff:
             raise NotFound(f"user {user_id} does not exist")
         if user_id in (viewer.user.id, MAIN_ADMIN_ID):
             raise Forbidden("neither yourself nor the main administrator can be deleted")
         self._require_may_manage(viewer, self._dictionaries.role_of_group(user.group_id))
-        self._repository.erase_user(user)
+        self._repository.people.erase_user(user)
 
     def find_or_create_customer(self, email: str, name: str | None) -> User:
         """The customer owning this address, created on first contact. Safe under races:
         the contact item is unique, so a concurrent creator loses and reads the winner."""
-        existing = self._repository.user_by_contact("email", email)
+        existing = self._repository.people.user_by_contact("email", email)
         if existing is not None:
             return existing
         user = self._new_user(UserKind.CUSTOMER, CUSTOMER_GROUP, name or email.split("@")[0],
                               email)
         try:
-            self._repository.save_user(user, None, [("email", email)])
+            self._repository.people.save_user(user, None, [("email", email)])
         except ContactTaken:
-            winner = self._repository.user_by_contact("email", email)
+            winner = self._repository.people.user_by_contact("email", email)
             if winner is None:
                 raise
             return winner
@@ -214,7 +216,7 @@ class Users:
         contacts = list(dict.fromkeys((k, v) for k, v in contacts if v))
         for _ in range(3):
             found = next((user for kind, value in contacts
-                          if (user := self._repository.user_by_contact(kind, value))), None)
+                          if (user := self._repository.people.user_by_contact(kind, value))), None)
             if found is not None:
                 return self._learn(found, contacts)
             email = next((v for k, v in contacts if k == "email"), None)
@@ -223,7 +225,7 @@ class Users:
             user.email, user.phone = email, phone
             user.contacts = [Contact(kind=k, value=v) for k, v in contacts]
             try:
-                self._repository.save_user(user, None, contacts)
+                self._repository.people.save_user(user, None, contacts)
                 return user
             except ContactTaken:
                 continue  # someone created him meanwhile: read again
@@ -233,7 +235,7 @@ class Users:
         """The E.164 form of a phone nobody else has claimed (a shared office line stays
         with its first owner)."""
         phone = to_e164(raw) if raw else None
-        if phone and self._repository.user_by_contact("phone", phone) is None:
+        if phone and self._repository.people.user_by_contact("phone", phone) is None:
             return phone
         return None
 
@@ -241,30 +243,30 @@ class Users:
         """Adds contacts nobody owns yet (a contact of another customer stays his)."""
         known = {(c.kind, c.value) for c in user.contacts}
         for kind, value in contacts:
-            if (kind, value) in known or self._repository.user_by_contact(kind, value):
+            if (kind, value) in known or self._repository.people.user_by_contact(kind, value):
                 continue
             previous = user.version
             user.contacts = [*user.contacts, Contact(kind=kind, value=value)]
             user.version = previous + 1
             try:
-                self._repository.save_user(user, previous, [(kind, value)])
+                self._repository.people.save_user(user, previous, [(kind, value)])
             except (ContactTaken, StaleVersion):
-                return self._repository.get_user(user.id) or user
+                return self._repository.people.get_user(user.id) or user
         return user
 
     def install_admin(self, email: str, api_key: str, name: str = "Administrator") -> User:
         """Bootstrap: the main administrator with a known key (idempotent)."""
-        existing = self._repository.user_by_contact("email", email)
+        existing = self._repository.people.user_by_contact("email", email)
         if existing is not None:
             if existing.api_key_hash != hash_api_key(api_key):
                 previous = existing.version
                 existing.api_key_hash = hash_api_key(api_key)
                 existing.version = previous + 1
-                self._repository.save_user(existing, previous)
+                self._repository.people.save_user(existing, previous)
             return existing
         user = self._new_user(UserKind.STAFF, ADMIN_GROUP, name, email)
         user.api_key_hash = hash_api_key(api_key)
-        self._repository.save_user(user, None, [("email", email)])
+        self._repository.people.save_user(user, None, [("email", email)])
         return user
 
     # --- helpers ---------------------------------------------------------------------------
@@ -272,13 +274,13 @@ class Users:
         """A new user; a customer whose mail domain an organization claims joins it."""
         now = self._clock()
         organization = (
-            self._repository.organization_by_domain(email.rpartition("@")[2])
+            self._repository.people.organization_by_domain(email.rpartition("@")[2])
             if kind is UserKind.CUSTOMER else None
         )
         return User(
             organiz_id=organization.id if organization else None,
             organization=organization.name if organization else "",
-            id=self._repository.next_id("user"),
+            id=self._repository.ids.next_id("user"),
             kind=kind,
             group_id=group_id,
             name=name,

@@ -63,7 +63,7 @@ def test_a_telegram_message_becomes_a_ticket_for_a_new_customer(helpdesk, telegr
     assert (ticket.source, ticket.channel_id, ticket.conversation) == (
         "telegram", telegram.id, "123456789")
     assert ticket.title == "Принтер не печатает"
-    customer = helpdesk.repository.get_user(ticket.user_id)
+    customer = helpdesk.repository.people.get_user(ticket.user_id)
     assert customer.name == "Anna Petrova"
     assert ("telegram", f"{telegram.id}:123456789") in {(c.kind, c.value)
                                                          for c in customer.contacts}
@@ -83,7 +83,8 @@ def test_a_forged_or_unsigned_webhook_is_refused_and_stores_nothing(helpdesk, te
     assert forged["statusCode"] == 403 and unsigned["statusCode"] == 401
     assert "secret" in json.loads(forged["body"])["errors"][0]["details"].lower()
     assert tickets(helpdesk) == []
-    assert helpdesk.repository.user_by_contact("telegram", f"{telegram.id}:123456789") is None
+    people = helpdesk.repository.people
+    assert people.user_by_contact("telegram", f"{telegram.id}:123456789") is None
 
 
 def test_unknown_or_disabled_channels_answer_404(helpdesk, telegram):
@@ -220,7 +221,7 @@ def test_two_first_messages_at_once_make_one_customer_and_one_ticket(dynamodb_ta
     assert [answer["statusCode"] for answer in answers] == [200, 200], answers
     (ticket,) = tickets(helpdesk)
     assert len(helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")) == 2
-    assert len(helpdesk.repository.users_of_kind("customer")) == 1
+    assert len(helpdesk.repository.people.users_of_kind("customer")) == 1
 
 
 def test_viber_delivery_and_read_callbacks_update_our_post(helpdesk, fake_providers):
@@ -244,9 +245,10 @@ def test_viber_delivery_and_read_callbacks_update_our_post(helpdesk, fake_provid
         callback = payload("viber_delivered") | {"event": event,
                                                  "message_token": int(sent.message_id)}
         assert signed(callback)["statusCode"] == 200
-        shown = helpdesk.repository.get_message("post", ticket.id, post.id).delivery.status
+        shown = helpdesk.repository.tickets.get_message("post", ticket.id, post.id).delivery.status
         assert shown == ("delivered" if event == "delivered" else "read")
     late = payload("viber_delivered") | {"message_token": int(sent.message_id),
                                          "timestamp": 1457764199999}
     signed(late)  # a late "delivered" never moves "read" back
-    assert helpdesk.repository.get_message("post", ticket.id, post.id).delivery.status == "read"
+    stored = helpdesk.repository.tickets.get_message("post", ticket.id, post.id)
+    assert stored.delivery.status == "read"

@@ -14,7 +14,8 @@ from helpdesk.rules.model import Rule
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.links import Links
-from helpdesk.store.repository import ContactTaken, Repository
+from helpdesk.store.people import ContactTaken
+from helpdesk.store.repository import Repository
 from helpdesk.store.table import (
     Check,
     Condition,
@@ -132,16 +133,16 @@ def _event(ticket: Ticket) -> TicketEvent:
 def test_ticket_and_event_commit_together_with_optimistic_locking(table):
     repository = Repository(table)
     ticket = _ticket(1, T0)
-    repository.commit_ticket(ticket, _event(ticket), None)
+    repository.tickets.commit_ticket(ticket, _event(ticket), None)
     with pytest.raises(StaleVersion):  # creating it twice
-        repository.commit_ticket(ticket, _event(ticket), None)
+        repository.tickets.commit_ticket(ticket, _event(ticket), None)
     changed = ticket.model_copy(update={"title": "new", "version": 2})
-    repository.commit_ticket(changed, _event(changed), 1)
+    repository.tickets.commit_ticket(changed, _event(changed), 1)
     stale = ticket.model_copy(update={"title": "lost?", "version": 2})
     with pytest.raises(StaleVersion):
-        repository.commit_ticket(stale, _event(stale), 1)
-    assert repository.get_ticket(1).title == "new"
-    assert [e.version for e in repository.events(1)] == [1, 2]
+        repository.tickets.commit_ticket(stale, _event(stale), 1)
+    assert repository.tickets.get_ticket(1).title == "new"
+    assert [e.version for e in repository.tickets.events(1)] == [1, 2]
 
 
 def test_a_change_intent_commits_with_its_ticket_and_a_claim_made_twice_fails_it(table):
@@ -159,11 +160,11 @@ def test_a_change_intent_commits_with_its_ticket_and_a_claim_made_twice_fails_it
                        date_created=T0, date_updated=T0)
 
     ticket = _ticket(1, T0)
-    repository.commit_ticket(ticket, _event(ticket), None, TicketChange(
+    repository.tickets.commit_ticket(ticket, _event(ticket), None, TicketChange(
         messages=[("post", post(10))],
         claims=[MailLink("<a@mail>", 10), Done(SES_MESSAGE, "ses-1", {"post_id": 10}),
                 ConversationLink(3, "chat-9", None), ProviderMessageLink(3, "m-77", 10)]))
-    assert [m.id for m in repository.messages("post", 1)] == [10]
+    assert [m.id for m in repository.tickets.messages("post", 1)] == [10]
     assert links.mail_message("<a@mail>")["post_id"] == 10
     assert TableMarkers(table).get(SES_MESSAGE, "ses-1")["post_id"] == 10
     assert links.conversation(3, "chat-9")["ticket_id"] == 1
@@ -173,59 +174,61 @@ def test_a_change_intent_commits_with_its_ticket_and_a_claim_made_twice_fails_it
     for claim in (MailLink("<a@mail>", 11), Done(SES_MESSAGE, "ses-1"),
                   ConversationLink(3, "chat-9", None)):
         with pytest.raises(StaleVersion):
-            repository.commit_ticket(again, _event(again), 1, TicketChange(
+            repository.tickets.commit_ticket(again, _event(again), 1, TicketChange(
                 messages=[("post", post(11))], claims=[claim]))
-    assert [m.id for m in repository.messages("post", 1)] == [10]  # nothing of the copies
-    assert [e.version for e in repository.events(1)] == [1]
+    assert [m.id for m in repository.tickets.messages("post", 1)] == [10]  # nothing of the copies
+    assert [e.version for e in repository.tickets.events(1)] == [1]
 
     later = ticket.model_copy(update={"version": 2})
-    repository.commit_ticket(later, _event(later), 1, TicketChange(
+    repository.tickets.commit_ticket(later, _event(later), 1, TicketChange(
         removed=[("post", 10)], messages=[("comment", post(12))],
         claims=[ConversationLink(3, "chat-9", 1)]))  # the chat moves on from ticket 1
-    assert repository.messages("post", 1) == []
-    assert [m.id for m in repository.messages("comment", 1)] == [12]
+    assert repository.tickets.messages("post", 1) == []
+    assert [m.id for m in repository.tickets.messages("comment", 1)] == [12]
 
 
 def test_ticket_indexes_order_by_last_update(table):
     repository = Repository(table)
     for number in range(1, 4):
         ticket = _ticket(number, T0 + timedelta(minutes=number), department_id=7, owner_id=3)
-        repository.commit_ticket(ticket, _event(ticket), None)
-    newest_first = repository.tickets_in(*keys.tickets_by_department(7), KeyRange())
+        repository.tickets.commit_ticket(ticket, _event(ticket), None)
+    newest_first = repository.tickets.tickets_in(*keys.tickets_by_department(7), KeyRange())
     assert [t.id for t in newest_first] == [3, 2, 1]
-    assert [t.id for t in repository.tickets_in(*keys.tickets_by_owner(3), KeyRange())] == [3, 2, 1]
+    by_owner = repository.tickets.tickets_in(*keys.tickets_by_owner(3), KeyRange())
+    assert [t.id for t in by_owner] == [3, 2, 1]
     trashed = _ticket(2, T0 + timedelta(hours=1), department_id=7).model_copy(
         update={"trashed": True, "version": 2})
-    repository.commit_ticket(trashed, _event(trashed), 1)
-    in_department = repository.tickets_in(*keys.tickets_by_department(7), KeyRange())
+    repository.tickets.commit_ticket(trashed, _event(trashed), 1)
+    in_department = repository.tickets.tickets_in(*keys.tickets_by_department(7), KeyRange())
     assert [t.id for t in in_department] == [3, 1]
-    assert [t.id for t in repository.tickets_in(*keys.tickets_in_trash(), KeyRange())] == [2]
+    in_trash = repository.tickets.tickets_in(*keys.tickets_in_trash(), KeyRange())
+    assert [t.id for t in in_trash] == [2]
 
 
 def test_a_contact_belongs_to_one_user(table):
     repository = Repository(table)
     first = User(id=1, kind=UserKind.CUSTOMER, group_id=3, name="A", email="a@x.io",
                  contacts=[Contact(kind="email", value="a@x.io")], version=1)
-    repository.save_user(first, None, [("email", "a@x.io")])
+    repository.people.save_user(first, None, [("email", "a@x.io")])
     second = first.model_copy(update={"id": 2})
     with pytest.raises(ContactTaken):
-        repository.save_user(second, None, [("email", "a@x.io")])
-    assert repository.get_user(2) is None
-    assert repository.user_by_contact("email", "a@x.io").id == 1
+        repository.people.save_user(second, None, [("email", "a@x.io")])
+    assert repository.people.get_user(2) is None
+    assert repository.people.user_by_contact("email", "a@x.io").id == 1
 
 
 def test_erasing_a_ticket_removes_everything_under_it(table):
     repository = Repository(table)
     ticket = _ticket(5, T0)
-    repository.commit_ticket(ticket, _event(ticket), None)
-    repository.erase_ticket(5)
-    assert repository.get_ticket(5) is None
-    assert repository.events(5) == []
+    repository.tickets.commit_ticket(ticket, _event(ticket), None)
+    repository.tickets.erase_ticket(5)
+    assert repository.tickets.get_ticket(5) is None
+    assert repository.tickets.events(5) == []
 
 
 def test_the_sla_due_index_holds_only_running_clocks_and_reads_only_what_is_due(table):
     from helpdesk.sla.model import TicketSla
-    from helpdesk.store.repository import ticket_item
+    from helpdesk.store.ticket_records import ticket_item
 
     repository = Repository(table)
 
@@ -239,12 +242,12 @@ def test_the_sla_due_index_holds_only_running_clocks_and_reads_only_what_is_due(
     for number, minutes in ((1, -5), (2, 0), (3, 30), (4, None), (9, -1)):
         table.put(ticket_item(ticket(number, minutes)))
     due = [sk for shard in range(keys.SLA_SHARDS)
-           for sk in repository.sla_due(shard, keys.stamp(T0), limit=100)]
+           for sk in repository.tickets.sla_due(shard, keys.stamp(T0), limit=100)]
     assert sorted(keys.parse_sla_due(sk)[1:] for sk in due) == [
         (1, "first_reply.breach", 2), (2, "first_reply.breach", 2), (9, "first_reply.breach", 2)]
     table.put(ticket_item(ticket(1, None)))  # met or paused: out of the index
     left = [keys.parse_sla_due(sk)[1] for shard in range(keys.SLA_SHARDS)
-            for sk in repository.sla_due(shard, keys.stamp(T0), limit=100)]
+            for sk in repository.tickets.sla_due(shard, keys.stamp(T0), limit=100)]
     assert sorted(left) == [2, 9]
 
 

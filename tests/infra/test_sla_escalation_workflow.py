@@ -118,5 +118,5 @@ def test_a_due_check_runs_once_and_its_notice_waits_for_working_hours(aws, stack
     assert any(e["type"] == "WaitStateEntered" for e in history)
     key = notice["effect"]["notification"]["key"]
     assert desk.repository.table.get(*notification_sent(key)) is not None
-    assert "sla_first_reply_breached" in desk.repository.get_ticket(ticket.id).tags
+    assert "sla_first_reply_breached" in desk.repository.tickets.get_ticket(ticket.id).tags
     assert _tick(aws, stack)["started"] == 0  # the ticket left the due index

@@ -31,7 +31,7 @@ def test_a_new_mail_becomes_a_ticket_for_the_sender(ingest, helpdesk):
     ticket = helpdesk.tickets.get(_admin(helpdesk), result.ticket_id)
     assert (ticket.title, ticket.source, ticket.mailbox) == ("Не проходит оплата", "email",
                                                              MAILBOX)
-    customer = helpdesk.repository.user_by_contact("email", "ivan@example.ru")
+    customer = helpdesk.repository.people.user_by_contact("email", "ivan@example.ru")
     assert customer.name == "Иван Петров" and ticket.user_id == customer.id
     post = helpdesk.tickets.messages(_admin(helpdesk), ticket.id, "post")[0]
     assert post.text.startswith("Карта отклонена.") and "Your order" not in post.text
@@ -43,7 +43,7 @@ def test_the_same_mail_three_times_is_one_post(ingest, helpdesk):
     outcomes = [_take(ingest, raw, f"ses-{n}").outcome for n in range(3)]
     assert outcomes == ["created", "duplicate", "duplicate"]
     assert _take(ingest, raw, "ses-0").outcome == "duplicate"  # same SES id again
-    assert helpdesk.repository.get_ticket(2) is None  # no second ticket was opened
+    assert helpdesk.repository.tickets.get_ticket(2) is None  # no second ticket was opened
 
 
 def test_one_mail_to_two_of_our_mailboxes_is_one_ticket(ingest):
@@ -92,7 +92,7 @@ def test_cc_becomes_ticket_cc_and_a_reply_reopens(ingest, helpdesk):
 def test_automatic_mail_is_flagged_for_rules(ingest, helpdesk):
     result = _take(ingest, mail(headers={"Auto-Submitted": "auto-generated"}), "auto")
     assert result.outcome == "created" and result.automatic
-    event = helpdesk.repository.events(result.ticket_id)[0]
+    event = helpdesk.repository.tickets.events(result.ticket_id)[0]
     assert event.context["auto_submitted"] is True and event.context["channel"] == "email"
     post = helpdesk.tickets.messages(_admin(helpdesk), result.ticket_id, "post")[0]
     assert post.mail.automatic_reason == "Auto-Submitted: auto-generated"
@@ -106,7 +106,7 @@ def test_an_auto_reply_to_nothing_of_ours_makes_no_ticket(ingest, helpdesk, head
     result = _take(ingest, mail(sender="ooo@example.ru", headers=headers), "ooo")
     assert result.outcome == "auto_reply" and result.ticket_id is None
     assert helpdesk.tickets.list(_admin(helpdesk), TicketFilter()) == []
-    assert helpdesk.repository.user_by_contact("email", "ooo@example.ru") is None
+    assert helpdesk.repository.people.user_by_contact("email", "ooo@example.ru") is None
 
 
 def test_an_out_of_office_answer_joins_its_ticket_without_reopening(ingest, helpdesk):
@@ -184,7 +184,7 @@ def test_a_known_customer_is_found_by_address_in_any_case(ingest, helpdesk):
     admin = _admin(helpdesk)
     one, two = (helpdesk.tickets.get(admin, r.ticket_id) for r in (first, second))
     assert one.id != two.id and one.user_id == two.user_id
-    assert helpdesk.repository.get_user(one.user_id).name == "Anna K"
+    assert helpdesk.repository.people.get_user(one.user_id).name == "Anna K"
 
 
 def test_a_new_customer_joins_the_organization_of_his_domain(ingest, helpdesk):
@@ -192,4 +192,4 @@ def test_a_new_customer_joins_the_organization_of_his_domain(ingest, helpdesk):
                                          OrganizationCreate(name="ACME", domains=["acme.io"]))
     result = _take(ingest, mail(sender="bob@acme.io"), "o1")
     ticket = helpdesk.tickets.get(_admin(helpdesk), result.ticket_id)
-    assert helpdesk.repository.get_user(ticket.user_id).organiz_id == acme.id
+    assert helpdesk.repository.people.get_user(ticket.user_id).organiz_id == acme.id

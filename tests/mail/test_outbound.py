@@ -42,7 +42,7 @@ def test_a_staff_post_is_queued_then_sent_as_a_threaded_reply(conversation, outb
     assert sent["Message-ID"] == f"<{delivery.message_id}>"
     assert "Please restart it." in sent.get_body(("plain",)).get_content()
     assert f"ref:HD-{ticket_id}" in sent.get_body(("plain",)).get_content()
-    stored = helpdesk.repository.get_message("post", ticket_id, post.id)
+    stored = helpdesk.repository.tickets.get_message("post", ticket_id, post.id)
     assert stored.delivery.status == "sent"
 
 
@@ -80,7 +80,7 @@ def test_temporary_failures_are_raised_for_retry_and_give_up_records(conversatio
     clock.advance(days=400)  # stamped by the helpdesk's clock, not the host's
     final = outbound.give_up(ticket_id, post.id, "TemporaryFailure: Throttling")
     assert final.status == "failed" and abs(final.updated - clock.now) < timedelta(seconds=1)
-    assert helpdesk.repository.get_message("post", ticket_id, post.id).delivery.reason
+    assert helpdesk.repository.tickets.get_message("post", ticket_id, post.id).delivery.reason
 
 
 def test_posts_on_tickets_not_from_mail_are_not_mailed(helpdesk, outbound):

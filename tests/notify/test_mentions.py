@@ -26,7 +26,7 @@ def test_agents_and_departments_mentioned_in_a_comment_are_notified(helpdesk):
     ticket = helpdesk.tickets.create(admin, TicketCreate(title="Refund", user_email="c@x.io"))
     helpdesk.tickets.add_message(admin, ticket.id, "comment", MessageCreate(
         text="@анна please check; @бухгалтерия refund? cc c@x.io and @Анна again"))
-    event = helpdesk.repository.events(ticket.id)[-1]
+    event = helpdesk.repository.tickets.events(ticket.id)[-1]
     effects = mention_effects(helpdesk, event)
     assert [e["notification"]["to"] for e in effects] == [[anna.email], [boris.email]]
     assert effects[0]["notification"]["key"] == f"{event.event_id}:m{anna.id}"
@@ -35,7 +35,7 @@ def test_agents_and_departments_mentioned_in_a_comment_are_notified(helpdesk):
 
     helpdesk.tickets.add_message(admin, ticket.id, "comment", MessageCreate(
         text="no mentions here, write to boris@example.com"))
-    assert mention_effects(helpdesk, helpdesk.repository.events(ticket.id)[-1]) == []
+    assert mention_effects(helpdesk, helpdesk.repository.tickets.events(ticket.id)[-1]) == []
 
 
 def test_the_comment_event_carries_the_mention_to_the_fan_out(helpdesk):
@@ -47,6 +47,6 @@ def test_the_comment_event_carries_the_mention_to_the_fan_out(helpdesk):
     ticket = helpdesk.tickets.create(admin, TicketCreate(title="Outage", user_email="c@x.io"))
     helpdesk.tickets.add_message(admin, ticket.id, "comment", MessageCreate(text="@duty look"))
     runner = RuleRunner(helpdesk, mentions=lambda event: mention_effects(helpdesk, event))
-    version = helpdesk.repository.get_ticket(ticket.id).version
+    version = helpdesk.repository.tickets.get_ticket(ticket.id).version
     effects = runner.on_event(ticket.id, version).effects
     assert [e["notification"]["to"] for e in effects] == [[duty.email]]

@@ -35,13 +35,13 @@ class Desk:
             title=title, description=text or None, user_email=fields.pop(
                 "user_email", "client@example.com"), **fields))
         self.settle(ticket.id)
-        return self.helpdesk.repository.get_ticket(ticket.id)
+        return self.helpdesk.repository.tickets.get_ticket(ticket.id)
 
     def settle(self, ticket_id: int) -> list[dict[str, Any]]:
         """Run every event not yet run, in order, as the workflow would."""
         ran = []
         while True:
-            latest = self.helpdesk.repository.get_ticket(ticket_id).version
+            latest = self.helpdesk.repository.tickets.get_ticket(ticket_id).version
             version = self.done.get(ticket_id, 0) + 1
             if version > latest:
                 return ran
@@ -51,7 +51,7 @@ class Desk:
             self.results.append(result)
 
     def audit(self, ticket_id: int) -> list[str]:
-        return [c.new for e in self.helpdesk.repository.events(ticket_id)
+        return [c.new for e in self.helpdesk.repository.tickets.events(ticket_id)
                 for c in e.changes if c.field == "rule"]
 
 

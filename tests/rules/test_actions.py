@@ -42,19 +42,20 @@ def test_acknowledgement_reply_in_the_customers_language(desk):
     desk.rule(name="Ack", kind="new", actions=[
         {"type": "reply", "value": {"template_id": template.id}}])
     english = desk.ticket("Hi", "text", user_email="john@example.com", user_name="John")
-    customer = desk.helpdesk.repository.user_by_contact("email", "ivan@example.com")
+    customer = desk.helpdesk.repository.people.user_by_contact("email", "ivan@example.com")
     assert customer is None
     russian_user = desk.helpdesk.users.find_or_create_customer("ivan@example.com", "Иван")
     desk.helpdesk.users.update(desk.admin, russian_user.id, UserUpdate(language="ru"))
     russian = desk.ticket("Привет", "текст", user_email="ivan@example.com")
 
     def replies(ticket):
-        return [p.text for p in desk.helpdesk.repository.messages("post", ticket.id)
+        return [p.text for p in desk.helpdesk.repository.tickets.messages("post", ticket.id)
                 if p.author_type.value == "staff"]
 
     assert replies(english) == [f"Hello John, we got your request {english.unique_id}."]
     assert replies(russian) == [f"Здравствуйте, Иван! Заявка {russian.unique_id} принята."]
-    (event,) = [e for e in desk.helpdesk.repository.events(english.id) if e.actor.type == "rule"]
+    events = desk.helpdesk.repository.tickets.events(english.id)
+    (event,) = [e for e in events if e.actor.type == "rule"]
     assert event.kind == "post_added"  # so the delivery step sends it
 
 
@@ -76,7 +77,7 @@ def test_effects_are_carried_by_the_rules_event_with_deterministic_keys(desk):
         "subject": "New: Printer on fire", "text": f"{ticket.unique_id} is yours"}
     assert customer["text"] == "We are on it" and slack["notification"]["kind"] == "slack"
     # A second run of the rules event's workflow hands out the same keys.
-    rules_event = desk.helpdesk.repository.get_ticket(ticket.id).version
+    rules_event = desk.helpdesk.repository.tickets.get_ticket(ticket.id).version
     again = desk.runner.on_event(ticket.id, rules_event).as_dict()["effects"]
     assert again == effects
 
@@ -117,5 +118,5 @@ def test_ticket_link_in_a_rule_note_points_at_the_configured_workspace(memory_ta
     desk.rule(name="Link", kind="new", actions=[
         {"type": "note", "value": {"text": "Open: {{ ticket.link }}"}}])
     ticket = desk.ticket("Printer")
-    notes = [m.text for m in helpdesk.repository.messages("comment", ticket.id)]
+    notes = [m.text for m in helpdesk.repository.tickets.messages("comment", ticket.id)]
     assert notes == [f"Open: https://desk.example.com/tickets/{ticket.id}"]

@@ -15,7 +15,7 @@ from tests.mail.conftest import MAILBOX, mail
 
 
 def tags(desk: Any, ticket_id: int) -> list[str]:
-    return desk.helpdesk.repository.get_ticket(ticket_id).tags
+    return desk.helpdesk.repository.tickets.get_ticket(ticket_id).tags
 
 
 def update(desk: Any, ticket_id: int, **fields: Any) -> None:
@@ -64,7 +64,7 @@ def test_changed_finds_its_field_among_the_other_changes_of_one_update(desk):
               actions=[{"type": "note", "value": {"text": "tags changed"}}])
     ticket = desk.ticket("Many at once", priority_id=1)
     update(desk, ticket.id, status_id="pending", priority_id=4, tags=["vip"])
-    assert desk.helpdesk.repository.get_ticket(ticket.id).department_id == 1
+    assert desk.helpdesk.repository.tickets.get_ticket(ticket.id).department_id == 1
     assert [line.split(":")[0] for line in desk.audit(ticket.id)] == [
         "rule 'Escalated' fired", "rule 'Tagged' fired"]
 

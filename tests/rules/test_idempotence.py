@@ -76,10 +76,10 @@ staff_changes = st.lists(st.sampled_from([
 
 def state(desk: Desk, ticket_id: int, fake_providers: Any, mail: RecordingMail) -> Any:
     repository = desk.helpdesk.repository
-    return (repository.get_ticket(ticket_id).model_dump(),
-            [e.model_dump() for e in repository.events(ticket_id)],
+    return (repository.tickets.get_ticket(ticket_id).model_dump(),
+            [e.model_dump() for e in repository.tickets.events(ticket_id)],
             [m.model_dump() for kind in ("post", "comment")
-             for m in repository.messages(kind, ticket_id)],
+             for m in repository.tickets.messages(kind, ticket_id)],
             len(fake_providers.requests_to(SEND_MESSAGE)), len(mail.sent))
 
 
@@ -108,7 +108,7 @@ def test_running_an_events_rules_again_changes_nothing(fake_providers, rules, ti
         """Every event not run yet, as the workflow runs it, and then once more."""
         ran = 0
         while (version := desk.done.get(ticket_id, 0) + 1) <= (
-                helpdesk.repository.get_ticket(ticket_id).version):
+                helpdesk.repository.tickets.get_ticket(ticket_id).version):
             first = desk.runner.on_event(ticket_id, version).as_dict()
             desk.done[ticket_id] = version
             send_effects(desk, sender, [first])
@@ -126,9 +126,9 @@ def test_running_an_events_rules_again_changes_nothing(fake_providers, rules, ti
 
     assert run_each_event_twice() >= 1
     for change in changes:
-        if helpdesk.repository.get_ticket(ticket_id).trashed:
+        if helpdesk.repository.tickets.get_ticket(ticket_id).trashed:
             break
         helpdesk.tickets.update(desk.admin, ticket_id, TicketUpdate(**change))
         run_each_event_twice()
-    assert desk.done[ticket_id] == helpdesk.repository.get_ticket(ticket_id).version
+    assert desk.done[ticket_id] == helpdesk.repository.tickets.get_ticket(ticket_id).version
 

@@ -51,7 +51,7 @@ def open_ticket(desk: Any, clock: Any, spec: dict[str, Any]) -> Any:
         user_email=email, **spec))
     clock.advance(hours=age_hours)
     desk.settle(ticket.id)
-    return desk.helpdesk.repository.get_ticket(ticket.id)
+    return desk.helpdesk.repository.tickets.get_ticket(ticket.id)
 
 
 def case(name: str, condition: dict[str, Any], match: dict[str, Any],
@@ -344,7 +344,7 @@ def test_operator(desk, clock, condition, match, miss):
     fired = open_ticket(desk, clock, match)
     assert "hit" in fired.tags
     assert desk.audit(fired.id) == [HIT_LINE]
-    (event,) = [e for e in desk.helpdesk.repository.events(fired.id)
+    (event,) = [e for e in desk.helpdesk.repository.tickets.events(fired.id)
                 if e.kind == "rules_applied"]
     assert event.actor.type.value == "rule"
     assert [c.model_dump(include={"field", "new"}) for c in event.changes
@@ -353,7 +353,7 @@ def test_operator(desk, clock, condition, match, miss):
     left = open_ticket(desk, clock, miss)
     assert "hit" not in left.tags
     assert desk.audit(left.id) == []
-    assert [e.kind for e in desk.helpdesk.repository.events(left.id)] == ["created"]
+    assert [e.kind for e in desk.helpdesk.repository.tickets.events(left.id)] == ["created"]
 
 
 @pytest.mark.parametrize("condition", [
@@ -384,7 +384,7 @@ def test_hours_since_a_reply_that_never_came_are_neither_more_nor_less(desk, clo
                                       MessageCreate(text="Ответили"))
     clock.advance(hours=48)
     desk.runner.periodic(clock())
-    assert desk.helpdesk.repository.get_ticket(answered.id).tags == ["overdue"]
+    assert desk.helpdesk.repository.tickets.get_ticket(answered.id).tags == ["overdue"]
     assert desk.audit(answered.id) == ["rule 'Overdue' fired: tags + overdue"]
-    assert desk.helpdesk.repository.get_ticket(never.id).tags == []
+    assert desk.helpdesk.repository.tickets.get_ticket(never.id).tags == []
     assert desk.audit(never.id) == []

@@ -33,12 +33,12 @@ def test_reminder_once_then_close_with_a_fake_clock(desk, clock):
         runner.periodic(clock())
     assert [line.split(":")[0] for line in desk.audit(ticket.id)] == [
         "rule 'Remind after 3 days' fired"]
-    assert len(desk.helpdesk.repository.messages("comment", ticket.id)) == 1
+    assert len(desk.helpdesk.repository.tickets.messages("comment", ticket.id)) == 1
 
     for _ in range(3 * 24 * 2):  # to day 7: closed
         clock.advance(minutes=30)
         runner.periodic(clock())
-    closed = desk.helpdesk.repository.get_ticket(ticket.id)
+    closed = desk.helpdesk.repository.tickets.get_ticket(ticket.id)
     assert closed.status_id == "closed"
     assert [line.split(":")[0] for line in desk.audit(ticket.id)] == [
         "rule 'Remind after 3 days' fired", "rule 'Close after 7 days' fired"]

@@ -21,7 +21,7 @@ def test_incoming_ticket_matching_any_keyword_is_routed_and_audited(desk):
     assert (routed.priority_id, routed.tags) == (3, ["billing"])
     (line,) = desk.audit(routed.id)
     assert line.startswith("rule 'Billing' fired:") and "priority_id = 3" in line
-    (event,) = [e for e in desk.helpdesk.repository.events(routed.id)
+    (event,) = [e for e in desk.helpdesk.repository.tickets.events(routed.id)
                 if e.kind == "rules_applied"]
     assert event.actor.type.value == "rule"
 
@@ -68,10 +68,10 @@ def test_updated_rule_on_status_change_from_to(desk):
     ticket = desk.ticket("Help")
     desk.helpdesk.tickets.update(desk.admin, ticket.id, TicketUpdate(priority_id=2))
     desk.settle(ticket.id)
-    assert desk.helpdesk.repository.get_ticket(ticket.id).tags == []
+    assert desk.helpdesk.repository.tickets.get_ticket(ticket.id).tags == []
     desk.helpdesk.tickets.update(desk.admin, ticket.id, TicketUpdate(status_id="closed"))
     desk.settle(ticket.id)
-    assert desk.helpdesk.repository.get_ticket(ticket.id).tags == ["rate-me"]
+    assert desk.helpdesk.repository.tickets.get_ticket(ticket.id).tags == ["rate-me"]
     assert len(desk.audit(ticket.id)) == 1  # fired once for the event, not again for its own
 
 
@@ -82,10 +82,10 @@ def test_a_rule_that_sets_what_it_tests_settles_without_a_new_event(desk):
     ticket = desk.ticket("x")
     desk.helpdesk.tickets.update(desk.admin, ticket.id, TicketUpdate(tags=["vip"]))
     desk.settle(ticket.id)
-    events = desk.helpdesk.repository.events(ticket.id)
+    events = desk.helpdesk.repository.tickets.events(ticket.id)
     # created, the update, the rule's change; the rule's own event changes nothing more.
     assert [e.kind for e in events] == ["created", "updated", "rules_applied"]
-    assert desk.helpdesk.repository.get_ticket(ticket.id).priority_id == 4
+    assert desk.helpdesk.repository.tickets.get_ticket(ticket.id).priority_id == 4
 
 
 def test_two_rules_undoing_each_other_settle_without_a_loop(desk):
@@ -102,9 +102,9 @@ def test_two_rules_undoing_each_other_settle_without_a_loop(desk):
     ran = desk.settle(ticket.id)
     # Ping then Pong in one pass: no net change, so no event and nothing to re-run.
     assert [r["rules_fired"] for r in ran] == [["Ping", "Pong"]]
-    assert [e.kind for e in desk.helpdesk.repository.events(ticket.id)] == [
+    assert [e.kind for e in desk.helpdesk.repository.tickets.events(ticket.id)] == [
         "created", "updated"]
-    assert desk.helpdesk.repository.get_ticket(ticket.id).tags == ["ping"]
+    assert desk.helpdesk.repository.tickets.get_ticket(ticket.id).tags == ["ping"]
 
 
 def test_a_chain_of_rules_stops_at_the_depth_cap_and_says_so(desk, caplog):
@@ -125,7 +125,7 @@ def test_a_chain_of_rules_stops_at_the_depth_cap_and_says_so(desk, caplog):
 def test_no_net_change_emits_no_event(desk):
     desk.rule(name="Tag", kind="new", actions=[{"type": "add_tags", "value": ["x"]}])
     ticket = desk.ticket("x")
-    before = desk.helpdesk.repository.get_ticket(ticket.id).version
+    before = desk.helpdesk.repository.tickets.get_ticket(ticket.id).version
     same = desk.helpdesk.tickets.update(desk.admin, ticket.id, TicketUpdate(tags=["x"]))
     assert same.version == before
 
@@ -136,6 +136,6 @@ def test_running_an_event_twice_applies_it_once(desk):
     ticket = desk.ticket("x")
     again = desk.runner.on_event(ticket.id, 1).as_dict()
     assert again["rules_fired"] == ["Count"]
-    assert len(desk.helpdesk.repository.messages("comment", ticket.id)) == 1
-    assert len([e for e in desk.helpdesk.repository.events(ticket.id)
+    assert len(desk.helpdesk.repository.tickets.messages("comment", ticket.id)) == 1
+    assert len([e for e in desk.helpdesk.repository.tickets.events(ticket.id)
                 if e.kind == "rules_applied"]) == 1

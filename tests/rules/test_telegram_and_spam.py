@@ -81,9 +81,9 @@ def test_spam_goes_to_the_trash_and_no_other_rule_touches_it(desk):
     # The rules' own event does not wake the updated rules: nothing more is written.
     assert [r["rules_fired"] for r in ran] == [["Spam filter"], []]
     assert ran[-1]["skipped"] == "the ticket is gone or in the trash"
-    assert [e.kind for e in desk.helpdesk.repository.events(spam.id)] == [
+    assert [e.kind for e in desk.helpdesk.repository.tickets.events(spam.id)] == [
         "created", "rules_applied"]
-    assert desk.helpdesk.repository.messages("comment", spam.id) == []
+    assert desk.helpdesk.repository.tickets.messages("comment", spam.id) == []
 
     fine = desk.ticket("Где мой заказ?")
     assert not fine.trashed and fine.tags == ["routed"]
@@ -100,7 +100,7 @@ def test_spam_by_sender_address_and_restoring_it(desk):
     # Staff disagree and restore it: it is a live ticket again and rules see that change.
     desk.helpdesk.tickets.restore(desk.admin, spam.id)
     desk.settle(spam.id)
-    restored = desk.helpdesk.repository.get_ticket(spam.id)
+    restored = desk.helpdesk.repository.tickets.get_ticket(spam.id)
     assert not restored.trashed
     assert [line.split(":")[0] for line in desk.audit(spam.id)] == [
         "rule 'Spam filter' fired", "rule 'On every change' fired"]

@@ -60,13 +60,13 @@ class Desk:
                                                  MessageCreate(text=text))
 
     def customer_writes(self, ticket_id: int, text: str = "Any news?") -> Any:
-        customer = self.helpdesk.repository.user_by_contact("email", "ann@example.com")
+        customer = self.helpdesk.repository.people.user_by_contact("email", "ann@example.com")
         from helpdesk.tickets import Inbound
 
         return self.helpdesk.tickets.add_inbound(ticket_id, Inbound(author=customer, text=text))
 
     def get(self, ticket_id: int) -> Any:
-        return self.helpdesk.repository.get_ticket(ticket_id)
+        return self.helpdesk.repository.tickets.get_ticket(ticket_id)
 
 
 @pytest.fixture

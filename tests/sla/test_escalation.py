@@ -10,8 +10,9 @@ from helpdesk.models import Ticket
 from helpdesk.sla.escalation import Check, Escalations, due_checks
 from helpdesk.sla.model import Stage, Target
 from helpdesk.store.memory import MemoryTable
-from helpdesk.store.repository import Repository, ticket_item
+from helpdesk.store.repository import Repository
 from helpdesk.store.table import QueryRequest
+from helpdesk.store.ticket_records import ticket_item
 from tests.sla.conftest import CRITICAL, berlin
 
 
@@ -24,7 +25,8 @@ def _escalate_due(desk: Any) -> list[Any]:
 
 
 def _sla_events(desk: Any, ticket_id: int) -> list[Any]:
-    return [e for e in desk.helpdesk.repository.events(ticket_id) if e.kind.startswith("sla_")]
+    events = desk.helpdesk.repository.tickets.events(ticket_id)
+    return [e for e in events if e.kind.startswith("sla_")]
 
 
 def _team(desk: Any) -> tuple[Any, Any]:

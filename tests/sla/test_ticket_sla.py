@@ -259,7 +259,7 @@ def test_a_ticket_from_before_sla_tracking_starts_its_clock_at_its_next_change(o
     office.at(berlin(2026, 11, 23, 10, 0))
     ticket = office.ticket()
     table = office.helpdesk.repository.table
-    from helpdesk.store.repository import ticket_item
+    from helpdesk.store.ticket_records import ticket_item
 
     legacy = ticket.model_copy(update={"sla": None})  # as stored before this release
     table.put(ticket_item(legacy))

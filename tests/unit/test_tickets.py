@@ -30,7 +30,7 @@ def test_ticket_for_a_new_email_creates_the_customer_and_first_post(helpdesk, ad
         title="Не работает оплата", description="Деньги списались", user_email="Ivan@Mail.RU",
         user_name="Иван"))
     assert ticket.unique_id == f"HD-{ticket.id}"
-    customer = helpdesk.repository.user_by_contact("email", "ivan@mail.ru")
+    customer = helpdesk.repository.people.user_by_contact("email", "ivan@mail.ru")
     assert customer.name == "Иван" and ticket.user_id == customer.id
     posts = helpdesk.tickets.messages(admin, ticket.id, "post")
     assert [(p.text, p.author_type.value) for p in posts] == [("Деньги списались", "customer")]
@@ -125,7 +125,7 @@ def test_trash_restore_and_delete_for_good(helpdesk, admin):
 
 def test_a_concurrent_update_is_retried_not_lost(helpdesk, admin, monkeypatch):
     ticket = helpdesk.tickets.create(admin, TicketCreate(title="x", user_email="c@x.io"))
-    real_commit = helpdesk.repository.commit_ticket
+    real_commit = helpdesk.repository.tickets.commit_ticket
     interfered = threading.Event()
 
     def commit_after_someone_else(ticket_, event, previous, extra=None):
@@ -134,7 +134,7 @@ def test_a_concurrent_update_is_retried_not_lost(helpdesk, admin, monkeypatch):
             helpdesk.tickets.update(admin, ticket.id, TicketUpdate(priority_id=4))
         return real_commit(ticket_, event, previous, extra)
 
-    monkeypatch.setattr(helpdesk.repository, "commit_ticket", commit_after_someone_else)
+    monkeypatch.setattr(helpdesk.repository.tickets, "commit_ticket", commit_after_someone_else)
     helpdesk.tickets.update(admin, ticket.id, TicketUpdate(status_id="pending"))
     final = helpdesk.tickets.get(admin, ticket.id)
     assert (final.status_id, final.priority_id) == ("pending", 4)
@@ -146,7 +146,7 @@ def test_endless_contention_is_rejected_with_conflict(helpdesk, admin, monkeypat
     def always_stale(*args, **kwargs):
         raise StaleVersion("someone else won")
 
-    monkeypatch.setattr(helpdesk.repository, "commit_ticket", always_stale)
+    monkeypatch.setattr(helpdesk.repository.tickets, "commit_ticket", always_stale)
     with pytest.raises(Conflict):
         helpdesk.tickets.update(admin, ticket.id, TicketUpdate(status_id="pending"))
 

@@ -18,7 +18,7 @@ def admin(helpdesk):
 
 def test_keys_are_stored_hashed_and_shown_once(helpdesk, admin):
     user, key = helpdesk.users.create(admin, UserCreate(name="Ann", email="ann@x.io", group_id=2))
-    stored = helpdesk.repository.get_user(user.id)
+    stored = helpdesk.repository.people.get_user(user.id)
     assert key and key not in stored.model_dump_json()
     assert helpdesk.users.authenticate("ANN@x.io", key).user.id == user.id
     with pytest.raises(Unauthorized):
@@ -49,7 +49,7 @@ def test_changing_email_moves_the_login(helpdesk, admin):
     user, key = helpdesk.users.create(admin, UserCreate(name="D", email="d@x.io", group_id=2))
     helpdesk.users.update(admin, user.id, UserUpdate(email="d2@x.io"))
     assert helpdesk.users.authenticate("d2@x.io", key).user.id == user.id
-    assert helpdesk.repository.user_by_contact("email", "d@x.io") is None
+    assert helpdesk.repository.people.user_by_contact("email", "d@x.io") is None
 
 
 def test_agents_cannot_manage_staff(helpdesk, admin):

@@ -51,7 +51,8 @@ def visitor_reads() -> Any:
 def submit_form(channel_id: str) -> Any:
     fields = parse(FormSubmission, public.current_request)
     outcome = WebEntry(current()).submit_form(path_id(channel_id, "channel_id"), fields, _ip())
-    ticket = current().repository.get_ticket(outcome.ticket_id) if outcome.ticket_id else None
+    ticket = (current().repository.tickets.get_ticket(outcome.ticket_id)
+              if outcome.ticket_id else None)
     return data({"status": outcome.outcome,
                  "ticket": ticket.unique_id if ticket else None})
 

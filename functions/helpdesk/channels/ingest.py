@@ -67,7 +67,7 @@ class ChannelIngest:
                  custom_fields: dict[str, Any]) -> ChannelOutcome:
         arrival = _ChannelArrival(self, channel, event, self._customer(channel, event),
                                   custom_fields)
-        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository)
+        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository.ids)
         details = "handled concurrently" if landed.outcome == "duplicate" else ""
         return ChannelOutcome(event.event_id, landed.outcome, landed.ticket_id,
                               landed.post_id, details)
@@ -95,7 +95,7 @@ class ChannelIngest:
         if link is None:
             return Thread()
         linked = int(link["ticket_id"])
-        ticket = self.helpdesk.repository.get_ticket(linked)
+        ticket = self.helpdesk.repository.tickets.get_ticket(linked)
         if ticket is None or ticket.trashed:
             return Thread(linked=linked)
         closed = self.helpdesk.tickets.is_closed(ticket.status_id)
@@ -106,7 +106,7 @@ class ChannelIngest:
 
     def inbound(self, channel: Channel, event: ChannelMessage, customer: User,
                 ticket_id: int, thread: Thread) -> Inbound:
-        message_id = self.helpdesk.repository.next_id("message")
+        message_id = self.helpdesk.repository.ids.next_id("message")
         link = {"ticket_id": ticket_id, "post_id": message_id}
         claims: list[Claim] = [Done(CHANNEL_EVENT, (channel.id, event.event_id), link)]
         if event.provider_message_id:
@@ -132,8 +132,8 @@ class ChannelIngest:
             return ChannelOutcome(event.event_id, "unknown",
                                   details="the message is not one we received")
         ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
-        ticket = self.helpdesk.repository.get_ticket(ticket_id)
-        author = self.helpdesk.repository.get_user(ticket.user_id) if (
+        ticket = self.helpdesk.repository.tickets.get_ticket(ticket_id)
+        author = self.helpdesk.repository.people.get_user(ticket.user_id) if (
             ticket and ticket.user_id) else None
         if ticket is None or author is None:
             return ChannelOutcome(event.event_id, "unknown", details="its ticket is gone")
@@ -155,14 +155,14 @@ class ChannelIngest:
             return ChannelOutcome(event.event_id, "unknown",
                                   details="not a message we sent")
         ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
-        post = self.helpdesk.repository.get_message("post", ticket_id, post_id)
+        post = self.helpdesk.repository.tickets.get_message("post", ticket_id, post_id)
         if post is None or post.delivery is None:
             return ChannelOutcome(event.event_id, "unknown", ticket_id, post_id, "no post")
         if STATUS_ORDER.get(event.status, 0) > STATUS_ORDER.get(post.delivery.status, 0):
             post.delivery = post.delivery.model_copy(update={
                 "status": event.status, "reason": event.reason or None,
                 "updated": self.helpdesk.clock()})
-            self.helpdesk.repository.replace_message("post", post)
+            self.helpdesk.repository.tickets.replace_message("post", post)
         return ChannelOutcome(event.event_id, "status", ticket_id, post_id, event.status)
 
 

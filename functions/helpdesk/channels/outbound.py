@@ -34,8 +34,8 @@ class ChannelOutbound:
         files), a retried step sends only what is missing. TemporaryFailure propagates for
         the workflow's retry; a permanent refusal is recorded on the post."""
         repository = self.helpdesk.repository
-        ticket = repository.get_ticket(ticket_id)
-        post = repository.get_message("post", ticket_id, post_id)
+        ticket = repository.tickets.get_ticket(ticket_id)
+        post = repository.tickets.get_message("post", ticket_id, post_id)
         if ticket is None or post is None or post.delivery is None:
             return Delivery(status="skipped", reason="nothing to deliver")
         if post.delivery.status != "queued" or post.author_type is not ActorType.STAFF:
@@ -78,8 +78,8 @@ class ChannelOutbound:
         """Downloads what a customer's message referenced and lists it as files of the post.
         A file the provider no longer serves is noted on the post, not retried forever."""
         repository = self.helpdesk.repository
-        ticket = repository.get_ticket(ticket_id)
-        post = repository.get_message("post", ticket_id, post_id)
+        ticket = repository.tickets.get_ticket(ticket_id)
+        post = repository.tickets.get_message("post", ticket_id, post_id)
         if ticket is None or post is None or not post.media or not ticket.channel_id:
             return []
         channel = self.helpdesk.records.channels.get(ticket.channel_id)
@@ -105,7 +105,7 @@ class ChannelOutbound:
                                       link=f"/api/v2/tickets/{ticket_id}/files/{file_id}",
                                       size=len(downloaded.content), key=key))
         post.files, post.media = [*post.files, *fetched], []
-        repository.replace_message("post", post)
+        repository.tickets.replace_message("post", post)
         return fetched
 
     def _remember(self, channel: Channel, provider_id: str, ticket_id: int,
@@ -117,5 +117,5 @@ class ChannelOutbound:
     def _record(self, post: Message, delivery: Delivery) -> Delivery:
         """Sets and saves the post's delivery (the post object follows along)."""
         post.delivery = delivery.model_copy(update={"updated": self.helpdesk.clock()})
-        self.helpdesk.repository.replace_message("post", post)
+        self.helpdesk.repository.tickets.replace_message("post", post)
         return post.delivery

@@ -61,7 +61,7 @@ class Channels:
                      if name not in given}
         values = ChannelSecrets(**given, **generated)
         now = self._clock()
-        channel = Channel(id=self._repository.next_id("channel"), type=fields.type,
+        channel = Channel(id=self._repository.ids.next_id("channel"), type=fields.type,
                           name=fields.name, department_id=fields.department_id,
                           options=merged_options(ChannelOptions(), fields.options),
                           secret_hints=_hints(values), date_created=now, date_updated=now,

@@ -115,7 +115,7 @@ class Telephony:
             seconds = event.duration if event.duration is not None else _seconds(state)
             lines = [f"{way} call with {phone}, {seconds // 60}:{seconds % 60:02d}."]
         agent_id = event.user_id or (event.user_ids[0] if event.user_ids else None)
-        agent = self.helpdesk.repository.get_user(agent_id) if agent_id else None
+        agent = self.helpdesk.repository.people.get_user(agent_id) if agent_id else None
         if agent is not None:
             lines.append(f"Agent: {agent.name}.")
         if event.audio_record:

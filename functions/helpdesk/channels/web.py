@@ -96,7 +96,7 @@ class WebEntry:
 
     def visitor_says(self, token: str, fields: VisitorMessage, ip: str) -> ChannelOutcome:
         session, customer_id, channel = self._session(token, ip)
-        customer = self.helpdesk.repository.get_user(customer_id)
+        customer = self.helpdesk.repository.people.get_user(customer_id)
         if customer is None:
             raise NotFound("the chat session's visitor no longer exists")
         event = ChannelMessage(
@@ -113,13 +113,14 @@ class WebEntry:
         link = self.helpdesk.links.conversation(channel.id, session)
         if link is None:
             return []
-        posts = self.helpdesk.repository.messages("post", int(link["ticket_id"]))
+        posts = self.helpdesk.repository.tickets.messages("post", int(link["ticket_id"]))
         names = {}
         lines = []
         for post in posts:
             agent = post.author_type is ActorType.STAFF
             if agent and post.user_id not in names:
-                user = self.helpdesk.repository.get_user(post.user_id) if post.user_id else None
+                user = (self.helpdesk.repository.people.get_user(post.user_id)
+                        if post.user_id else None)
                 names[post.user_id] = user.name if user else "Support"
             lines.append(ChatLine(post.id, post.text, "agent" if agent else "visitor",
                                   names.get(post.user_id, "") if agent else "", post.date_created))

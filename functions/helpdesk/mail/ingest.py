@@ -115,7 +115,7 @@ class MailIngest:
         if not mail.auto_submitted:
             # A person writing from the address proves it receives mail again.
             self.helpdesk.links.clear_bouncing(sender_address)
-        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository)
+        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository.ids)
         if landed.earlier is not None:
             return _result_of(landed.earlier)
         return IngestResult(landed.outcome, landed.ticket_id, landed.post_id, landed.matched_by,
@@ -145,13 +145,13 @@ class MailIngest:
         for message_id in dict.fromkeys(candidates):
             item = self.helpdesk.links.mail_message(message_id)
             if item is not None:
-                ticket = repository.get_ticket(int(item["ticket_id"]))
+                ticket = repository.tickets.get_ticket(int(item["ticket_id"]))
                 if ticket is not None and not ticket.trashed:
                     return Thread(ticket, f"In-Reply-To/References {message_id}")
         for pattern, where, text in ((self._token, "subject", mail.subject),
                                      (self._footer, "footer", mail.text)):
             for match in pattern.finditer(text):
-                ticket = repository.get_ticket(int(match[1]))
+                ticket = repository.tickets.get_ticket(int(match[1]))
                 if ticket is not None and not ticket.trashed:
                     return Thread(ticket, f"ticket token in the {where}")
         return Thread()
@@ -159,7 +159,7 @@ class MailIngest:
     def inbound(self, mail: ParsedMail, raw_key: str, ses_message_id: str | None,
                  customer: User, mailbox: str, ticket_id: int) -> Inbound:
         repository = self.helpdesk.repository
-        message_id = repository.next_id("message")
+        message_id = repository.ids.next_id("message")
         split = split_reply(mail.text)
         files = [self._store(ticket_id, message_id, number, attachment)
                  for number, attachment in enumerate(mail.attachments, start=1)]
@@ -208,7 +208,7 @@ class MailIngest:
         ticket_id = int(original["ticket_id"])
         note = (f"Delivery to {', '.join(bounce.recipients) or 'the customer'} failed "
                 f"({bounce.action} {bounce.status}): {bounce.diagnostic}")
-        comment_id = self.helpdesk.repository.next_id("message")
+        comment_id = self.helpdesk.repository.ids.next_id("message")
         comment = self.helpdesk.tickets.add_system_comment(
             ticket_id, note, files=[self._store(ticket_id, comment_id, 1, _dsn_file(raw))],
             message_id=comment_id)

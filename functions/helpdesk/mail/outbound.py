@@ -39,8 +39,8 @@ class MailOutbound:
     def deliver(self, ticket_id: int, post_id: int, *, override_bounce: bool = False) -> Delivery:
         """Idempotent: a post already sent (or not meant for mail) is left as it is."""
         repository = self.helpdesk.repository
-        ticket = repository.get_ticket(ticket_id)
-        post = repository.get_message("post", ticket_id, post_id)
+        ticket = repository.tickets.get_ticket(ticket_id)
+        post = repository.tickets.get_message("post", ticket_id, post_id)
         if ticket is None or post is None or post.delivery is None:
             return Delivery(status="skipped", reason="nothing to deliver")
         if post.delivery.status == "sent" or post.author_type is not ActorType.STAFF:
@@ -64,7 +64,7 @@ class MailOutbound:
                                            attempts=attempts))
 
     def give_up(self, ticket_id: int, post_id: int, reason: str) -> Delivery:
-        post = self.helpdesk.repository.get_message("post", ticket_id, post_id)
+        post = self.helpdesk.repository.tickets.get_message("post", ticket_id, post_id)
         if post is None or post.delivery is None or post.delivery.status == "sent":
             return Delivery(status="skipped", reason="nothing to mark")
         return self._record(post, post.delivery.model_copy(
@@ -77,10 +77,10 @@ class MailOutbound:
         `Auto-Submitted: auto-generated` so the other side's robots stay quiet. `key` names
         the cause (rule + event): running it again sends nothing new."""
         repository = self.helpdesk.repository
-        ticket = repository.get_ticket(ticket_id)
+        ticket = repository.tickets.get_ticket(ticket_id)
         if ticket is None or not ticket.user_email:
             return Delivery(status="skipped", reason="no customer address")
-        answering = (repository.get_message("post", ticket_id, answering_post_id)
+        answering = (repository.tickets.get_message("post", ticket_id, answering_post_id)
                      if answering_post_id else None)
         if answering is not None and answering.mail and answering.mail.auto_submitted:
             return Delivery(status="skipped", reason="the customer's mail was automatic "
@@ -114,7 +114,7 @@ class MailOutbound:
         return held is not None and held.get("cause") == key
 
     def compose(self, ticket: Ticket, post: Message, mailbox: str, message_id: str) -> bytes:
-        author = self.helpdesk.repository.get_user(post.user_id) if post.user_id else None
+        author = self.helpdesk.repository.people.get_user(post.user_id) if post.user_id else None
         return self._build(ticket, author.name if author else "Support", post.text,
                            post.files, mailbox, message_id, post.date_created)
 
@@ -166,5 +166,5 @@ class MailOutbound:
     def _record(self, post: Message, delivery: Delivery) -> Delivery:
         # Stamped by the helpdesk's clock (the model's default would be the host's time).
         post.delivery = delivery.model_copy(update={"updated": self.helpdesk.clock()})
-        self.helpdesk.repository.replace_message("post", post)
+        self.helpdesk.repository.tickets.replace_message("post", post)
         return post.delivery

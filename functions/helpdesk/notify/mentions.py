@@ -57,11 +57,11 @@ def mention_effects(helpdesk: MentionsDesk, event: TicketEvent) -> list[dict[str
     if not isinstance(comment_id, int):
         return []
     repository = helpdesk.repository
-    comment = repository.get_message("comment", event.ticket_id, comment_id)
-    ticket = repository.get_ticket(event.ticket_id)
+    comment = repository.tickets.get_message("comment", event.ticket_id, comment_id)
+    ticket = repository.tickets.get_ticket(event.ticket_id)
     if comment is None or ticket is None or "@" not in comment.text:
         return []
-    people = mentioned_staff(comment.text, repository.users_of_kind(UserKind.STAFF.value),
+    people = mentioned_staff(comment.text, repository.people.users_of_kind(UserKind.STAFF.value),
                              helpdesk.dictionaries.list("departments"))
     author = event.actor.name or "A colleague"
     return [{"type": "notify", "notification": {

@@ -85,8 +85,8 @@ class EffectSender:
 
     def _webhook(self, effect: dict[str, Any], ticket_id: int, version: int) -> dict[str, Any]:
         repository = self.helpdesk.repository
-        event = repository.event(ticket_id, version)
-        ticket = repository.get_ticket(ticket_id)
+        event = repository.tickets.event(ticket_id, version)
+        ticket = repository.tickets.get_ticket(ticket_id)
         if event is None:
             return {"status": "skipped", "reason": "the event is gone"}
         key = str(effect["key"])
@@ -98,7 +98,7 @@ class EffectSender:
 
     def _customer_email(self, effect: dict[str, Any], ticket_id: int,
                         version: int) -> dict[str, Any]:
-        event = self.helpdesk.repository.event(ticket_id, version)
+        event = self.helpdesk.repository.tickets.event(ticket_id, version)
         cause = event.context.get("cause", "") if event else ""
         answering = _post_of(self.helpdesk.tickets, str(cause))
         delivery = self._customer_mail().send_automatic(

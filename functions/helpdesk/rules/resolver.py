@@ -59,11 +59,11 @@ class StoredResolver:
         return self.helpdesk.dictionaries.get(dictionary, entry_id) is not None
 
     def is_active_agent(self, user_id: int) -> bool:
-        user = self._repository.get_user(user_id)
+        user = self._repository.people.get_user(user_id)
         return user is not None and user.kind is UserKind.STAFF and user.active
 
     def agents_of(self, department_id: int | None) -> list[User]:
-        return sorted((u for u in self._repository.users_of_kind(UserKind.STAFF.value)
+        return sorted((u for u in self._repository.people.users_of_kind(UserKind.STAFF.value)
                        if u.active and department_id in u.department), key=lambda u: u.id)
 
     def owner_for(self, strategy: str, ticket: Ticket) -> int | None:
@@ -72,25 +72,25 @@ class StoredResolver:
             return None
         if strategy == "round_robin":
             # An atomic counter per department: concurrent events take different turns.
-            turn = self._repository.next_id(keys.round_robin_counter(ticket.department_id))
+            turn = self._repository.ids.next_id(keys.round_robin_counter(ticket.department_id))
             return agents[(turn - 1) % len(agents)].id
         loads = {agent.id: self._open_load(agent.id) for agent in agents}
         return min(agents, key=lambda agent: (loads[agent.id], agent.id)).id
 
     def _open_load(self, agent_id: int) -> int:
         index, pk = keys.tickets_by_owner(agent_id)
-        tickets = self._repository.tickets_in(index, pk, KeyRange())
+        tickets = self._repository.tickets.tickets_in(index, pk, KeyRange())
         return sum(1 for t in tickets if not self.helpdesk.tickets.is_closed(t.status_id))
 
     def template(self, template_id: int) -> Template | None:
         return self.helpdesk.records.templates.get(template_id)
 
     def language(self, ticket: Ticket) -> str | None:
-        customer = self._repository.get_user(ticket.user_id) if ticket.user_id else None
+        customer = self._repository.people.get_user(ticket.user_id) if ticket.user_id else None
         return customer.language if customer else None
 
     def values(self, ticket: Ticket) -> TemplateValues:
-        owner = self._repository.get_user(ticket.owner_id) if ticket.owner_id else None
+        owner = self._repository.people.get_user(ticket.owner_id) if ticket.owner_id else None
         department = (self.helpdesk.dictionaries.get("departments", ticket.department_id)
                       if ticket.department_id else None)
         language = self.language(ticket) or "en"
@@ -105,6 +105,6 @@ class StoredResolver:
 
     def staff_emails(self, target: str, ticket: Ticket) -> list[str]:
         if target == "owner":
-            owner = self._repository.get_user(ticket.owner_id) if ticket.owner_id else None
+            owner = self._repository.people.get_user(ticket.owner_id) if ticket.owner_id else None
             return [owner.email] if owner and owner.email and owner.active else []
         return [agent.email for agent in self.agents_of(ticket.department_id) if agent.email]

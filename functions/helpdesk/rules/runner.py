@@ -115,7 +115,7 @@ class RuleRunner:
     # --- one ticket event ----------------------------------------------------------------
     def on_event(self, ticket_id: int, version: int) -> EventResult:
         repository = self.helpdesk.repository
-        event = repository.event(ticket_id, version)
+        event = repository.tickets.event(ticket_id, version)
         result = EventResult(event_id=f"{ticket_id}-{version}")
         if event is None:
             result.skipped = "the event is gone"
@@ -177,14 +177,14 @@ class RuleRunner:
         repository = self.helpdesk.repository
         # Tickets a rule fired on before: re-checked even when they left the rule's index
         # (a pending ticket answered), so the mark goes once the condition stops holding.
-        marks = {r.id: repository.periodic_marks(r.id) for r in enabled}
+        marks = {r.id: repository.periodic.periodic_marks(r.id) for r in enabled}
         candidates = {t.id: t for t in self._candidates(enabled, now)}
         for ticket_id in {t for marked in marks.values() for t in marked} - set(candidates):
-            ticket = repository.get_ticket(ticket_id)
+            ticket = repository.tickets.get_ticket(ticket_id)
             if ticket is None or ticket.trashed:
                 for rule_id, marked in marks.items():
                     if ticket_id in marked:
-                        repository.set_periodic_mark(rule_id, ticket_id, False)
+                        repository.periodic.set_periodic_mark(rule_id, ticket_id, False)
                 continue
             candidates[ticket_id] = ticket
         stats["tickets_read"] = len(candidates)
@@ -206,14 +206,14 @@ class RuleRunner:
         facts = facts_of(ticket.model_copy(deep=True))
         held = {rule.id for rule in rules if rule_matches(rule, facts)}
         for rule_id in fired_before - held:
-            repository.set_periodic_mark(rule_id, ticket.id, False)
+            repository.periodic.set_periodic_mark(rule_id, ticket.id, False)
         due = [rule for rule in rules if rule.id in held - fired_before]
         if not due:
             return 0
         outcome = self._apply(ticket.id, due, facts_of, f"{ticket.id}-p{slot}", 0, None)
         fired = [f.rule_id for f in outcome.fired] if outcome else []
         for rule_id in fired:
-            repository.set_periodic_mark(rule_id, ticket.id, True)
+            repository.periodic.set_periodic_mark(rule_id, ticket.id, True)
         return len(fired)
 
     def _candidates(self, rules: list[Rule], now: datetime) -> list[Ticket]:
@@ -226,7 +226,7 @@ class RuleRunner:
             high = now - timedelta(hours=_min_hours_since_update(rule.all))
             key_range = KeyRange(low=keys.stamp(low), high=keys.stamp(high) + "~")
             for index, pk in _indexes(rule.all):
-                for ticket in repository.tickets_in(index, pk, key_range):
+                for ticket in repository.tickets.tickets_in(index, pk, key_range):
                     found.setdefault(ticket.id, ticket)
         return list(found.values())
 
@@ -244,7 +244,7 @@ class RuleRunner:
                chain: list[int] | None = None) -> Outcome | None:
         """`event`: (ticket id, version) of the event whose rules these are; its rules-run
         marker commits with the change (None: a periodic pass, marked per rule instead)."""
-        current = self.helpdesk.repository.get_ticket(ticket_id)
+        current = self.helpdesk.repository.tickets.get_ticket(ticket_id)
         if current is None or current.trashed:
             return None  # in the trash (by staff or mark_spam): no reply, alert or routing
         now = self.helpdesk.clock
@@ -294,7 +294,7 @@ class RuleRunner:
         return outcome
 
     def _note(self, ticket: Ticket, text: str, at: datetime) -> Message:
-        return Message(id=self.helpdesk.repository.next_id("message"), ticket_id=ticket.id,
+        return Message(id=self.helpdesk.repository.ids.next_id("message"), ticket_id=ticket.id,
                        user_id=None, author_type=ActorType.RULE, text=text, date_created=at,
                        date_updated=at)
 
@@ -304,14 +304,14 @@ class RuleRunner:
         ticket_id = event.ticket_id
         post_id = next((c.new for c in event.changes if c.field == "post"), None)
         if event.kind == "created":
-            posts = repository.messages("post", ticket_id)
+            posts = repository.tickets.messages("post", ticket_id)
             post = posts[0] if posts else None
         elif event.kind == "post_added" and isinstance(post_id, int):
-            post = repository.get_message("post", ticket_id, post_id)
+            post = repository.tickets.get_message("post", ticket_id, post_id)
         else:
             post = None
         if post is None:
-            ticket = repository.get_ticket(ticket_id)
+            ticket = repository.tickets.get_ticket(ticket_id)
             return (ticket.description if ticket and event.kind == "created" else ""), False
         automatic = bool(post.mail and post.mail.auto_submitted) or bool(
             event.context.get("automatic"))
@@ -319,12 +319,12 @@ class RuleRunner:
 
     def _people(self, ticket: Ticket) -> dict[str, Any]:
         repository = self.helpdesk.repository
-        customer = repository.get_user(ticket.user_id) if ticket.user_id else None
+        customer = repository.people.get_user(ticket.user_id) if ticket.user_id else None
         if customer is not None and customer.kind is not UserKind.CUSTOMER:
             customer_org = None
         else:
             customer_org = customer
-        organization = (repository.get_organization(customer_org.organiz_id)
+        organization = (repository.people.get_organization(customer_org.organiz_id)
                         if customer_org is not None and customer_org.organiz_id else None)
         return {"customer": customer, "organization": organization}
 

@@ -48,7 +48,7 @@ class Rules:
         self._check_references(fields.actions)
         now = self._clock()
         last = max((r.position for r in self.in_order(fields.kind)), default=0)
-        rule = Rule(id=self._repository.next_id("rule"), position=last + 1, date_created=now,
+        rule = Rule(id=self._repository.ids.next_id("rule"), position=last + 1, date_created=now,
                     date_updated=now, version=1,
                     **fields.model_dump(by_alias=False, exclude_unset=False))
         self._records.rules.save(rule, None)
@@ -100,7 +100,7 @@ class Rules:
             if action.type in DICTIONARY_ACTIONS:
                 self._dictionaries.require(DICTIONARY_ACTIONS[action.type][0], value, where)
             elif action.type is ActionType.SET_OWNER and isinstance(value, int):
-                user = self._repository.get_user(value)
+                user = self._repository.people.get_user(value)
                 if user is None or user.kind is not UserKind.STAFF or not user.active:
                     raise InvalidInput(f"{value} is not an active agent", field=where)
             elif action.type is ActionType.REPLY or (

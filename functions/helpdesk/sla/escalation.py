@@ -72,7 +72,7 @@ def due_checks(repository: Any, now: datetime, per_shard: int = 500) -> DueScan:
     """Everything due by `now`, from each shard of the due index (nothing else is read)."""
     scan = DueScan()
     for shard in range(keys.SLA_SHARDS):
-        sort_keys = repository.sla_due(shard, keys.stamp(now), per_shard)
+        sort_keys = repository.tickets.sla_due(shard, keys.stamp(now), per_shard)
         scan.items_read += len(sort_keys)
         scan.checks += [Check.parse(sk) for sk in sort_keys]
     return scan
@@ -127,7 +127,7 @@ class Escalations:
     def escalate(self, check: Check) -> Outcome:
         repository = self.helpdesk.repository
         tickets = self.helpdesk.tickets
-        ticket = repository.get_ticket(check.ticket_id)
+        ticket = repository.tickets.get_ticket(check.ticket_id)
         if ticket is None:
             return Outcome("stale", "the ticket is gone")
         check = self._upgraded(ticket, check)
@@ -265,16 +265,16 @@ class Escalations:
             if who == "assignee" and ticket.owner_id:
                 wanted.append(ticket.owner_id)
             elif who == "department_managers" and ticket.department_id is not None:
-                entry = repository.dictionary_entry("departments", ticket.department_id)
+                entry = repository.dictionary.dictionary_entry("departments", ticket.department_id)
                 wanted += [int(m) for m in (entry.extra.get("managers", []) if entry else [])]
             elif who == "department" and ticket.department_id is not None:
-                wanted += [u.id for u in repository.users_of_kind(UserKind.STAFF.value)
+                wanted += [u.id for u in repository.people.users_of_kind(UserKind.STAFF.value)
                            if ticket.department_id in u.department]
             elif isinstance(who, int):
                 wanted.append(who)
         people = []
         for user_id in dict.fromkeys(wanted):
-            user = repository.get_user(user_id)
+            user = repository.people.get_user(user_id)
             if user is not None and user.kind is UserKind.STAFF and user.active and user.email:
                 people.append(user)
         return people

@@ -185,7 +185,7 @@ class Calendars:
         viewer.require_admin("manage working-time calendars")
         self._check(fields, None)
         now = self._clock()
-        calendar = Calendar(id=self._repository.next_id("calendar"), date_created=now,
+        calendar = Calendar(id=self._repository.ids.next_id("calendar"), date_created=now,
                             date_updated=now, **fields.model_dump())
         self._calendars.save(calendar, None)
         self._settings.forget()
@@ -231,12 +231,12 @@ class Calendars:
         except NoWorkingTime:
             raise InvalidInput("the calendar has no working time in the next three years "
                                "(are all days holidays?)", field="holidays") from None
-        if fields.department_id is not None and self._repository.dictionary_entry(
+        if fields.department_id is not None and self._repository.dictionary.dictionary_entry(
                 "departments", fields.department_id) is None:
             raise InvalidInput(f"department {fields.department_id} does not exist",
                                field="department_id")
         if fields.agent_id is not None:
-            agent = self._repository.get_user(fields.agent_id)
+            agent = self._repository.people.get_user(fields.agent_id)
             if agent is None or agent.kind is not UserKind.STAFF:
                 raise InvalidInput(f"{fields.agent_id} is not a staff member", field="agent_id")
         for other in self._calendars.all():
@@ -273,7 +273,7 @@ class Policies:
         self._check(fields)
         now = self._clock()
         last = max((p.position for p in self.in_order()), default=0)
-        policy = Policy(id=self._repository.next_id("sla_policy"), position=last + 1,
+        policy = Policy(id=self._repository.ids.next_id("sla_policy"), position=last + 1,
                         date_created=now, date_updated=now, **fields.model_dump())
         self._policies.save(policy, None)
         self._settings.forget()
@@ -321,10 +321,10 @@ class Policies:
         for name, kind, values in (("priority_ids", "priorities", fields.priority_ids),
                                    ("department_ids", "departments", fields.department_ids)):
             for value in values:
-                if self._repository.dictionary_entry(kind, value) is None:
+                if self._repository.dictionary.dictionary_entry(kind, value) is None:
                     raise InvalidInput(f"{name}: {value} is not one of the {kind}", field=name)
         for organization_id in fields.organization_ids:
-            if self._repository.get_organization(organization_id) is None:
+            if self._repository.people.get_organization(organization_id) is None:
                 raise InvalidInput(f"organization_ids: {organization_id} does not exist",
                                    field="organization_ids")
         if fields.calendar_id is not None and self._calendars.get(
@@ -332,13 +332,14 @@ class Policies:
             raise InvalidInput(f"calendar {fields.calendar_id} does not exist",
                                field="calendar_id")
         escalation = fields.escalation
-        if escalation.raise_priority_to is not None and self._repository.dictionary_entry(
+        priorities = self._repository.dictionary
+        if escalation.raise_priority_to is not None and priorities.dictionary_entry(
                 "priorities", escalation.raise_priority_to) is None:
             raise InvalidInput(f"priority {escalation.raise_priority_to} does not exist",
                                field="escalation.raise_priority_to")
         for who in escalation.notify:
             if isinstance(who, int):
-                user = self._repository.get_user(who)
+                user = self._repository.people.get_user(who)
                 if user is None or user.kind is not UserKind.STAFF:
                     raise InvalidInput(f"escalation.notify: {who} is not a staff member",
                                        field="escalation.notify")

@@ -45,7 +45,7 @@ class Subscriptions:
         secret = fields.secret or random.token_urlsafe(32)
         now = self._clock()
         subscription = Subscription(
-            id=self._repository.next_id("subscription"), url=fields.url,
+            id=self._repository.ids.next_id("subscription"), url=fields.url,
             event_types=fields.event_types, secret_hint=hint(secret),
             description=fields.description, date_created=now, date_updated=now, version=1)
         self._secrets.put(keys.subscription_secret_name(subscription.id), secret)
@@ -77,7 +77,7 @@ class Subscriptions:
         self._require(subscription_id)
         now = int(self._clock().timestamp())
         letters = [{name: item[name] for name in ("delivery_id", "at", "error", "event")}
-                   for item in self._repository.dead_letters(subscription_id)
+                   for item in self._repository.webhooks.dead_letters(subscription_id)
                    if int(item.get("expires_at", now + 1)) > now]
         return sorted(letters, key=lambda letter: letter["at"], reverse=True)
 

@@ -26,15 +26,15 @@ class StoredWebhookTargets:
         secret = self._subscriptions.secret_of(subscription_id)
         if secret is None:
             return None
-        state = self._repository.webhook_breaker(subscription_id)
+        state = self._repository.webhooks.webhook_breaker(subscription_id)
         return WebhookTarget(url=subscription.url, secret=secret,
                              breaker=breaker.normalize(state), enabled=subscription.enabled)
 
     def save_breaker(self, subscription_id: int, state: BreakerState) -> None:
-        self._repository.save_webhook_breaker(subscription_id, dict(state))
+        self._repository.webhooks.save_webhook_breaker(subscription_id, dict(state))
 
     def dead_letter(self, letter: DeadLetter) -> None:
-        self._repository.save_dead_letter(letter.subscription_id, letter.delivery_id, {
+        self._repository.webhooks.save_dead_letter(letter.subscription_id, letter.delivery_id, {
             "subscription_id": letter.subscription_id, "delivery_id": letter.delivery_id,
             "event": letter.event, "error": letter.error[:MAX_ERROR],
             "at": letter.at.isoformat(),

@@ -1,0 +1,188 @@
+"""Tickets with what lives under them (posts, comments, events) and the ticket indexes: one
+ticket's partition, keyed in keys.py. A ticket is written only with its event and the
+change intent that made it (`commit_ticket`), in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk.changes import ConversationLink, Done, MailLink, ProviderMessageLink, TicketChange
+from helpdesk.models import Message, Ticket, TicketEvent
+from helpdesk.store import keys
+from helpdesk.store.collection import StaleVersion
+from helpdesk.store.links import Links
+from helpdesk.store.markers import TableMarkers
+from helpdesk.store.table import (
+    Condition,
+    Delete,
+    Item,
+    KeyRange,
+    Operation,
+    Put,
+    QueryRequest,
+    Table,
+    TransactionConflict,
+    query_all,
+)
+
+MESSAGE_PREFIX = {"post": keys.POST_PREFIX, "comment": keys.COMMENT_PREFIX}
+TRANSACTION_LIMIT = 100
+
+
+def ticket_item(ticket: Ticket) -> Item:
+    pk, sk = keys.ticket(ticket.id)
+    return {
+        "PK": pk,
+        "SK": sk,
+        "item_type": "ticket",
+        **ticket.model_dump(mode="json"),
+        **keys.ticket_index_keys(
+            ticket_id=ticket.id,
+            updated=ticket.date_updated,
+            status_id=ticket.status_id,
+            department_id=ticket.department_id,
+            owner_id=ticket.owner_id,
+            user_id=ticket.user_id,
+            trashed=ticket.trashed,
+            sla_check=_sla_check(ticket),
+        ),
+    }
+
+
+def _sla_check(ticket: Ticket) -> tuple[datetime, str, int] | None:
+    sla = ticket.sla
+    if sla is None or sla.next_check is None or sla.next_check_kind is None:
+        return None
+    return sla.next_check, sla.next_check_kind, sla.version
+
+
+def event_item(event: TicketEvent) -> Item:
+    return {
+        "PK": keys.ticket_pk(event.ticket_id),
+        "SK": keys.event_sk(event.version),
+        "item_type": "ticket_event",
+        **event.model_dump(mode="json"),
+    }
+
+
+def _message_sk(kind: str, message_id: int) -> str:
+    return keys.post_sk(message_id) if kind == "post" else keys.comment_sk(message_id)
+
+
+def message_item(kind: str, message: Message) -> Item:
+    return {
+        "PK": keys.ticket_pk(message.ticket_id),
+        "SK": _message_sk(kind, message.id),
+        "item_type": kind,
+        **message.model_dump(mode="json"),
+    }
+
+
+class TicketRecords:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._links = Links(table)
+        self._markers = TableMarkers(table)
+
+    # --- tickets -------------------------------------------------------------------------
+    def get_ticket(self, ticket_id: int) -> Ticket | None:
+        item = self._table.get(*keys.ticket(ticket_id))
+        return Ticket.model_validate(item) if item else None
+
+    def commit_ticket(
+        self,
+        ticket: Ticket,
+        event: TicketEvent,
+        previous_version: int | None,
+        change: TicketChange | None = None,
+    ) -> None:
+        """Write the ticket, its event and what the change intent adds, in one transaction.
+
+        `previous_version` None means the ticket must not exist yet; otherwise the stored
+        version must still be that one (optimistic locking). A claim another change made
+        first fails the transaction the same way: `StaleVersion`, read again and redo."""
+        condition = (
+            Condition.item_absent()
+            if previous_version is None
+            else Condition.attrs_equal(version=previous_version)
+        )
+        operations: list[Operation] = [
+            Put(ticket_item(ticket), condition),
+            Put(event_item(event), Condition.item_absent()),
+            *(self._operations_of(ticket.id, change) if change is not None else []),
+        ]
+        try:
+            self._table.transact(operations)
+        except TransactionConflict as conflict:
+            raise StaleVersion(str(conflict)) from conflict
+
+    def _operations_of(self, ticket_id: int, change: TicketChange) -> list[Operation]:
+        operations: list[Operation] = [Put(message_item(kind, message))
+                                       for kind, message in change.messages]
+        operations += [Delete(keys.ticket_pk(ticket_id), _message_sk(kind, message_id))
+                       for kind, message_id in change.removed]
+        for claim in change.claims:
+            match claim:
+                case Done():
+                    operations.append(self._markers.marker(claim.kind, claim.key,
+                                                           **claim.payload))
+                case MailLink():
+                    operations.append(self._links.new_mail_link(
+                        claim.message_id, ticket_id, claim.post_id))
+                case ConversationLink():
+                    operations.append(self._links.conversation_link(
+                        claim.channel_id, claim.chat, ticket_id, claim.linked))
+                case ProviderMessageLink():
+                    operations.append(self._links.channel_message_link(
+                        claim.channel_id, claim.provider_message_id, ticket_id=ticket_id,
+                        post_id=claim.post_id, direction=claim.direction))
+        return operations
+
+    def tickets_in(self, index: str, pk: str, key_range: KeyRange) -> list[Ticket]:
+        items = query_all(
+            self._table, QueryRequest(pk=pk, index=index, sk=key_range, newest_first=True)
+        )
+        return [Ticket.model_validate(item) for item in items]
+
+    def erase_ticket(self, ticket_id: int) -> None:
+        """Remove the ticket and everything under it (posts, comments, events) for good."""
+        items = query_all(self._table, QueryRequest(pk=keys.ticket_pk(ticket_id)))
+        for start in range(0, len(items), TRANSACTION_LIMIT):
+            chunk = items[start : start + TRANSACTION_LIMIT]
+            self._table.transact([Delete(item["PK"], item["SK"]) for item in chunk])
+
+    # --- posts, comments, events ---------------------------------------------------------
+    def messages(self, kind: str, ticket_id: int) -> list[Message]:
+        items = query_all(
+            self._table,
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind])),
+        )
+        return [Message.model_validate(item) for item in items]
+
+    def get_message(self, kind: str, ticket_id: int, message_id: int) -> Message | None:
+        item = self._table.get(keys.ticket_pk(ticket_id), _message_sk(kind, message_id))
+        return Message.model_validate(item) if item else None
+
+    def replace_message(self, kind: str, message: Message) -> None:
+        """Saves a changed message that is not a change of its ticket (delivery status,
+        fetched media): no ticket event, no version; only if the message still exists."""
+        self._table.put(message_item(kind, message), Condition.item_exists())
+
+    def event(self, ticket_id: int, version: int) -> TicketEvent | None:
+        item = self._table.get(keys.ticket_pk(ticket_id), keys.event_sk(version))
+        return TicketEvent.model_validate(item) if item else None
+
+    def events(self, ticket_id: int) -> list[TicketEvent]:
+        items = query_all(
+            self._table,
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX)),
+        )
+        return [TicketEvent.model_validate(item) for item in items]
+
+    def sla_due(self, shard: int, until: str, limit: int) -> list[str]:
+        """Sort keys of the due index in one shard up to `until` (a stamp), oldest first."""
+        index, pk = keys.sla_due_shard(shard)
+        items = query_all(self._table, QueryRequest(pk=pk, index=index,
+                                                   sk=KeyRange(low="0", high=until + "~"),
+                                                   limit=limit))
+        return [str(item["GSI6SK"]) for item in items]

@@ -73,12 +73,13 @@ def calls_per_update() -> list[tuple[str, int, Counter[str]]]:
                 lambda model, _service=service, **_: calls.update([f"{_service}:{model.name}"]))
         session.client("dynamodb").create_table(**table_create_args("bench-channels"))
         from helpdesk.aws import clients, runtime
+        from helpdesk.aws.environment import DeskSettings, settings_of
         from helpdesk.channels.model import ChannelCreate
         from webhooks_in import handler as webhooks_in
 
         clients.client.cache_clear()
         webhooks_in.helpdesk.cache_clear()
-        setup = runtime.helpdesk_from_env()
+        setup = runtime.helpdesk_from(settings_of(DeskSettings))
         setup.bootstrap(*BENCH_ADMIN)
         admin = setup.users.authenticate(*BENCH_ADMIN)
         channel, _ = setup.channels.create(admin, ChannelCreate.model_validate({

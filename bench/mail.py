@@ -57,11 +57,12 @@ def calls_per_mail() -> list[tuple[str, Counter[str]]]:
         s3 = session.client("s3")
         s3.create_bucket(Bucket="bench-mail")
         from helpdesk.aws import clients, runtime
+        from helpdesk.aws.environment import DeskSettings, settings_of
         from ingest_email import handler as ingest_email
 
         clients.client.cache_clear()
         ingest_email.ingest_of_mail.cache_clear()
-        runtime.helpdesk_from_env().bootstrap(*BENCH_ADMIN)
+        runtime.helpdesk_from(settings_of(DeskSettings)).bootstrap(*BENCH_ADMIN)
         results = []
 
         def deliver(label: str, mail: EmailMessage, ses_id: str) -> None:

@@ -8,10 +8,12 @@ Running it again is harmless; it issues a new key for the same administrator."""
 from __future__ import annotations
 
 import argparse
+import os
 
 import boto3
 
-from helpdesk.aws.runtime import settings_from_env
+from helpdesk.aws.environment import DeskSettings
+from helpdesk.aws.runtime import desk_settings
 from helpdesk.service import Helpdesk
 from helpdesk.store.dynamo import DynamoTable
 from helpdesk.users import new_api_key
@@ -25,7 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     client = boto3.client("dynamodb", region_name=args.region)
     api_key = new_api_key()
-    Helpdesk(DynamoTable(client, args.table), settings_from_env()).bootstrap(args.email, api_key)
+    settings = DeskSettings.model_validate({**os.environ, "TABLE_NAME": args.table})
+    Helpdesk(DynamoTable(client, settings.table_name),
+             desk_settings(settings)).bootstrap(args.email, api_key)
     print(f"administrator: {args.email}\napi key:       {api_key}")
 
 

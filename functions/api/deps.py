@@ -11,17 +11,21 @@ from helpdesk.store.blobs import BlobStore
 @per_container
 def helpdesk() -> Helpdesk:
     # Imported here so tests that inject a MemoryTable never load boto3.
-    from helpdesk.aws.runtime import helpdesk_from_env
+    from api.settings import Settings
+    from helpdesk.aws.environment import settings_of
+    from helpdesk.aws.runtime import helpdesk_from
 
-    return helpdesk_from_env()
+    return helpdesk_from(settings_of(Settings))
 
 
 @per_container
 def blobs() -> BlobStore:
     """Where attachments are."""
-    from helpdesk.aws.runtime import blobs_from_env
+    from api.settings import Settings
+    from helpdesk.aws.environment import settings_of
+    from helpdesk.aws.runtime import blobs_from
 
-    return blobs_from_env()
+    return blobs_from(settings_of(Settings))
 
 
 current = helpdesk  # the name the routes read

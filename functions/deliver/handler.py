@@ -9,8 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from deliver.settings import Settings
 from helpdesk.aws.container import per_container
-from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env, ses
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import blobs_from, helpdesk_from, mailboxes_from, ses
 from helpdesk.aws.ses import SesSender
 from helpdesk.channels.outbound import ChannelOutbound
 from helpdesk.mail.outbound import MailOutbound
@@ -21,9 +23,10 @@ logger = Logger()
 
 @per_container
 def delivery() -> PostDelivery:
-    helpdesk = helpdesk_from_env()
-    blobs = blobs_from_env()
-    return PostDelivery(MailOutbound(helpdesk, blobs, SesSender(ses()), mailboxes_from_env(),
+    settings = settings_of(Settings)
+    helpdesk = helpdesk_from(settings)
+    blobs = blobs_from(settings)
+    return PostDelivery(MailOutbound(helpdesk, blobs, SesSender(ses()), mailboxes_from(settings),
                                      helpdesk.settings.ticket_prefix),
                         ChannelOutbound(helpdesk, blobs))
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from effects.settings import Settings
 from helpdesk.aws.container import per_container
-from helpdesk.aws.environment import environment
+from helpdesk.aws.environment import settings_of
 from helpdesk.aws.runtime import (
-    allow_list_from_env,
-    blobs_from_env,
-    helpdesk_from_env,
-    mailboxes_from_env,
+    allow_list_from,
+    blobs_from,
+    helpdesk_from,
+    mailboxes_from,
     ses,
     stepfunctions,
 )
@@ -30,7 +31,7 @@ def _start_webhook(name: str, task: dict[str, Any]) -> bool:
     client = stepfunctions()
     try:
         client.start_execution(
-            stateMachineArn=environment().require("outbound_webhook_state_machine_arn"),
+            stateMachineArn=settings_of(Settings).outbound_webhook_state_machine_arn,
             name=name,
             input=json.dumps(task, ensure_ascii=False))
     except client.exceptions.ExecutionAlreadyExists:
@@ -40,18 +41,19 @@ def _start_webhook(name: str, task: dict[str, Any]) -> bool:
 
 @per_container
 def sender() -> EffectSender:
-    helpdesk = helpdesk_from_env()
-    mailboxes = mailboxes_from_env()
+    settings = settings_of(Settings)
+    helpdesk = helpdesk_from(settings)
+    mailboxes = mailboxes_from(settings)
 
     def customer_mail() -> MailOutbound:
-        return MailOutbound(helpdesk, blobs_from_env(), SesSender(ses()), mailboxes,
+        return MailOutbound(helpdesk, blobs_from(settings), SesSender(ses()), mailboxes,
                             helpdesk.settings.ticket_prefix)
 
     def notifier() -> Any:
         from helpdesk.notify.sender import StaffNotifier
 
         return StaffNotifier(helpdesk, SesSender(ses()), from_address=mailboxes.addresses[0],
-                             allow=allow_list_from_env())
+                             allow=allow_list_from(settings))
 
     return EffectSender(helpdesk, start_webhook=_start_webhook, customer_mail=customer_mail,
                         notifier=notifier)

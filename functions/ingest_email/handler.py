@@ -10,18 +10,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from helpdesk.aws.container import per_container
-from helpdesk.aws.environment import environment
-from helpdesk.aws.runtime import blobs_from_env, helpdesk_from_env, mailboxes_from_env
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import blobs_from, helpdesk_from, mailboxes_from
 from helpdesk.mail.ingest import MailIngest
+from ingest_email.settings import Settings
 
 logger = Logger()
 
 
 @per_container
 def ingest_of_mail() -> MailIngest:
-    helpdesk = helpdesk_from_env()
-    return MailIngest(helpdesk, blobs_from_env(),
-                      mailboxes_from_env(),
+    settings = settings_of(Settings)
+    helpdesk = helpdesk_from(settings)
+    return MailIngest(helpdesk, blobs_from(settings), mailboxes_from(settings),
                       helpdesk.settings.ticket_prefix)
 
 
@@ -30,11 +31,12 @@ def ingest_of_mail() -> MailIngest:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ingest = ingest_of_mail()
+    prefix = settings_of(Settings).inbound_prefix
     results = []
     for record in event.get("Records") or []:
         ses = record["ses"]
         ses_id = ses["mail"]["messageId"]
-        key = environment().inbound_prefix + ses_id
+        key = prefix + ses_id
         result = ingest.ingest(ingest.blobs.get(key), raw_key=key, ses_message_id=ses_id,
                                recipients=ses["receipt"].get("recipients") or [],
                                envelope_from=ses["mail"].get("source") or "")

@@ -11,16 +11,18 @@ from aws_lambda_powertools import Logger
 
 from helpdesk import automation
 from helpdesk.aws.container import per_container
-from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import helpdesk_from
 from helpdesk.notify.mentions import mention_effects
 from helpdesk.rules.runner import RuleRunner
+from rules.settings import Settings
 
 logger = Logger()
 
 
 @per_container
 def runner() -> RuleRunner:
-    helpdesk = helpdesk_from_env()
+    helpdesk = helpdesk_from(settings_of(Settings))
     return RuleRunner(helpdesk, mentions=lambda event: mention_effects(helpdesk, event))
 
 

@@ -11,9 +11,11 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.aws.container import per_container
-from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import helpdesk_from
 from helpdesk.sla.escalation import Check, Escalations
 from helpdesk.sla.model import Stage, Target
+from sla_escalation.settings import Settings
 
 logger = Logger()
 
@@ -29,7 +31,7 @@ class CheckInput(BaseModel):
 
 @per_container
 def escalations() -> Escalations:
-    return Escalations(helpdesk_from_env())
+    return Escalations(helpdesk_from(settings_of(Settings)))
 
 
 @logger.inject_lambda_context

@@ -13,24 +13,25 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from helpdesk.aws.container import per_container
-from helpdesk.aws.environment import environment
-from helpdesk.aws.runtime import helpdesk_from_env, stepfunctions
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import helpdesk_from, stepfunctions
 from helpdesk.rules.runner import RuleRunner
 from helpdesk.sla.escalation import Check, due_checks
+from sla_scheduler.settings import Settings
 
 logger = Logger()
 
 
 @per_container
 def runner() -> RuleRunner:
-    return RuleRunner(helpdesk_from_env())
+    return RuleRunner(helpdesk_from(settings_of(Settings)))
 
 
 def _start(check: Check) -> bool:
     client = stepfunctions()
     try:
         client.start_execution(
-            stateMachineArn=environment().require("sla_escalation_state_machine_arn"),
+            stateMachineArn=settings_of(Settings).sla_escalation_state_machine_arn,
             name=check.name,
             input=json.dumps(check.as_input()))
     except client.exceptions.ExecutionAlreadyExists:

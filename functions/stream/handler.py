@@ -46,12 +46,14 @@ def start_workflow(record: DynamoDBRecord) -> None:
         return
     payload = workflow_input(image)
     name = f"ticket-{payload['ticket_id']}-v{payload['version']}"
-    from helpdesk.aws.environment import environment  # pydantic: only when starting one
+    # pydantic only when starting one: most records are filtered out before
+    from helpdesk.aws.environment import settings_of
+    from stream.settings import Settings
 
     client = stepfunctions()
     try:
         client.start_execution(
-            stateMachineArn=environment().require("ticket_event_state_machine_arn"),
+            stateMachineArn=settings_of(Settings).ticket_event_state_machine_arn,
             name=name, input=json.dumps(payload))
     except client.exceptions.ExecutionAlreadyExists:
         logger.info("workflow already started", extra={"execution": name})

@@ -13,20 +13,22 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from helpdesk.aws.container import per_container
-from helpdesk.aws.runtime import helpdesk_from_env
+from helpdesk.aws.environment import settings_of
+from helpdesk.aws.runtime import helpdesk_from
 from helpdesk.channels.adapters import handle_webhook
 from helpdesk.channels.events import WebhookRequest
 from helpdesk.channels.ingest import ChannelIngest
 from helpdesk.errors import DomainError, NotFound
 from helpdesk.problems import of_domain_error
 from helpdesk.service import Helpdesk
+from webhooks_in.settings import Settings
 
 logger = Logger()
 
 
 @per_container
 def helpdesk() -> Helpdesk:
-    return helpdesk_from_env()
+    return helpdesk_from(settings_of(Settings))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

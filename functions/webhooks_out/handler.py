@@ -25,25 +25,30 @@ __all__ = ["clock", "handle", "handler", "sender", "targets"]
 @per_container
 def targets() -> WebhookTargets:
     # Imported here: the DynamoDB wiring is not needed by tests that call `handle`.
-    from helpdesk.aws.runtime import helpdesk_from_env
+    from helpdesk.aws.environment import settings_of
+    from helpdesk.aws.runtime import helpdesk_from
     from helpdesk.subscriptions.targets import StoredWebhookTargets
+    from webhooks_out.settings import Settings
 
-    helpdesk = helpdesk_from_env()
+    helpdesk = helpdesk_from(settings_of(Settings))
     return StoredWebhookTargets(helpdesk.repository, helpdesk.subscriptions)
 
 
 @per_container
 def sender() -> WebhookSender:
-    from helpdesk.aws.runtime import allow_list_from_env
+    from helpdesk.aws.environment import SendingSettings, settings_of
+    from helpdesk.aws.runtime import allow_list_from
 
-    return WebhookSender(allow=allow_list_from_env())
+    # Its part of the settings (tests that send without a table read only this).
+    return WebhookSender(allow=allow_list_from(settings_of(SendingSettings)))
 
 
 @per_container
 def clock() -> Callable[[], datetime]:
-    from helpdesk.aws.runtime import clock_from_env
+    from helpdesk.aws.environment import CommonSettings, settings_of
+    from helpdesk.aws.runtime import clock_from
 
-    return clock_from_env()
+    return clock_from(settings_of(CommonSettings))
 
 
 @logger.inject_lambda_context

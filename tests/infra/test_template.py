@@ -93,6 +93,38 @@ def test_globals_carry_the_environment(sam: dict[str, Any]):
         sam["Parameters"])
 
 
+def test_each_function_is_given_what_its_settings_model_requires(sam: dict[str, Any]):
+    """Every function's environment in the template (globals and its own) satisfies its
+    settings model (functions/<name>/settings.py): a required variable the template forgot
+    fails here, not at the function's first cold start."""
+    import importlib
+
+    from pydantic import ValidationError
+
+    from helpdesk.aws.environment import CommonSettings
+
+    shared = sam["Globals"]["Function"]["Environment"]["Variables"]
+    for logical_id, handler in HANDLERS.items():
+        own = sam["Resources"][logical_id]["Properties"].get("Environment", {}).get(
+            "Variables", {})
+        given = {name: _resolved(sam, name, value) for name, value in {**shared, **own}.items()}
+        package = handler.split(".")[0]
+        model = importlib.import_module(f"{package}.settings").Settings
+        assert issubclass(model, CommonSettings), package
+        try:
+            model.model_validate(given)
+        except ValidationError as missing:
+            pytest.fail(f"{logical_id}: {missing}")
+
+
+def _resolved(sam: dict[str, Any], name: str, value: Any) -> str:
+    """A parameter's default; what CloudFormation resolves otherwise (a resource's name or
+    ARN) is some non-empty string."""
+    if isinstance(value, dict) and value.get("Ref") in sam["Parameters"]:
+        return str(sam["Parameters"][value["Ref"]].get("Default", ""))
+    return value if isinstance(value, str) else f"resolved {name}"
+
+
 def test_table_is_declared_as_the_key_design_needs(sam: dict[str, Any]):
     (table,) = _of_type(sam, "AWS::DynamoDB::Table").values()
     props = table["Properties"]

@@ -79,7 +79,7 @@ def test_the_domain_reads_no_environment():
 def test_handlers_read_the_environment_through_its_model_only():
     reading = {name for package in sorted(HANDLER_PACKAGES)
                for name, tree in _modules(FUNCTIONS / package) if _reads_environment(tree)}
-    assert HANDLER_PACKAGES and reading == set(), "use helpdesk.aws.environment.environment()"
+    assert HANDLER_PACKAGES and reading == set(), "read settings_of(<function>.settings.Settings)"
 
 
 def test_the_store_imports_no_feature_package():

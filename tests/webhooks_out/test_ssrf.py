@@ -7,7 +7,8 @@ import ipaddress
 
 import pytest
 
-from helpdesk.aws.runtime import allow_list_from_env
+from helpdesk.aws.environment import SendingSettings, settings_of
+from helpdesk.aws.runtime import allow_list_from
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 from helpdesk.webhooks_out.ssrf import (
     AllowList,
@@ -130,7 +131,7 @@ def test_allow_list_admits_hosts_ports_and_networks(monkeypatch: pytest.MonkeyPa
 
     # On a stack the list comes from the function's settings (WEBHOOK_ALLOW_HOSTS).
     monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
-    from_settings = allow_list_from_env()
+    from_settings = allow_list_from(settings_of(SendingSettings))
     assert check_destination("http://127.0.0.1:5000/",
                              allow=from_settings).addresses == ("127.0.0.1",)
     with pytest.raises(ValueError, match="bad entry"):

@@ -20,6 +20,6 @@ def client(service: str, endpoint: str | None = None) -> Any:
 
 def aws_client(service: str) -> Any:
     """The client of a service for this function's environment."""
-    from helpdesk.aws.environment import environment
+    from helpdesk.aws.environment import CommonSettings, settings_of
 
-    return client(service, environment().aws_endpoint_url)
+    return client(service, settings_of(CommonSettings).aws_endpoint_url)

@@ -1,13 +1,13 @@
 """The one way a handler builds its collaborators: a factory marked `@per_container` runs once
-per Lambda container (or local process), from the `Environment` model (`environment()`), on
-first use.
+per Lambda container (or local process), from the function's settings model
+(`settings_of(Settings)`, helpdesk/aws/environment.py), on first use.
 
 Tests and the local stack substitute what a factory builds with `<factory>.use(value)` and
 forget every substitution and built value with `<factory>.cache_clear()`:
 
     @per_container
     def outbound() -> Outbound:          # in functions/<name>/handler.py
-        env = environment()
+        settings = settings_of(Settings)  # functions/<name>/settings.py
         return Outbound(...)
 
     deliver.handler.outbound.use(Outbound(memory_helpdesk, ...))   # in a test

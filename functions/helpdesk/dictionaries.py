@@ -9,6 +9,8 @@ from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.models import DictionaryEntry, LocalizedName, Role
 from helpdesk.store.repository import Repository
 
+CLOSED_STATUS = "closed"
+
 KINDS = ("departments", "statuses", "priorities", "types", "groups", "user_statuses")
 
 
@@ -88,6 +90,16 @@ class Dictionaries:
         if entry is None:
             raise InvalidInput(f"{field} {entry_id!r} is not one of the {kind}", field=field)
         return entry
+
+    def is_closed(self, status_id: str) -> bool:
+        """A closed status (the SLA's resolution is met; a customer's message reopens it)."""
+        entry = self.get("statuses", status_id)
+        return bool(entry and entry.extra.get("closed")) or status_id == CLOSED_STATUS
+
+    def is_paused(self, status_id: str) -> bool:
+        """Waiting for the customer, on hold: the SLA clock stops."""
+        entry = self.get("statuses", status_id)
+        return bool(entry and entry.extra.get("paused"))
 
     def role_of_group(self, group_id: int) -> Role:
         entry = self.get("groups", group_id)

@@ -15,6 +15,7 @@ from helpdesk.ratelimit import RateLimiter
 from helpdesk.records import Records
 from helpdesk.rules.service import Rules
 from helpdesk.sla.service import Calendars, Policies, SlaSettings
+from helpdesk.sla.tracker import SlaTracker
 from helpdesk.store.links import Links
 from helpdesk.store.markers import Markers, TableMarkers
 from helpdesk.store.repository import Repository
@@ -49,8 +50,10 @@ class Helpdesk:
         self.dictionaries = Dictionaries(self.repository)
         self.users = Users(self.repository, self.dictionaries, self.clock)
         self.organizations = Organizations(self.repository, self.clock)
+        self.sla = SlaTracker(self.sla_settings, self.dictionaries.is_paused,
+                              self.dictionaries.is_closed)
         self.tickets = Tickets(
-            self.repository, self.dictionaries, self.users, self.sla_settings, self.clock,
+            self.repository, self.dictionaries, self.users, self.sla, self.clock,
             self.settings.ticket_prefix,
         )
         records = self.records

@@ -34,7 +34,6 @@ from helpdesk.models import (
     User,
     UserKind,
 )
-from helpdesk.sla.service import SlaSettings
 from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
@@ -49,7 +48,6 @@ FILES_PER_MESSAGE = 1000  # file id = message id * 1000 + n: the id says where t
 THREAD_MEMORY = 20  # Message-IDs kept for References of our replies
 SEARCH_TEXT_LIMIT = 30_000
 REOPENED_STATUS = "open"
-CLOSED_STATUS = "closed"
 
 C = TypeVar("C", bound=TicketChange)
 # Edits the ticket it is given and says what else the change writes. Runs again on the fresh
@@ -100,7 +98,7 @@ class Tickets:
         repository: Repository,
         dictionaries: Dictionaries,
         users: Users,
-        sla_settings: SlaSettings,
+        sla: SlaTracker,
         clock: Callable[[], datetime],
         prefix: str = "HD",
     ) -> None:
@@ -109,7 +107,7 @@ class Tickets:
         self._users = users
         self._clock = clock
         self._prefix = prefix
-        self.sla = SlaTracker(sla_settings, self.is_paused, self.is_closed)
+        self.sla = sla
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
@@ -557,20 +555,11 @@ class Tickets:
         return message
 
     def is_closed(self, status_id: str) -> bool:
-        return self._is_closed(status_id)
-
-    def is_paused(self, status_id: str) -> bool:
-        """Waiting for the customer, on hold: the SLA clock stops."""
-        entry = self._dictionaries.get("statuses", status_id)
-        return bool(entry and entry.extra.get("paused"))
+        return self._dictionaries.is_closed(status_id)
 
     def _reopens(self, status_id: str) -> bool:
         """A customer writing to a closed or paused ticket brings it back to work."""
-        return self._is_closed(status_id) or self.is_paused(status_id)
-
-    def _is_closed(self, status_id: str) -> bool:
-        entry = self._dictionaries.get("statuses", status_id)
-        return bool(entry and entry.extra.get("closed")) or status_id == CLOSED_STATUS
+        return self._dictionaries.is_closed(status_id) or self._dictionaries.is_paused(status_id)
 
     def _apply_fields(self, ticket: Ticket, fields: TicketFields) -> None:
         given = fields.model_dump(exclude_unset=True)

@@ -67,11 +67,8 @@ class OrderedRules(Protocol):
 
 
 class RunnerTickets(ResolverTickets, Protocol):
-    """What running rules needs of the tickets service: the one rules' write, a rules'
-    reply, and each ticket's calendar (through its SLA settings)."""
-
-    @property
-    def sla(self) -> SlaTracker: ...
+    """What running rules needs of the tickets service: the one rules' write and a rules'
+    reply."""
 
     def staff_post(self, ticket: Ticket, change: TicketChange, text: str,
                    author: User | None, message_id: int | None = None) -> Message: ...
@@ -89,11 +86,14 @@ class RulesChange(TicketChange):
 
 class RunnerDesk(ResolverDesk, Protocol):
     """What running rules needs of the helpdesk: events, tickets, people, subscriptions and
-    markers in storage, the rules in order, the tickets service, and the clock (and what
-    the resolver needs)."""
+    markers in storage, the rules in order, the tickets service, the SLA tracker (each
+    ticket's calendar), and the clock (and what the resolver needs)."""
 
     @property
     def rules(self) -> OrderedRules: ...
+
+    @property
+    def sla(self) -> SlaTracker: ...
 
     @property
     def tickets(self) -> RunnerTickets: ...
@@ -236,7 +236,7 @@ class RuleRunner:
         (its SLA policy's, else its department's, else the global one; 24/7 without)."""
         if self.calendar is not None:
             return self.calendar
-        settings = self.helpdesk.tickets.sla.settings
+        settings = self.helpdesk.sla.settings
         return settings.working(settings.calendar_for(ticket, settings.policy_for(ticket)))
 
     def _apply(self, ticket_id: int, rules: list[Rule], facts_of: Callable[[Ticket], Facts],

@@ -89,11 +89,8 @@ class Outcome:
 
 
 class EscalationTickets(Protocol):
-    """What escalating needs of the tickets service: the SLA tracker (policies, calendars,
-    whether the clock runs), a re-timing write, and the one automation write."""
-
-    @property
-    def sla(self) -> SlaTracker: ...
+    """What escalating needs of the tickets service: a re-timing write and the one
+    automation write."""
 
     def retime(self, ticket_id: int, actor: Actor, note: str) -> Ticket: ...
 
@@ -103,10 +100,14 @@ class EscalationTickets(Protocol):
 
 class EscalationDesk(Protocol):
     """What an SLA check needs of the helpdesk: the ticket, its marker, departments and
-    staff in storage, the priority names, the tickets service, and the clock."""
+    staff in storage, the priority names, the SLA tracker (policies, calendars, whether the
+    clock runs), the tickets service, and the clock."""
 
     @property
     def repository(self) -> Repository: ...
+
+    @property
+    def sla(self) -> SlaTracker: ...
 
     @property
     def dictionaries(self) -> Dictionaries: ...
@@ -142,7 +143,7 @@ class Escalations:
         reason = self._stale(ticket, check)
         if reason:
             return Outcome("stale", reason)
-        settings = tickets.sla.settings
+        settings = self.helpdesk.sla.settings
         policy = settings.policy(ticket.sla.policy_id if ticket.sla else None)
         now = self.helpdesk.clock
 
@@ -188,7 +189,7 @@ class Escalations:
         if ticket.sla is None:
             return False
         probe = ticket.model_copy(deep=True)
-        self.helpdesk.tickets.sla.track(ticket, probe, self.helpdesk.clock(),
+        self.helpdesk.sla.track(ticket, probe, self.helpdesk.clock(),
                                         staff_replied=False)
         assert probe.sla is not None
         return probe.sla.version != ticket.sla.version
@@ -205,7 +206,7 @@ class Escalations:
 
     def _repeat(self, ticket: Ticket, check: Check) -> Outcome:
         """Done before: the same notices (the notifier sends each key once)."""
-        settings = self.helpdesk.tickets.sla.settings
+        settings = self.helpdesk.sla.settings
         policy = settings.policy(ticket.sla.policy_id if ticket.sla else None)
         return Outcome("already", "this check was escalated before",
                        self.notices(ticket, check, policy))
@@ -216,7 +217,7 @@ class Escalations:
             return "the ticket has no SLA clock"
         if sla.version != check.version:
             return f"the due times moved (version {sla.version})"
-        if self.helpdesk.tickets.sla.stopped(ticket):
+        if self.helpdesk.sla.stopped(ticket):
             return "the clock is stopped"
         state: TargetState = sla.target(check.target)
         if state.met_at is not None:
@@ -234,7 +235,7 @@ class Escalations:
         """Notification effects, each with `send_at` when held until working hours."""
         if policy is None:
             return []
-        settings = self.helpdesk.tickets.sla.settings
+        settings = self.helpdesk.sla.settings
         escalation = policy.escalation
         now = self.helpdesk.clock()
         team_calendar = settings.working(settings.calendar_for(ticket, policy))
@@ -280,7 +281,7 @@ class Escalations:
         return people
 
     def _message(self, ticket: Ticket, check: Check, policy: Policy) -> tuple[str, str]:
-        settings = self.helpdesk.tickets.sla.settings
+        settings = self.helpdesk.sla.settings
         state = ticket.sla.target(check.target) if ticket.sla else TargetState()
         what = TARGET_NAMES[check.target]
         due = _local(state.due, settings, ticket, policy)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class DomainError(Exception):
     code = "error"
@@ -45,3 +50,16 @@ class RateLimited(DomainError):
     def __init__(self, details: str, *, retry_after: int) -> None:
         super().__init__(details)
         self.retry_after = retry_after
+
+
+def where_and_why(error: ValidationError, *prefix: str) -> tuple[str, str]:
+    """The first problem of a pydantic validation: the dotted field (`value.days`) and the
+    message."""
+    first = error.errors()[0]
+    return ".".join([*prefix, *(str(part) for part in first["loc"])]), first["msg"]
+
+
+def invalid_input(error: ValidationError) -> InvalidInput:
+    """A validation of outside input as the 400 that names its field."""
+    where, why = where_and_why(error)
+    return InvalidInput(f"{where}: {why}", field=where)

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import InvalidInput, invalid_input, where_and_why
 from helpdesk.models import Model, Ticket, utcnow
 
 # The placeholders a text may use, as attribute paths from the four roots.
@@ -112,9 +112,8 @@ class TemplateAction(_Strict):
         try:
             value = _VALUE_ADAPTERS[self.type].validate_python(self.value)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(["value", *(str(part) for part in error["loc"])])
-            raise ValueError(f"{self.type.value}: {where}: {error['msg']}") from None
+            where, why = where_and_why(exc, "value")
+            raise ValueError(f"{self.type.value}: {where}: {why}") from None
         self.value = value.model_dump() if isinstance(value, BaseModel) else value
         return self
 
@@ -272,9 +271,7 @@ def parse_template(data: Mapping[str, Any]) -> Template:
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise InvalidInput(f"{where}: {error['msg']}", field=where) from None
+        raise invalid_input(exc) from None
     return validate_template(template)
 
 

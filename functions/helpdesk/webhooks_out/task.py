@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
+from helpdesk.errors import where_and_why
 from helpdesk.webhooks_out.deliver import deliver_webhook
 from helpdesk.webhooks_out.sender import WebhookSender
 from helpdesk.webhooks_out.targets import DeadLetter, WebhookTargets
@@ -39,8 +40,8 @@ def run_task(event: dict[str, Any], targets: WebhookTargets, now: datetime, *,
     try:
         task = _Input.model_validate(event)
     except ValidationError as exc:
-        raise PermanentFailure(f"bad workflow input: {exc.errors()[0]['msg']} at "
-                               f"{'.'.join(map(str, exc.errors()[0]['loc']))}") from None
+        where, why = where_and_why(exc)
+        raise PermanentFailure(f"bad workflow input: {why} at {where}") from None
     ids = {"subscription_id": task.subscription_id, "delivery_id": task.delivery_id}
     if task.dead_letter:
         error = _error_text(task.error)

@@ -31,7 +31,7 @@ from helpdesk.channels.providers.common import (
     require_method,
     utf8,
 )
-from helpdesk.errors import Forbidden, InvalidInput
+from helpdesk.errors import Forbidden, InvalidInput, invalid_input
 
 TIMESTAMP_HEADER = "X-Helpdesk-Timestamp"
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
@@ -102,9 +102,7 @@ def _validate(payload: dict[str, object]) -> CustomEvent:
     try:
         event = CustomEvent.model_validate(payload)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise InvalidInput(f"{where}: {error['msg']}", field=where) from None
+        raise invalid_input(exc) from None
     # Which fields a type needs depends on the type: checked here to name the field.
     if event.type == "message" and event.sender is None:
         raise InvalidInput("sender: required for a message", field="sender")

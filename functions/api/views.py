@@ -17,9 +17,18 @@ from helpdesk.models import (
 )
 from helpdesk.sla.model import Calendar, Policy, TargetState, TicketSla
 
+# What a customer never sees of his tickets or of people: how staff works them. Custom fields
+# stay staff-only until they can be marked visible to customers (issue "custom fields").
+STAFF_ONLY_TICKET_FIELDS = frozenset({"owner_id", "bcc", "followers", "tags", "custom_fields",
+                                      "sla", "sla_policy_id", "sla_date", "ticket_lock"})
+STAFF_ONLY_USER_FIELDS = frozenset({"department", "group", "group_id", "status", "user_status",
+                                    "custom_fields", "contacts"})
 
-def ticket_view(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
-    return {
+
+def ticket_view(ticket: Ticket, now: datetime | None = None, *,
+                staff: bool = True) -> dict[str, Any]:
+    """The ticket on the wire; `staff` False: the customer's view of it."""
+    view = {
         "id": ticket.id,
         "pid": ticket.pid or 0,
         "unique_id": ticket.unique_id,
@@ -47,6 +56,11 @@ def ticket_view(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
         "sla_policy_id": ticket.sla_policy_id,
         "sla": sla_view(ticket.sla, now or _now()),
     }
+    return view if staff else _without(view, STAFF_ONLY_TICKET_FIELDS)
+
+
+def _without(view: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    return {name: value for name, value in view.items() if name not in hidden}
 
 
 def _now() -> datetime:
@@ -141,8 +155,9 @@ def message_view(message: Message, kind: str) -> dict[str, Any]:
     return view
 
 
-def user_view(user: User) -> dict[str, Any]:
-    return {
+def user_view(user: User, *, staff: bool = True) -> dict[str, Any]:
+    """A user on the wire; `staff` False: what a customer sees of himself or a colleague."""
+    view = {
         "id": user.id,
         "name": user.name,
         "lastname": user.lastname,
@@ -165,6 +180,7 @@ def user_view(user: User) -> dict[str, Any]:
         "date_created": format_datetime(user.date_created),
         "date_updated": format_datetime(user.date_updated),
     }
+    return view if staff else _without(view, STAFF_ONLY_USER_FIELDS)
 
 
 def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
@@ -180,6 +196,9 @@ def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
                 "actor_type": event.actor.type.value,
                 "actor_id": event.actor.id,
                 "actor_name": event.actor.name,
+                # set when staff wrote on behalf of the actor (a customer)
+                "acting_id": event.actor.acting_id,
+                "acting_name": event.actor.acting_name,
                 "field": change.field if change else None,
                 "old_value": change.old if change else None,
                 "new_value": change.new if change else None,

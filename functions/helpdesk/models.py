@@ -33,6 +33,10 @@ class Actor(Model):
     type: ActorType
     id: int | None = None
     name: str | None = None
+    # Staff who wrote on behalf of the author above (an integration posting a customer's
+    # message): the audit and the webhooks name both.
+    acting_id: int | None = None
+    acting_name: str | None = None
 
     @staticmethod
     def system() -> Actor:

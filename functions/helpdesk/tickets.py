@@ -42,6 +42,10 @@ from helpdesk.store.table import KeyRange
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
+# What a customer may say when he opens a ticket; status, priority, owner, department, tags,
+# followers and the rest come from defaults and rules (issue "Hardening"). Custom fields join
+# once they can be marked customer-editable.
+CUSTOMER_CREATES = frozenset({"title", "description", "cc"})
 _SYSTEM_VIEWER = Viewer(user=User(id=0, kind=UserKind.STAFF, group_id=1, name="System"),
                         role=Role.ADMIN)
 FILES_PER_MESSAGE = 1000  # file id = message id * 1000 + n: the id says where the file is
@@ -157,6 +161,11 @@ class Tickets:
 
     # --- creating --------------------------------------------------------------------------
     def create(self, viewer: Viewer, fields: TicketCreate) -> Ticket:
+        if not viewer.is_staff:
+            refused = sorted(fields.model_fields_set - CUSTOMER_CREATES)
+            if refused:
+                raise Forbidden(f"a customer's request sets no {', '.join(refused)}; "
+                                "staff and rules decide those", field=refused[0])
         requester = self._requester(viewer, fields)
         if fields.pid is not None:
             self.get(viewer, fields.pid)
@@ -363,7 +372,7 @@ class Tickets:
     ) -> Message:
         if kind == "comment":
             viewer.require_staff("write private comments")
-        author = self._author(viewer, fields.user_id)
+        author = self._author(viewer, ticket_id, fields.user_id)
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
         message_id = self._repository.ids.next_id("message")
 
@@ -395,6 +404,8 @@ class Tickets:
             return change
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
+        if author.id != viewer.user.id:
+            actor.acting_id, actor.acting_name = viewer.user.id, viewer.user.name
         _, change = self._change(viewer, ticket_id, f"{kind}_added", mutate, actor=actor)
         return change.messages[0][1]
 
@@ -539,13 +550,20 @@ class Tickets:
             return self._users.find_or_create_customer(fields.user_email, fields.user_name)
         return viewer.user
 
-    def _author(self, viewer: Viewer, user_id: int | None) -> User:
+    def _author(self, viewer: Viewer, ticket_id: int, user_id: int | None) -> User:
+        """Who a new message is by: the viewer, or (staff only) on his behalf the customer
+        of a ticket he may see: its requester or a customer in its copy."""
         if user_id is None or user_id == viewer.user.id:
             return viewer.user
         viewer.require_staff("write on behalf of another user")
+        ticket = self.get(viewer, ticket_id)
         user = self._repository.people.get_user(user_id)
         if user is None:
             raise InvalidInput(f"user {user_id} does not exist", field="user_id")
+        if user.kind is not UserKind.CUSTOMER or (
+                user.id != ticket.user_id and (user.email or "") not in ticket.cc):
+            raise Forbidden(f"user {user_id} is not a customer of ticket {ticket_id}: staff "
+                            "write on behalf of the ticket's customers only", field="user_id")
         return user
 
     def _message(self, kind: str, ticket_id: int, message_id: int) -> Message:

@@ -49,6 +49,12 @@ class UserFilter:
     search: str | None = None
 
 
+# What a user may change on himself without the right to manage users of his role: his
+# profile. Never his group, departments, status, organization or custom fields (issue
+# "Hardening": an agent widened his own departments, a customer joined any organization).
+SELF_EDITABLE = frozenset({"name", "lastname", "alias", "phone", "skype", "website", "email",
+                           "password", "language", "notifications"})
+
 class Users:
     def __init__(
         self,
@@ -121,9 +127,16 @@ class Users:
         user = self._repository.people.get_user(user_id)
         if user is None or (not viewer.is_staff and user_id != viewer.user.id):
             raise NotFound(f"user {user_id} does not exist")
-        if viewer.user.id != user_id:
-            self._require_may_manage(viewer, self._dictionaries.role_of_group(user.group_id))
+        role = self._dictionaries.role_of_group(user.group_id)
         changes = fields.model_dump(exclude_unset=True)
+        if viewer.user.id != user_id:
+            self._require_may_manage(viewer, role)
+        elif not self._may_manage(viewer, role):
+            # Editing oneself: the profile, never what decides one's access.
+            refused = sorted(set(changes) - SELF_EDITABLE)
+            if refused:
+                raise Forbidden(f"you may not change your own {', '.join(refused)}",
+                                field=refused[0])
         if "group_id" in changes:
             viewer.require_admin("change a user's group")
             new_role = self._role(changes["group_id"])
@@ -297,6 +310,13 @@ class Users:
         except NotFound as missing:
             raise InvalidInput(f"group {group_id} does not exist", field="group_id") from missing
 
+    def _may_manage(self, viewer: Viewer, role: Role) -> bool:
+        try:
+            self._require_may_manage(viewer, role)
+        except Forbidden:
+            return False
+        return True
+
     def _require_may_manage(self, viewer: Viewer, role: Role) -> None:
         if role is Role.CUSTOMER:
             viewer.require_staff("manage customers")
@@ -314,6 +334,11 @@ class Users:
             self._dictionaries.require("departments", department_id, "department")
         if (status := changes.get("user_status")) is not None:
             self._dictionaries.require("user_statuses", cast("int | str", status), "user_status")
+        organization_id = changes.get("organiz_id")
+        if organization_id is not None and self._repository.people.get_organization(
+                cast("int", organization_id)) is None:
+            raise InvalidInput(f"organization {organization_id} does not exist",
+                               field="organiz_id")
         for name, value in changes.items():
             if value is not None or name in {"organiz_id", "user_status"}:
                 setattr(user, name, value)

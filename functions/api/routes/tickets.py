@@ -39,18 +39,20 @@ def list_tickets() -> Any:
     )
     found = current().tickets.list(viewer(), wanted)
     page, pagination = paginate(found, query)
-    return data({str(t.id): ticket_view(t) for t in page}, pagination=pagination)
+    staff = viewer().is_staff
+    return data({str(t.id): ticket_view(t, staff=staff) for t in page}, pagination=pagination)
 
 
 @endpoint(tickets, "/tickets", ("POST",))
 def create_ticket() -> Any:
     ticket = current().tickets.create(viewer(), parse(TicketCreate, _request()))
-    return data(ticket_view(ticket))
+    return data(ticket_view(ticket, staff=viewer().is_staff))
 
 
 @endpoint(tickets, "/tickets/{ticket_id}", ("GET",))
 def get_ticket(ticket_id: str) -> Any:
-    return data(ticket_view(current().tickets.get(viewer(), path_id(ticket_id, "ticket_id"))))
+    ticket = current().tickets.get(viewer(), path_id(ticket_id, "ticket_id"))
+    return data(ticket_view(ticket, staff=viewer().is_staff))
 
 
 @endpoint(tickets, "/tickets/{ticket_id}", ("PUT",))

@@ -28,7 +28,8 @@ def list_users() -> Any:
         search=query.text("search"),
     )
     page, pagination = paginate(current().users.list(viewer(), wanted), query)
-    return data([user_view(user) for user in page], pagination=pagination)
+    return data([user_view(user, staff=viewer().is_staff) for user in page],
+                pagination=pagination)
 
 
 @endpoint(users, "/users", ("POST",))
@@ -42,13 +43,15 @@ def create_user() -> Any:
 
 @endpoint(users, "/users/{user_id}", ("GET",))
 def get_user(user_id: str) -> Any:
-    return data(user_view(current().users.get(viewer(), path_id(user_id, "user_id"))))
+    user = current().users.get(viewer(), path_id(user_id, "user_id"))
+    return data(user_view(user, staff=viewer().is_staff))
 
 
 @endpoint(users, "/users/{user_id}", ("PUT",))
 def update_user(user_id: str) -> Any:
     fields = parse(UserUpdate, users.current_request)
-    return data(user_view(current().users.update(viewer(), path_id(user_id, "user_id"), fields)))
+    user = current().users.update(viewer(), path_id(user_id, "user_id"), fields)
+    return data(user_view(user, staff=viewer().is_staff))
 
 
 @endpoint(users, "/users/{user_id}", ("DELETE",))

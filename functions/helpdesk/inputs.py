@@ -46,6 +46,20 @@ def _as_datetime(value: Any) -> Any:
     return parse_datetime(value)
 
 
+MAX_KEY_LENGTH = 100
+
+
+def _named_keys(value: dict[str, Any]) -> dict[str, Any]:
+    """A map's keys name things (a custom field, a language): none may be blank or huge.
+    A blank key once stored made every later list of its kind fail (issue "Hardening")."""
+    for key in value:
+        if not key.strip():
+            raise ValueError("a key may not be empty")
+        if len(key) > MAX_KEY_LENGTH:
+            raise ValueError(f"key {key[:20]!r}... is longer than {MAX_KEY_LENGTH} characters")
+    return value
+
+
 PositiveId = Annotated[int, Field(ge=1)]
 OptionalId = Annotated[PositiveId | None, BeforeValidator(_none_if_blank)]
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
@@ -54,6 +68,8 @@ Flag = Annotated[bool, BeforeValidator(_as_bool)]
 Email = Annotated[str, AfterValidator(_email)]
 EmailList = Annotated[list[Email], BeforeValidator(_as_list)]
 When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
+FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys)]  # custom fields
+Names = Annotated[dict[str, str], AfterValidator(_named_keys)]  # a name per language
 
 
 class Input(BaseModel):
@@ -73,7 +89,7 @@ class TicketFields(Input):
     cc: EmailList | None = None
     bcc: EmailList | None = None
     followers: IdList | None = None
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: FieldValues | None = None
     tags: StrList | None = None
 
 
@@ -120,7 +136,7 @@ class UserFields(Input):
     language: str | None = Field(default=None, max_length=8)
     notifications: int | None = None
     user_status: OptionalId = None
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: FieldValues | None = None
 
 
 class UserCreate(UserFields):
@@ -137,7 +153,7 @@ class UserUpdate(UserFields):
 
 class DictionaryCreate(Input):
     id: str | None = None
-    name: dict[str, str] = Field(min_length=1)
+    name: Names = Field(min_length=1)
 
 
 def _domains(value: Any) -> Any:
@@ -165,7 +181,7 @@ class OrganizationFields(Input):
     minute_limit: int | None = Field(default=None, ge=0)
     employees: IdList | None = None
     managers: IdList | None = None
-    custom_fields: dict[str, Any] | None = None
+    custom_fields: FieldValues | None = None
 
 
 class OrganizationCreate(OrganizationFields):

@@ -121,3 +121,22 @@ def test_unsupported_content_type_and_method(api):
     _assert_envelope(api.call("POST", "/tickets", "x", headers={"content-type": "image/png"}),
                      415, "image/png")
     _assert_envelope(api.call("PATCH", "/tickets"), 405, "patch")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/tickets", {"title": "x", "user_email": "c@x.io", "custom_fields": {"": "x"}},
+     "custom_fields"),
+    ("POST", "/tickets", {"title": "x", "user_email": "c@x.io",
+                          "custom_fields": {" ": "x"}}, "custom_fields"),
+    ("POST", "/users", {"name": "A", "email": "a@x.io", "custom_fields": {"": 1}},
+     "custom_fields"),
+    ("POST", "/organizations", {"name": "A", "custom_fields": {"k" * 101: 1}}, "custom_fields"),
+    ("POST", "/departments", {"name": {"": "0"}}, "name"),
+    ("PUT", "/departments/1", {"name": {"": "0"}}, "name"),
+])
+def test_a_blank_or_huge_map_key_is_refused_and_lists_keep_working(api, method, path, body,
+                                                                   field):
+    """A blank key once stored made every list of its kind answer 500 for everyone."""
+    _assert_envelope(api.call(method, path, body), 400, field)
+    for listing in ("/tickets", "/users", "/departments", "/organizations"):
+        assert api.call("GET", listing).status == 200

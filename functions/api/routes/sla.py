@@ -15,6 +15,7 @@ from api.routing import data, endpoint, viewer
 from api.views import calendar_view, entry_view, policy_view
 from helpdesk.dates import format_datetime
 from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.inputs import Names
 from helpdesk.sla.model import MAX_TARGET_MINUTES, CalendarFields, PolicyFields
 from helpdesk.sla.worktime import NoWorkingTime
 
@@ -30,7 +31,7 @@ class PolicyOrder(BaseModel):
 class DepartmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: dict[str, str] | None = Field(default=None, min_length=1)
+    name: Names | None = Field(default=None, min_length=1)
     managers: list[int] | None = Field(default=None, max_length=100)
 
 

@@ -16,9 +16,16 @@ def _none_if_blank(value: Any) -> Any:
 
 
 def _email(value: str) -> str:
-    if "@" not in value or " " in value or value.startswith("@") or value.endswith("@"):
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value.lower()
+    """One address as RFC 5321/5322 allow it (email-validator, no DNS): no display name, no
+    CR/LF or NUL that would end up in a mail header, no reserved domain; lowercased, as
+    contacts are matched."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as problem:
+        raise ValueError(f"{value[:200]!r} is not an e-mail address: {problem}") from None
+    return checked.normalized.lower()
 
 
 def _as_list(value: Any) -> Any:

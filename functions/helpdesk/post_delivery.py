@@ -6,6 +6,8 @@ messenger post has its media fetched into the bucket; `give_up` records the fina
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -34,9 +36,21 @@ def route_post(ticket: Ticket | None, post: Message | None, *, give_up: bool) ->
 
 
 def give_up_reason(error: dict[str, Any] | None) -> str:
-    """The workflow's caught error (`{"Error", "Cause"}`) as the recorded reason."""
+    """The workflow's caught error (`{"Error", "Cause"}`) as the reason shown on the post:
+    a Lambda error's message only, never its stack trace, and no file paths."""
     error = error or {}
-    return f"{error.get('Error', 'failed')}: {error.get('Cause', '')}"[:500]
+    cause = str(error.get("Cause", ""))
+    try:
+        raised = json.loads(cause)
+    except ValueError:
+        raised = None
+    if isinstance(raised, dict) and ({"errorMessage", "errorType"} & set(raised)):
+        cause = str(raised.get("errorMessage", ""))
+    first_line = cause.strip().splitlines()[0] if cause.strip() else ""
+    return f"{error.get('Error', 'failed')}: {_PATH.sub('…', first_line)}"[:500]
+
+
+_PATH = re.compile(r"(?:/[\w.\-]+){2,}")  # /var/task/helpdesk/mail/outbound.py and the like
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,13 @@ def test_a_blank_or_huge_map_key_is_refused_and_lists_keep_working(api, method, 
     _assert_envelope(api.call(method, path, body), 400, field)
     for listing in ("/tickets", "/users", "/departments", "/organizations"):
         assert api.call("GET", listing).status == 200
+
+
+@pytest.mark.parametrize("address", ["c@x.io\r\nBcc:all@x.io", "c@x.io\nd@x.io", "c\x00@x.io",
+                                     "Ann <c@x.io>", "c@x.io,d@x.io"])
+def test_an_address_that_would_break_a_mail_header_is_refused(api, address):
+    """A CR/LF in `cc` was stored, then every staff reply of the ticket failed to send."""
+    ticket = api.call("POST", "/tickets", {"title": "x", "user_email": "c@x.io"}).body["data"]
+    _assert_envelope(api.call("PUT", f"/tickets/{ticket['id']}", {"cc": [address]}), 400, "cc")
+    _assert_envelope(api.call("POST", "/users", {"name": "A", "email": address}), 400, "email")
+    assert api.call("GET", f"/tickets/{ticket['id']}").body["data"]["cc"] == []

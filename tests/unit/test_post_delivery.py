@@ -3,6 +3,8 @@ post and the workflow's give-up flag alone."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpdesk.models import ActorType, Message, Ticket
@@ -40,3 +42,15 @@ def test_the_give_up_reason_names_the_workflows_error():
         "TemporaryFailure: 503")
     assert give_up_reason(None) == "failed: "
     assert len(give_up_reason({"Cause": "x" * 900})) == 500
+
+
+def test_a_lambda_error_shows_its_message_never_its_stack_trace_or_paths():
+    cause = json.dumps({"errorMessage": "mail to c@x.io refused: [Errno 2] /var/task/a/b.py",
+                        "errorType": "TemporaryFailure", "requestId": "r-1",
+                        "stackTrace": ['  File "/var/task/helpdesk/mail/outbound.py", line 9'],
+                        })
+    reason = give_up_reason({"Error": "TemporaryFailure", "Cause": cause})
+    assert reason.startswith("TemporaryFailure: mail to c@x.io refused")
+    assert "/var/task" not in reason and "File" not in reason and "line 9" not in reason
+    assert give_up_reason({"Error": "X", "Cause": "Traceback (most recent call last):\n  "
+                           'File "/opt/python/x.py"'}) == "X: Traceback (most recent call last):"

@@ -38,6 +38,11 @@ class Forbidden(DomainError):
     title = "Not allowed"
 
 
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class Conflict(DomainError):
     code = "conflict"
     title = "Conflict"

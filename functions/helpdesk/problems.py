@@ -17,6 +17,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
 }
 

@@ -99,7 +99,9 @@ def auth_headers(channel: str, body: bytes, *, timestamp: int | None = None) -> 
 
 
 def post(body: bytes, headers: dict[str, str] | None = None) -> WebhookRequest:
-    return WebhookRequest(method="POST", headers=headers or {}, query={}, body=body)
+    """A POST as providers send it: JSON (`headers` may say otherwise)."""
+    return WebhookRequest(method="POST", headers={"content-type": "application/json",
+                                                  **(headers or {})}, query={}, body=body)
 
 
 def signed(channel: str, body: bytes) -> WebhookRequest:

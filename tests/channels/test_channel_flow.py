@@ -69,6 +69,23 @@ def test_a_telegram_message_becomes_a_ticket_for_a_new_customer(helpdesk, telegr
                                                          for c in customer.contacts}
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          None])
+def test_a_signed_update_not_sent_as_json_is_refused_and_stores_nothing(helpdesk, telegram,
+                                                                        content_type):
+    """Telegram sends JSON; a body with the right secret but another type is not its."""
+    raw = json.dumps(payload("telegram_text")).encode()
+    event = {"httpMethod": "POST", "path": f"/webhooks/telegram/{telegram.id}",
+             "headers": {"X-Telegram-Bot-Api-Secret-Token": SECRET,
+                         **({"Content-Type": content_type} if content_type else {})},
+             "body": raw.decode(), "isBase64Encoded": False}
+    answer = webhooks.handler(event, None)
+    assert answer["statusCode"] == 415
+    assert json.loads(answer["body"])["errors"][0]["code"] == "unsupported_media_type"
+    assert tickets(helpdesk) == []
+    assert post_webhook(telegram, payload("telegram_text"))["statusCode"] == 200  # as JSON
+
+
 def test_the_same_update_ten_times_is_one_post(helpdesk, telegram):
     for _ in range(10):
         assert post_webhook(telegram, payload("telegram_text"))["statusCode"] == 200

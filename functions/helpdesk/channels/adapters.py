@@ -9,7 +9,7 @@ from datetime import datetime
 from helpdesk.channels.events import ChannelSecrets, WebhookRequest, WebhookResult
 from helpdesk.channels.providers import custom, messenger, telegram, viber, vk, whatsapp
 from helpdesk.channels.providers.custom import sign_custom
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import InvalidInput, UnsupportedMediaType
 
 Handler = Callable[[ChannelSecrets, WebhookRequest, datetime], WebhookResult]
 
@@ -34,11 +34,17 @@ def handle_webhook(
 
     Raises Unauthorized when the request carries no signature/secret, Forbidden when it is
     wrong (or the channel has none configured), InvalidInput for an unknown channel type, a
-    wrong method or a verified body that is not the provider's JSON."""
+    wrong method or a verified body that is not the provider's JSON, UnsupportedMediaType
+    for a verified body not sent as JSON (every provider sends `application/json`)."""
     handler = HANDLERS.get(channel_type)
     if handler is None:
         raise InvalidInput(
             f"unknown channel type {channel_type!r}; supported: {', '.join(SUPPORTED_TYPES)}",
             field="channel_type",
         )
-    return handler(secrets, request, now)
+    result = handler(secrets, request, now)  # pure: refusing it now stores nothing
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and media_type != "application/json":
+        raise UnsupportedMediaType(f"{channel_type} webhooks are JSON (Content-Type: "
+                                   f"application/json), not {media_type or 'untyped'}")
+    return result

@@ -21,7 +21,7 @@ from api.routes.subscriptions import subscriptions
 from api.routes.tickets import tickets
 from api.routes.users import users
 from api.routing import set_viewer
-from helpdesk.errors import DomainError, Unauthorized
+from helpdesk.errors import DomainError, RateLimited, Unauthorized
 
 PREFIX = "/api/v2"
 
@@ -39,6 +39,7 @@ def authenticate_and_limit(request: Any, get_response: Any) -> Response:
         return errors.rewrap_chalice_error(get_response(request))
     helpdesk = current()
     headers = {"X-Rate-Limit": str(helpdesk.rate_limiter.per_minute)}
+    email = ""
     try:
         email, api_key = _credentials(request.headers.get("authorization"))
         viewer = helpdesk.users.authenticate(email, api_key)
@@ -47,8 +48,12 @@ def authenticate_and_limit(request: Any, get_response: Any) -> Response:
         set_viewer(viewer)
         response = errors.rewrap_chalice_error(get_response(request))
     except Unauthorized as error:
-        response = errors.from_domain(error)
-        response.headers["WWW-Authenticate"] = 'Basic realm="helpdesk"'
+        try:
+            helpdesk.failed_logins.failed(_source_ip(request), email)
+            response = errors.from_domain(error)
+            response.headers["WWW-Authenticate"] = 'Basic realm="helpdesk"'
+        except RateLimited as throttled:  # wrong keys, too many: 429 with Retry-After
+            response = errors.from_domain(throttled)
     except DomainError as error:
         response = errors.from_domain(error)
         headers["X-Rate-Limit-Remaining"] = "0"
@@ -56,6 +61,10 @@ def authenticate_and_limit(request: Any, get_response: Any) -> Response:
         response = errors.unexpected(error)
     response.headers.update(headers)
     return response
+
+
+def _source_ip(request: Any) -> str:
+    return str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
 def _credentials(header: str | None) -> tuple[str, str]:

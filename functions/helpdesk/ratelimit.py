@@ -68,3 +68,23 @@ class RateLimiter:
                 retry_after=self.block_seconds,
             )
         return Allowance(limit=self.per_minute, remaining=self.per_minute - count)
+
+
+class FailedLogins:
+    """Wrong credentials counted per source IP and per e-mail (issue "Hardening"): past the
+    limit a wrong key is answered 429 with Retry-After instead of 401. Only failures count,
+    and a valid key is checked before anything is counted, so nobody can lock a user out of
+    his own key by failing in his name."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    @property
+    def per_minute(self) -> int:
+        return self._limiter.per_minute
+
+    def failed(self, source_ip: str, email: str) -> None:
+        """Count one failure; RateLimited past the limit of the IP or of the e-mail."""
+        self._limiter.hit(f"login-ip:{source_ip}")
+        if email:
+            self._limiter.hit(f"login-email:{email.strip().lower()[:320]}")

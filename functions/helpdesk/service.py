@@ -11,7 +11,7 @@ from helpdesk.dictionaries import Dictionaries
 from helpdesk.macros import Templates
 from helpdesk.models import User, utcnow
 from helpdesk.organizations import Organizations
-from helpdesk.ratelimit import RateLimiter
+from helpdesk.ratelimit import FailedLogins, RateLimiter
 from helpdesk.records import Records
 from helpdesk.rules.service import Rules
 from helpdesk.sla.service import Calendars, Policies, SlaSettings
@@ -32,6 +32,8 @@ class Settings:
     rate_limit_per_minute: int = 300
     rate_limit_block_seconds: int = 1200
     ticket_link_base: str = ""  # where {{ ticket.link }} points: the workspace's ticket URL
+    failed_logins_per_minute: int = 10  # wrong keys per source IP, and per e-mail
+    failed_login_block_seconds: int = 300
 
 
 @dataclass
@@ -71,6 +73,9 @@ class Helpdesk:
             self.repository, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,
         )
+        self.failed_logins = FailedLogins(RateLimiter(
+            self.repository, self.clock, self.settings.failed_logins_per_minute,
+            self.settings.failed_login_block_seconds))
 
     def bootstrap(self, admin_email: str, admin_api_key: str) -> User:
         """Idempotent first-run setup: reference lists and the main administrator."""

@@ -21,6 +21,7 @@ from helpdesk.store.collection import StaleVersion
 from helpdesk.store.people import ContactTaken
 from helpdesk.store.repository import Repository
 
+NO_USER = 0  # ids start at 1: reading this one costs what reading a user costs
 MAIN_ADMIN_ID = 1  # the bootstrap administrator: the only one who may manage other admins
 
 
@@ -68,11 +69,17 @@ class Users:
 
     # --- authentication --------------------------------------------------------------------
     def authenticate(self, email: str, api_key: str) -> Viewer:
-        user = self._repository.people.user_by_contact("email", email.strip().lower())
+        given = hash_api_key(api_key)
+        people = self._repository.people
+        user = people.user_by_contact("email", email.strip().lower())
+        if user is None:
+            # The same reads as a known e-mail's: a wrong e-mail must not answer faster and
+            # so tell which addresses have accounts.
+            people.get_user(NO_USER)
         if (
             user is None
             or user.api_key_hash is None
-            or not hmac.compare_digest(user.api_key_hash, hash_api_key(api_key))
+            or not hmac.compare_digest(user.api_key_hash, given)
         ):
             raise Unauthorized("the e-mail or API key is wrong")
         if not user.active:

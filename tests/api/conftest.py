@@ -24,11 +24,13 @@ class ApiClient:
         self.auth = basic(email, key)
 
     def call(self, method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None, auth: bool = True) -> Answer:
+             headers: dict[str, str] | None = None, auth: bool = True,
+             source_ip: str = "127.0.0.1") -> Answer:
         from api.handler import handler
 
         all_headers = {**(self.auth if auth else {}), **(headers or {})}
-        raw = handler(proxy_event(method, "/api/v2" + path, body, all_headers), None)
+        raw = handler(proxy_event(method, "/api/v2" + path, body, all_headers, source_ip),
+                      None)
         text = raw["body"]
         return Answer(raw["statusCode"], raw.get("headers") or {},
                       json.loads(text) if text else None)

@@ -116,3 +116,49 @@ def test_staff_write_on_behalf_of_the_tickets_customer_only_and_the_audit_names_
     (row,) = [r for r in audit if r["action"] == "post_added"]
     assert (row["actor_id"], row["actor_type"]) == (customer["id"], "customer")
     assert (row["acting_id"], row["acting_name"]) == (agent["id"], "Agent")
+
+
+def test_wrong_keys_are_throttled_per_source_ip_and_never_lock_out_the_real_key(api):
+    from tests.conftest import ADMIN_EMAIL
+
+    thief = api.as_user(ADMIN_EMAIL, "guessed-key")
+    answers = [thief.call("GET", "/tickets", source_ip="203.0.113.9") for _ in range(11)]
+    assert [a.status for a in answers[:10]] == [401] * 10
+    assert answers[10].status == 429 and int(answers[10].headers["Retry-After"]) > 0
+    assert answers[10].body["errors"][0]["code"] == "rate_limited"
+    assert thief.call("GET", "/tickets", source_ip="203.0.113.9").status == 429
+    # The owner of the key, from anywhere (even the same address), gets in.
+    assert api.call("GET", "/tickets", source_ip="198.51.100.7").status == 200
+    assert api.call("GET", "/tickets", source_ip="203.0.113.9").status == 200
+
+
+def test_wrong_keys_for_one_e_mail_are_throttled_across_addresses(api):
+    from tests.conftest import ADMIN_EMAIL
+
+    thief = api.as_user(ADMIN_EMAIL, "guessed-key")
+    statuses = [thief.call("GET", "/tickets", source_ip=f"203.0.113.{n}").status
+                for n in range(1, 12)]
+    assert statuses == [401] * 10 + [429]
+    assert api.call("GET", "/tickets", source_ip="203.0.113.50").status == 200
+
+
+def test_an_unknown_e_mail_costs_the_same_reads_as_a_known_one(api, helpdesk, monkeypatch):
+    """The answer's time told which e-mails have accounts (10 ms against 3.7 ms)."""
+    from tests.conftest import ADMIN_EMAIL
+
+    reads: list[tuple[str, str]] = []
+    real_get = helpdesk.table.get
+
+    def counting_get(pk: str, sk: str) -> Any:
+        reads.append((pk, sk))
+        return real_get(pk, sk)
+
+    monkeypatch.setattr(helpdesk.table, "get", counting_get)
+
+    def reads_of(email: str, source_ip: str) -> int:
+        reads.clear()
+        assert api.as_user(email, "wrong").call("GET", "/tickets",
+                                                source_ip=source_ip).status == 401
+        return len(reads)
+
+    assert reads_of(ADMIN_EMAIL, "192.0.2.1") == reads_of("nobody@x.io", "192.0.2.2")

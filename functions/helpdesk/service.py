@@ -24,6 +24,7 @@ from helpdesk.store.table import Table
 from helpdesk.subscriptions.service import Subscriptions
 from helpdesk.tickets import Tickets
 from helpdesk.users import Users
+from helpdesk.webhooks_out.ssrf import AllowList
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Helpdesk:
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utcnow
     secrets: SecretStore = field(default_factory=MemorySecrets)
+    webhook_allow: AllowList | None = None  # local testing: receivers on 127.0.0.1
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.table)
@@ -66,7 +68,7 @@ class Helpdesk:
         self.channels = Channels(self.repository, records.channels, self.dictionaries,
                                  self.secrets, self.clock)
         self.subscriptions = Subscriptions(self.repository, records.subscriptions,
-                                           self.secrets, self.clock)
+                                           self.secrets, self.clock, self.webhook_allow)
         self.rules = Rules(self.repository, records, self.dictionaries, self.clock)
         self.templates = Templates(self, self.clock)
         self.rate_limiter = RateLimiter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from webhooks_out.handler import handle
 
 from helpdesk.subscriptions.targets import StoredWebhookTargets
@@ -41,3 +42,19 @@ def test_dead_letters_through_the_api(api, helpdesk, clock):
     assert letter["delivery_id"] == "12-1.1" and letter["event"] == event
     assert letter["error"].startswith("PermanentFailure:") and "private" in letter["error"]
     assert api.call("GET", "/webhook_subscriptions/404/dead_letters/").status == 404
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/hook", "http://[::1]/hook",
+    "http://0x7f000001/hook", "http://2130706433/hook", "http://127.1/hook",
+    "http://metadata.google.internal/computeMetadata/v1/", "http://printer.local/",
+    "http://intranet/", "http://[::ffff:169.254.169.254]/"])
+def test_a_subscription_to_an_address_that_is_not_public_is_refused_when_saved(api, url):
+    """These were answered 200 and refused only at send time."""
+    refused = api.call("POST", "/webhook_subscriptions/", {"url": url})
+    assert refused.status == 400, refused.body
+    assert refused.body["errors"][0]["source"]["field"] == "url"
+    assert api.call("GET", "/webhook_subscriptions/").body["data"] == []
+    created = api.call("POST", "/webhook_subscriptions/", {"url": "https://hooks.example.com/x"})
+    moved = api.call("PUT", f"/webhook_subscriptions/{created.body['data']['id']}", {"url": url})
+    assert moved.status == 400

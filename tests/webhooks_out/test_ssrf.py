@@ -116,8 +116,8 @@ def test_a_name_that_does_not_resolve_is_temporary():
 def test_allow_list_admits_hosts_ports_and_networks(monkeypatch: pytest.MonkeyPatch,
                                                     fake_dns: FakeDns):
     allow = AllowList.parse(" localhost:8080, receiver.test ,10.9.0.0/16,::1 ,")
-    assert allow.hosts == {("localhost", 8080), ("receiver.test", None)}
-    assert [str(n) for n in allow.networks] == ["10.9.0.0/16", "::1/128"]
+    assert allow.hosts == {("localhost", 8080), ("receiver.test", None), ("::1", None)}
+    assert [str(n) for n in allow.networks] == ["10.9.0.0/16"]
     fake_dns.answer("localhost", ["127.0.0.1"])
     fake_dns.answer("receiver.test", ["10.0.0.5"])
     assert check_destination("http://localhost:8080/", allow=allow).addresses == ("127.0.0.1",)
@@ -134,8 +134,20 @@ def test_allow_list_admits_hosts_ports_and_networks(monkeypatch: pytest.MonkeyPa
     from_settings = allow_list_from(settings_of(SendingSettings))
     assert check_destination("http://127.0.0.1:5000/",
                              allow=from_settings).addresses == ("127.0.0.1",)
-    with pytest.raises(ValueError, match="bad entry"):
+    with pytest.raises(ValueError, match="bad network"):
         AllowList.parse("host/with/path")
+
+
+def test_an_allowed_address_admits_that_address_only_not_names_resolving_to_it(
+        fake_dns: FakeDns):
+    """An entry `127.0.0.1` let every name resolving there through (`localtest.me`)."""
+    allow = AllowList.parse("127.0.0.1")
+    fake_dns.answer("localtest.me", ["127.0.0.1"])
+    assert check_destination("http://127.0.0.1:5000/", allow=allow).host == "127.0.0.1"
+    with pytest.raises(BlockedDestination, match="loopback"):
+        check_destination("http://localtest.me:5000/", allow=allow)
+    ranged = AllowList.parse("127.0.0.0/8")  # a range only when written as one
+    assert check_destination("http://localtest.me/", allow=ranged).addresses == ("127.0.0.1",)
 
 
 def test_address_classes_of_public_addresses_are_none():

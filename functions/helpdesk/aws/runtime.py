@@ -43,9 +43,11 @@ def desk_settings(settings: DeskSettings) -> Settings:
 
 def helpdesk_from(settings: DeskSettings) -> Helpdesk:
     dates.use_account_zone(settings.timezone)
+    allow = allow_list_from(settings) if isinstance(settings, SendingSettings) else None
     return Helpdesk(DynamoTable(_client("dynamodb"), settings.table_name),
                     desk_settings(settings), clock_from(settings),
-                    secrets=CachedSecrets(SsmSecrets(_client("ssm"), settings.secrets_prefix)))
+                    secrets=CachedSecrets(SsmSecrets(_client("ssm"), settings.secrets_prefix)),
+                    webhook_allow=allow)
 
 
 def blobs_from(settings: FileSettings) -> S3Blobs:

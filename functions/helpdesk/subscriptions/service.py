@@ -11,21 +11,31 @@ from typing import Any
 
 from helpdesk.access import Viewer
 from helpdesk.channels.model import hint
-from helpdesk.errors import NotFound
+from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.store import keys
 from helpdesk.store.collection import VersionedCollection
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import SecretStore
 from helpdesk.subscriptions.model import Subscription, SubscriptionCreate, SubscriptionUpdate
+from helpdesk.webhooks_out.ssrf import AllowList, BlockedDestination, check_at_the_door
 
 
 class Subscriptions:
     def __init__(self, repository: Repository, records: VersionedCollection[Subscription],
-                 secrets: SecretStore, clock: Callable[[], datetime]) -> None:
+                 secrets: SecretStore, clock: Callable[[], datetime],
+                 allow: AllowList | None = None) -> None:
         self._repository = repository
         self._records = records
         self._secrets = secrets
         self._clock = clock
+        self._allow = allow  # None: the senders' default (no exceptions)
+
+    def _check_url(self, url: str) -> None:
+        """Refused when saved if plainly not public; sends check again after DNS."""
+        try:
+            check_at_the_door(url, allow=self._allow)
+        except BlockedDestination as blocked:
+            raise InvalidInput(f"url: {blocked}", field="url") from None
 
     def stored(self, subscription_id: int) -> Subscription | None:
         """The subscription as stored, for its deliveries (no viewer: the workflow asks)."""
@@ -42,6 +52,7 @@ class Subscriptions:
     def create(self, viewer: Viewer, fields: SubscriptionCreate) -> tuple[Subscription, str]:
         """The subscription and its secret, shown this once."""
         viewer.require_admin("manage webhook subscriptions")
+        self._check_url(fields.url)
         secret = fields.secret or random.token_urlsafe(32)
         now = self._clock()
         subscription = Subscription(
@@ -56,6 +67,8 @@ class Subscriptions:
                fields: SubscriptionUpdate) -> Subscription:
         viewer.require_admin("manage webhook subscriptions")
         subscription = self._require(subscription_id)
+        if fields.url is not None:
+            self._check_url(fields.url)
         previous = subscription.version
         changes = fields.model_dump(exclude_unset=True, exclude={"secret"})
         subscription = subscription.model_copy(update=changes)

@@ -7,8 +7,14 @@ the request then connects to one of those verified addresses (the sender pins it
 the original Host header and SNI), so a second DNS answer (rebinding) can never be used.
 
 An `AllowList` (parsed from `WEBHOOK_ALLOW_HOSTS` by the handler layer: comma-separated
-`host`, `host:port` or CIDRs) lets local testing reach 127.0.0.1; it is not meant for
-production. Without one nothing is excepted."""
+`host`, `host:port` or explicit CIDRs such as `10.9.0.0/16`) lets local testing reach
+127.0.0.1; it is not meant for production. A host entry (an IP too) matches that host as
+written in the URL only, never every name that resolves to it. Without one nothing is
+excepted.
+
+`check_at_the_door` refuses what is plainly not public when an admin saves the URL (IP
+literals in any spelling, names that only exist inside a network, names resolving to
+private addresses); `check_destination` checks again, after DNS, at every send."""
 
 from __future__ import annotations
 
@@ -109,11 +115,15 @@ class AllowList:
         for entry in (part.strip() for part in text.split(",")):
             if not entry:
                 continue
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
+            if "/" in entry:  # only an explicit CIDR is a range of addresses
+                try:
+                    networks.append(ipaddress.ip_network(entry, strict=False))
+                    continue
+                except ValueError:
+                    raise ValueError(f"{ALLOW_ENV}: bad network {entry!r}") from None
+            if _ip(entry) is not None:
+                hosts.add((_canonical_host(entry), None))
                 continue
-            except ValueError:
-                pass
             parts = urlsplit(f"//{entry}")
             try:
                 port = parts.port
@@ -192,6 +202,72 @@ def check_destination(url: str, *, allow: AllowList | None = None,
                        target=f"{path}?{query}" if query else path,
                        addresses=tuple(text for text, _ in addresses),
                        username=_unquoted(parts.username), password=_unquoted(parts.password))
+
+
+# Names that exist only inside a network (cloud metadata, a LAN, this machine).
+_INTERNAL_SUFFIXES = (".internal", ".local", ".localhost", ".localdomain", ".lan", ".home.arpa",
+                      ".intranet", ".corp")
+
+
+def check_at_the_door(url: str, *, allow: AllowList | None = None,
+                      resolver: Resolver | None = None) -> None:
+    """Refuse (BlockedDestination) a webhook URL that is plainly not public when it is
+    saved: not http(s), an IP literal of a private, loopback, link-local or reserved range
+    in any spelling (`0x7f000001`, `2130706433`, `127.1`, `[::1]`), a name that only exists
+    inside a network (`metadata.google.internal`, `printer.local`, one label), or a name
+    that resolves to such an address now. A name that does not resolve now passes: the send
+    resolves it again and refuses then (`check_destination`)."""
+    allow = DEFAULT_ALLOW if allow is None else allow
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise BlockedDestination(f"bad webhook URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
+    if not parts.hostname:
+        raise BlockedDestination("webhook URL has no host")
+    host = _canonical_host(parts.hostname)
+    port = port or DEFAULT_PORTS[scheme]
+    if allow.allows_host(host, port):
+        return
+    literal = _ip(host) or _legacy_ipv4(host)
+    if literal is not None:
+        _refuse_unless_public(host, host if _ip(host) else str(literal), literal, allow)
+        return
+    if "." not in host or host.endswith(_INTERNAL_SUFFIXES):
+        raise BlockedDestination(f"{host} is a name inside a network, not a public host",
+                                 address_class="internal name")
+    try:
+        addresses = _resolve(host, port, resolver or _getaddrinfo)
+    except TemporaryFailure:
+        return  # cannot tell now; every send checks again
+    for text, address in addresses:
+        _refuse_unless_public(host, text, address, allow)
+
+
+def _refuse_unless_public(host: str, text: str, address: IPAddress, allow: AllowList) -> None:
+    if allow.allows_address(address):
+        return
+    reason = address_class(address)
+    if reason is not None:
+        named = host if text == host else f"{host} means {text}, which"
+        raise BlockedDestination(
+            f"{named} is a {reason} address; webhooks go to public addresses only",
+            address_class=reason)
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address of the old numeric spellings resolvers still accept (`2130706433`,
+    `0x7f000001`, `127.1`, `0177.0.0.1`), or None for a name."""
+    if not all(part and (part.isdigit() or part.lower().startswith("0x"))
+               for part in host.split(".")):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def _unquoted(value: str | None) -> str | None:

@@ -3,6 +3,7 @@ HelpDeskEddy API does; wrong types are refused with the field's name."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -53,27 +54,44 @@ def _as_datetime(value: Any) -> Any:
     return parse_datetime(value)
 
 
+# Limits that keep every stored item under DynamoDB's 400 KB and every answer sane (issue
+# "Hardening"; docs/security.md lists them). Longer texts belong in attachments.
 MAX_KEY_LENGTH = 100
+MAX_TEXT = 200_000  # a description or a message, characters
+MAX_FIELDS = 100  # custom fields per record
+MAX_FIELD_VALUE = 10_000  # one custom field's value, as JSON characters
+MAX_TAGS, MAX_TAG = 100, 100
+MAX_ADDRESSES = 50  # cc, bcc
+MAX_PEOPLE = 100  # followers, departments
+MAX_LINE = 300  # names, phones, links and other one-line fields
 
 
 def _named_keys(value: dict[str, Any]) -> dict[str, Any]:
     """A map's keys name things (a custom field, a language): none may be blank or huge.
     A blank key once stored made every later list of its kind fail (issue "Hardening")."""
-    for key in value:
+    if len(value) > MAX_FIELDS:
+        raise ValueError(f"at most {MAX_FIELDS} entries, not {len(value)}")
+    for key, item in value.items():
         if not key.strip():
             raise ValueError("a key may not be empty")
         if len(key) > MAX_KEY_LENGTH:
             raise ValueError(f"key {key[:20]!r}... is longer than {MAX_KEY_LENGTH} characters")
+        if len(json.dumps(item, ensure_ascii=False, default=str)) > MAX_FIELD_VALUE:
+            raise ValueError(f"the value of {key!r} is longer than {MAX_FIELD_VALUE} "
+                             "characters")
     return value
 
 
 PositiveId = Annotated[int, Field(ge=1)]
 OptionalId = Annotated[PositiveId | None, BeforeValidator(_none_if_blank)]
-StrList = Annotated[list[str], BeforeValidator(_as_list)]
+Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TAG)]],
+                 BeforeValidator(_as_list), Field(max_length=MAX_TAGS)]
 IdList = Annotated[list[PositiveId], BeforeValidator(_as_list)]
+People = Annotated[list[PositiveId], BeforeValidator(_as_list), Field(max_length=MAX_PEOPLE)]
+Line = Annotated[str, Field(max_length=MAX_LINE)]
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 Email = Annotated[str, AfterValidator(_email)]
-EmailList = Annotated[list[Email], BeforeValidator(_as_list)]
+EmailList = Annotated[list[Email], BeforeValidator(_as_list), Field(max_length=MAX_ADDRESSES)]
 When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
 FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys)]  # custom fields
 Names = Annotated[dict[str, str], AfterValidator(_named_keys)]  # a name per language
@@ -84,7 +102,7 @@ class Input(BaseModel):
 
 
 class TicketFields(Input):
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
     sla_date: When = None
     status_id: str | None = None
     priority_id: OptionalId = None
@@ -95,19 +113,19 @@ class TicketFields(Input):
     user_id: OptionalId = None
     cc: EmailList | None = None
     bcc: EmailList | None = None
-    followers: IdList | None = None
+    followers: People | None = None
     custom_fields: FieldValues | None = None
-    tags: StrList | None = None
+    tags: Tags | None = None
 
 
 
 class TicketCreate(TicketFields):
     title: str = Field(min_length=1, max_length=1000)
     user_email: Annotated[Email | None, BeforeValidator(_none_if_blank)] = None
-    user_name: str | None = None
+    user_name: Line | None = None
     create_from_user: OptionalId = None
     pid: OptionalId = None
-    source: str | None = None
+    source: Line | None = None
     mailbox: Email | None = None
 
 
@@ -118,26 +136,26 @@ class TicketUpdate(TicketFields):
 
 
 class MessageCreate(Input):
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
     user_id: OptionalId = None
     visible: Flag | None = None
 
 
 class MessageUpdate(Input):
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
     visible: Flag | None = None
 
 
 class UserFields(Input):
-    lastname: str | None = None
-    alias: str | None = None
-    phone: str | None = None
-    skype: str | None = None
-    website: str | None = None
-    organization: str | None = None
+    lastname: Line | None = None
+    alias: Line | None = None
+    phone: Line | None = None
+    skype: Line | None = None
+    website: Line | None = None
+    organization: Line | None = None
     organiz_id: OptionalId = None
-    department: IdList | None = None
-    password: str | None = Field(default=None, min_length=6)
+    department: People | None = None
+    password: str | None = Field(default=None, min_length=6, max_length=200)
     group_id: OptionalId = None
     status: str | None = Field(default=None, pattern="^(active|disabled)$")
     language: str | None = Field(default=None, max_length=8)
@@ -176,15 +194,15 @@ def _domains(value: Any) -> Any:
     return list(dict.fromkeys(cleaned))
 
 
-Domains = Annotated[list[str], BeforeValidator(_domains)]
+Domains = Annotated[list[str], BeforeValidator(_domains), Field(max_length=MAX_FIELDS)]
 
 
 class OrganizationFields(Input):
     domains: Domains | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    web: str | None = None
+    address: Line | None = None
+    phone: Line | None = None
+    email: Line | None = None
+    web: Line | None = None
     minute_limit: int | None = Field(default=None, ge=0)
     employees: IdList | None = None
     managers: IdList | None = None

@@ -150,3 +150,18 @@ def test_an_address_that_would_break_a_mail_header_is_refused(api, address):
     _assert_envelope(api.call("PUT", f"/tickets/{ticket['id']}", {"cc": [address]}), 400, "cc")
     _assert_envelope(api.call("POST", "/users", {"name": "A", "email": address}), 400, "email")
     assert api.call("GET", f"/tickets/{ticket['id']}").body["data"]["cc"] == []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"description": "x" * 9_000_000}, "description"),
+    ({"tags": [f"t{n}" for n in range(50_000)]}, "tags"),
+    ({"tags": ["x" * 101]}, "tags"),
+    ({"custom_fields": {f"f{n}": n for n in range(50_000)}}, "custom_fields"),
+    ({"custom_fields": {"notes": "x" * 20_000}}, "custom_fields"),
+    ({"cc": [f"c{n}@x.io" for n in range(51)]}, "cc"),
+])
+def test_a_ticket_too_big_to_store_is_refused_naming_the_field(api, body, field):
+    """These were answered 500 (the item over DynamoDB's 400 KB), the gateway takes 10 MB."""
+    _assert_envelope(api.call("POST", "/tickets", {"title": "x", "user_email": "c@x.io",
+                                                   **body}), 400, field)
+    assert api.call("GET", "/tickets").body["data"] == {}

@@ -58,3 +58,19 @@ def test_a_subscription_to_an_address_that_is_not_public_is_refused_when_saved(a
     created = api.call("POST", "/webhook_subscriptions/", {"url": "https://hooks.example.com/x"})
     moved = api.call("PUT", f"/webhook_subscriptions/{created.body['data']['id']}", {"url": url})
     assert moved.status == 400
+
+
+def test_an_admin_edits_rotates_and_deletes_a_subscription(api):
+    created = api.call("POST", "/webhook_subscriptions/", {
+        "url": "https://hooks.example.com/a", "event_types": ["created"]}).body["data"]
+    path = f"/webhook_subscriptions/{created['id']}"
+    renamed = api.call("PUT", path, {"description": "CRM sync"})
+    assert renamed.status == 200
+    assert renamed.body["data"]["url"] == "https://hooks.example.com/a"  # untouched
+    assert renamed.body["data"]["description"] == "CRM sync"
+    rotated = api.call("PUT", path, {"secret": "a-new-secret-of-the-crm-0123456789"})
+    assert rotated.status == 200 and "a-new-secret" not in str(rotated.body)
+    assert rotated.body["data"]["secret_hint"] != created["secret_hint"]
+    assert api.call("DELETE", path).status == 200
+    assert api.call("GET", path).status == 404
+    assert api.call("PUT", path, {"description": "gone"}).status == 404

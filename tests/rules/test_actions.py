@@ -83,14 +83,22 @@ def test_effects_are_carried_by_the_rules_event_with_deterministic_keys(desk):
 
 
 def test_webhook_subscriptions_get_every_event_kind_they_asked_for(desk):
-    from helpdesk.subscriptions.model import SubscriptionCreate
+    from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
 
-    subscription, _ = desk.helpdesk.subscriptions.create(desk.admin, SubscriptionCreate(
+    subscriptions = desk.helpdesk.subscriptions
+    created, _ = subscriptions.create(desk.admin, SubscriptionCreate(
         url="https://hooks.example.com/x", event_types=["created"]))
+    everything, _ = subscriptions.create(desk.admin, SubscriptionCreate(
+        url="https://hooks.example.com/all", event_types=["*"]))
+    subscriptions.create(desk.admin, SubscriptionCreate(
+        url="https://hooks.example.com/posts", event_types=["post_added"]))
+    paused, _ = subscriptions.create(desk.admin, SubscriptionCreate(
+        url="https://hooks.example.com/paused", event_types=["*"]))
+    subscriptions.update(desk.admin, paused.id, SubscriptionUpdate(enabled=False))
     ticket = desk.ticket("x")
     assert desk.results[0]["effects"] == [
-        {"type": "webhook", "subscription_id": subscription.id,
-         "key": f"{ticket.id}-1:s{subscription.id}"}]
+        {"type": "webhook", "subscription_id": wanted.id,
+         "key": f"{ticket.id}-1:s{wanted.id}"} for wanted in (created, everything)]
 
 
 def test_bad_rules_are_refused_with_the_field_named(desk):

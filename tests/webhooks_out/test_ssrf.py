@@ -14,6 +14,7 @@ from helpdesk.webhooks_out.ssrf import (
     AllowList,
     BlockedDestination,
     address_class,
+    check_at_the_door,
     check_destination,
 )
 from tests.webhooks_out.conftest import FakeDns
@@ -154,3 +155,62 @@ def test_address_classes_of_public_addresses_are_none():
     for text in ("8.8.8.8", "93.184.215.14", "2606:4700::1111", "::ffff:8.8.8.8",
                  "64:ff9b::808:808"):
         assert address_class(ipaddress.ip_address(text)) is None, text
+
+
+# --- the door: what an admin saving a subscription is refused -------------------------------
+def door_refusal(url: str, **kwargs: object) -> BlockedDestination:
+    with pytest.raises(BlockedDestination) as caught:
+        check_at_the_door(url, **kwargs)  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_the_door_refuses_names_that_only_exist_inside_a_network(fake_dns: FakeDns):
+    for url in ("http://metadata.google.internal/", "http://printer.local/", "http://intranet/",
+                "https://build.corp:8443/hook"):
+        assert door_refusal(url).address_class == "internal name", url
+    assert fake_dns.asked == []  # refused by the name alone, nothing looked up
+
+
+def test_the_door_refuses_a_name_resolving_to_a_private_address_naming_both(fake_dns: FakeDns):
+    fake_dns.answer("rebind.example.com", ["93.184.215.14", "192.168.0.7"])
+    error = door_refusal("https://rebind.example.com/hook")
+    assert error.address_class == "private"
+    assert "rebind.example.com means 192.168.0.7" in str(error)
+
+
+def test_the_door_lets_a_name_that_does_not_resolve_now_through_for_the_send_to_check(
+        fake_dns: FakeDns):
+    def nxdomain(host: str, port: int) -> list[str]:
+        raise OSError(-2, "Name or service not known")
+
+    check_at_the_door("https://not-yet.example.com/", resolver=nxdomain)  # no exception
+    check_at_the_door("https://empty.example.com/", resolver=lambda host, port: [])
+    fake_dns.answer("hooks.example.com", ["93.184.215.14"])
+    check_at_the_door("https://hooks.example.com/in")
+
+
+def test_the_door_refuses_what_is_not_a_web_url_or_a_valid_name():
+    assert "http or https" in str(door_refusal("gopher://hooks.example.com/"))
+    assert "no host" in str(door_refusal("http:///path"))
+    assert "bad webhook URL" in str(door_refusal("http://hooks.example.com:70000/"))
+    assert "not a valid name" in str(door_refusal("http://" + "a" * 64 + ".example.com/"))
+    odd = door_refusal("http://odd.example.com/", resolver=lambda host, port: ["not-an-ip"])
+    assert "resolved to 'not-an-ip'" in str(odd)
+
+
+def test_the_door_admits_the_allow_list_exactly(fake_dns: FakeDns):
+    allow = AllowList.parse("localhost:8080,127.0.0.1,10.9.0.0/16")
+    check_at_the_door("http://localhost:8080/", allow=allow)
+    check_at_the_door("http://127.0.0.1:5000/", allow=allow)
+    check_at_the_door("http://10.9.1.1/", allow=allow)
+    assert door_refusal("http://10.8.1.1/", allow=allow).address_class == "private"
+    fake_dns.answer("localtest.me", ["127.0.0.1"])
+    assert door_refusal("http://localtest.me/", allow=allow).address_class == "loopback"
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    ("10.0.0.0/33", "bad network"), ("hooks.example.com:http", "bad entry"),
+    ("user@hooks.example.com", "bad entry"), ("hooks.example.com:80x", "bad entry")])
+def test_a_bad_allow_list_entry_is_named(text: str, complaint: str):
+    with pytest.raises(ValueError, match=complaint):
+        AllowList.parse(text)

@@ -332,9 +332,7 @@ class RuleRunner:
         """One delivery per subscription that wants this kind of event ("*": all)."""
         effects = []
         for subscription in self.helpdesk.records.subscriptions.all():
-            if not subscription.enabled:
-                continue
-            if "*" in subscription.event_types or event.kind in subscription.event_types:
+            if subscription.wants(event.kind):
                 effects.append({"type": "webhook", "subscription_id": subscription.id,
                                 "key": f"{event.event_id}:s{subscription.id}"})
         return effects

@@ -22,7 +22,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 
@@ -173,18 +173,7 @@ def check_destination(url: str, *, allow: AllowList | None = None,
     an http(s) URL whose host resolves to public addresses only, TemporaryFailure when the
     name does not resolve now."""
     allow = DEFAULT_ALLOW if allow is None else allow
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise BlockedDestination(f"bad webhook URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
-    if not parts.hostname:
-        raise BlockedDestination("webhook URL has no host")
-    host = _canonical_host(parts.hostname)
-    port = port or DEFAULT_PORTS[scheme]
+    parts, scheme, host, port = _split(url)
     addresses = _resolve(host, port, resolver or _getaddrinfo)
     if not allow.allows_host(host, port):
         for text, address in addresses:
@@ -218,18 +207,7 @@ def check_at_the_door(url: str, *, allow: AllowList | None = None,
     that resolves to such an address now. A name that does not resolve now passes: the send
     resolves it again and refuses then (`check_destination`)."""
     allow = DEFAULT_ALLOW if allow is None else allow
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise BlockedDestination(f"bad webhook URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
-    if not parts.hostname:
-        raise BlockedDestination("webhook URL has no host")
-    host = _canonical_host(parts.hostname)
-    port = port or DEFAULT_PORTS[scheme]
+    _, _, host, port = _split(url)
     if allow.allows_host(host, port):
         return
     literal = _ip(host) or _legacy_ipv4(host)
@@ -245,6 +223,22 @@ def check_at_the_door(url: str, *, allow: AllowList | None = None,
         return  # cannot tell now; every send checks again
     for text, address in addresses:
         _refuse_unless_public(host, text, address, allow)
+
+
+def _split(url: str) -> tuple[SplitResult, str, str, int]:
+    """The URL's parts, scheme, canonical host and port; BlockedDestination when it is not an
+    http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise BlockedDestination(f"bad webhook URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
+    if not parts.hostname:
+        raise BlockedDestination("webhook URL has no host")
+    return parts, scheme, _canonical_host(parts.hostname), port or DEFAULT_PORTS[scheme]
 
 
 def _refuse_unless_public(host: str, text: str, address: IPAddress, allow: AllowList) -> None:

@@ -409,3 +409,49 @@ def test_task_states_run_on_reused_threads_and_still_fail_as_on_aws(workflows):
     assert described["status"] == "FAILED"
     assert "ResourceNotFound" in described.get("error", "")
     assert _finish(client, machine, "after")["status"] == "SUCCEEDED"  # the worker lives on
+
+
+def test_execution_names_stay_unique_and_executions_are_found_by_name_and_arn(workflows):
+    """StartExecution's name check and DescribeExecution walked every execution the state
+    machine ever ran (O(executions) per message); now a lookup, with moto's answers."""
+    client, _ = workflows
+    writer = _writing_machine(client, TABLE, tasks=1)
+    runs = {f"run{n}": _finish(client, writer, f"run{n}")["executionArn"] for n in range(30)}
+    for name, arn in runs.items():
+        described = client.describe_execution(executionArn=arn)
+        assert (described["name"], described["status"]) == (name, "SUCCEEDED")
+    with pytest.raises(ClientError, match="ExecutionAlreadyExists"):  # finished: never reused
+        client.start_execution(stateMachineArn=writer, name="run7",
+                               input=json.dumps({"key": "run7"}))
+
+    held = client.create_state_machine(
+        name="held", roleArn="arn:aws:iam::123456789012:role/workflow",
+        definition=json.dumps({"StartAt": "Hold", "States": {
+            "Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}))["stateMachineArn"]
+    first = client.start_execution(stateMachineArn=held, name="h", input="{}")["executionArn"]
+    again = client.start_execution(stateMachineArn=held, name="h", input="{}")["executionArn"]
+    assert again == first  # the same name and input of a running execution: that execution
+    with pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+        client.start_execution(stateMachineArn=held, name="h", input='{"other": 1}')
+    _until_waiting(client, first)  # moto cannot stop an execution its thread has not begun
+    client.stop_execution(executionArn=first)
+    deadline = time.monotonic() + HANG_GUARD  # the program notices the stop in its thread
+    while client.describe_execution(executionArn=first)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the stopped execution still runs"
+        time.sleep(0.01)
+    assert client.describe_execution(executionArn=first)["status"] == "ABORTED"
+    with pytest.raises(ClientError, match="ExecutionDoesNotExist"):
+        client.describe_execution(executionArn=first.replace(":h", ":nobody"))
+
+
+def _until_waiting(client: Any, execution_arn: str) -> None:
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        try:
+            events = client.get_execution_history(executionArn=execution_arn)["events"]
+        except ClientError:
+            events = []  # no history until the execution's thread has begun
+        if any(event["type"] == "WaitStateEntered" for event in events):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{execution_arn} never reached its Wait state")

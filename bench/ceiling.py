@@ -33,13 +33,16 @@ def noop(event: Any, context: Any) -> dict[str, Any]:
 
 @dataclass
 class UnitCosts:
-    """Milliseconds per request on an idle embedded AWS, one thread."""
+    """Milliseconds per request on an idle embedded AWS (`callers` threads at once: the
+    throughput of the whole process divided out, so that a cost is what one request takes
+    of the process's time)."""
     dynamodb: dict[str, float]  # operation -> ms, on the stack's direct in-process path
     bare_transact: float  # a 2-item TransactWriteItems through a boto3 client's usual path
     others: dict[str, float]  # "lambda Invoke", "s3 PUT", "s3 GET", ...
     state: float  # a Pass (or Choice, Wait, Succeed, Fail) state entered
     task_state: float  # a Task state's own cost (its service call is priced apart)
     execution: float  # StartExecution and the execution's start and end, beyond its states
+    callers: int = 1
 
     @property
     def transact_per_second(self) -> tuple[float, float]:
@@ -106,8 +109,9 @@ def difference(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- measuring ----------------------------------------------------------------------------
-def measure(seconds: float = 2.0) -> UnitCosts:
-    """Unit costs on a fresh embedded AWS in this process (no stack may run in it)."""
+def measure(seconds: float = 2.0, callers: int = 1) -> UnitCosts:
+    """Unit costs on a fresh embedded AWS in this process (no stack may run in it), each
+    kind of request sent by `callers` threads at once (workflows always run together)."""
     import boto3
 
     from devstack import aws_calls, dynamodb_direct
@@ -122,19 +126,29 @@ def measure(seconds: float = 2.0) -> UnitCosts:
         operations = _dynamodb_operations(dynamodb)
         with dynamodb_direct.bypassed():
             bare = _ms_each(operations["TransactWriteItems"], seconds)
-        direct = {name: _ms_each(call, seconds) for name, call in operations.items()}
-        others, function_arn = _lambda_and_s3(seconds)
+        direct = {name: _ms_each(call, seconds, callers) for name, call in operations.items()}
+        others, function_arn = _lambda_and_s3(seconds, callers)
         state, task_state, execution = _workflow_costs(function_arn, others["lambda Invoke"])
         return UnitCosts(dynamodb=direct, bare_transact=bare, others=others, state=state,
-                         task_state=task_state, execution=execution)
+                         task_state=task_state, execution=execution, callers=callers)
 
 
-def _ms_each(call: Callable[[int], Any], seconds: float) -> float:
-    done, began = 0, time.monotonic()
-    while time.monotonic() - began < seconds:
-        call(done)
-        done += 1
-    return 1000 * (time.monotonic() - began) / done
+def _ms_each(call: Callable[[int], Any], seconds: float, callers: int = 1) -> float:
+    """Milliseconds of the process per call, `callers` threads calling for `seconds`."""
+    counts = [0] * callers
+    began = time.monotonic()
+
+    def keep_calling(caller: int) -> None:
+        while time.monotonic() - began < seconds:
+            call(next(_counter))
+            counts[caller] += 1
+
+    threads = [threading.Thread(target=keep_calling, args=(n,)) for n in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return 1000 * (time.monotonic() - began) / sum(counts)
 
 
 _counter = iter(range(10**9))
@@ -185,7 +199,7 @@ def _dynamodb_operations(client: Any) -> dict[str, Callable[[int], Any]]:
     }
 
 
-def _lambda_and_s3(seconds: float) -> tuple[dict[str, float], str]:
+def _lambda_and_s3(seconds: float, callers: int) -> tuple[dict[str, float], str]:
     import boto3
 
     role = boto3.client("iam").create_role(
@@ -200,16 +214,17 @@ def _lambda_and_s3(seconds: float) -> tuple[dict[str, float], str]:
         Handler="bench.ceiling.noop", Code={"ZipFile": code.getvalue()})["FunctionArn"]
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="ceiling")
+    s3.put_object(Bucket="ceiling", Key="inbound/0", Body=b"read by the GETs")
     mail = ("From: a@example.com\r\nSubject: Оплата\r\n\r\n" + "Здравствуйте! " * 200).encode()
     payload = json.dumps({"Records": [{"eventSource": "aws:ses", "ses": {"mail": {
         "messageId": "x" * 40, "commonHeaders": {"subject": "Оплата"}}}}]})
     return {
         "lambda Invoke": _ms_each(lambda _: lambda_client.invoke(
-            FunctionName="ceiling-noop", Payload=payload)["Payload"].read(), seconds),
+            FunctionName="ceiling-noop", Payload=payload)["Payload"].read(), seconds, callers),
         "s3 PUT": _ms_each(lambda n: s3.put_object(
-            Bucket="ceiling", Key=f"inbound/{n}", Body=mail), seconds),
+            Bucket="ceiling", Key=f"inbound/{n}", Body=mail), seconds, callers),
         "s3 GET": _ms_each(lambda _: s3.get_object(
-            Bucket="ceiling", Key="inbound/0")["Body"].read(), seconds),
+            Bucket="ceiling", Key="inbound/0")["Body"].read(), seconds, callers),
     }, function_arn
 
 

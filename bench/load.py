@@ -52,6 +52,7 @@ class Run:
     stored: int | None = None
     calls: dict[str, Any] | None = None  # AWS requests, workflow states, CPU split
     cpu_seconds: float = 0.0  # the stack process's CPU time, until the workflows caught up
+    stolen: float = 0.0  # share of the machine's CPU time the hypervisor gave elsewhere
 
     @property
     def rate(self) -> float:
@@ -76,6 +77,15 @@ def cpu_seconds(stack: StackProcess) -> float:
     with open(f"/proc/{stack.process.pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the whole machine so far (/proc/stat). On a virtual
+    machine the hypervisor may give part of each core's time to other guests ("steal"); the
+    same run then takes longer, so each run prints its share beside its figures."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    return ticks[7], sum(ticks)
 
 
 @contextmanager
@@ -279,13 +289,15 @@ def measure(count: int) -> list[Run]:
 def accounted(stack: StackProcess, work: Callable[[], Run], sustained: bool = True) -> Run:
     """Runs `work`, then waits until the workflows caught up; the run keeps the AWS requests
     and the stack's CPU time of both. `sustained`: its time includes the catching up."""
-    before, cpu_before = aws_calls(stack), cpu_seconds(stack)
+    before, cpu_before, ticks_before = aws_calls(stack), cpu_seconds(stack), machine_ticks()
     run = work()
     caught_up = wait_idle(stack)
     if sustained:
         run.seconds += caught_up
     run.calls = ceiling.difference(aws_calls(stack), before)
     run.cpu_seconds = cpu_seconds(stack) - cpu_before
+    (steal, total), (steal_before, total_before) = machine_ticks(), ticks_before
+    run.stolen = (steal - steal_before) / max(1, total - total_before)
     return run
 
 
@@ -323,15 +335,18 @@ def report(count: int) -> None:
     runs = measure(count)
     problems = workload_problems(runs, count)
     costs = ceiling.measure()
+    crowded = ceiling.measure(callers=SENDERS)  # as the concurrent runs call it
     print(f"\n  {'run':<28} {'msgs/s':>7} {'first ms':>9} {'last ms':>8} {'>=500':>6} "
-          f"{'stored':>7}  RSS MB (at messages)")
+          f"{'stored':>7} {'steal':>6}  RSS MB (at messages)")
     for run in runs:
         rss = ", ".join(f"{mb}@{n}" for n, mb in sorted(run.rss_mb.items()))
         first = f"{run.mean_ms(True):9.0f}" if run.per_message else f"{'':>9}"
         last = f"{run.mean_ms(False):8.0f}" if run.per_message else f"{'':>8}"
         stored = "" if run.stored is None else str(run.stored)
         print(f"  {run.label:<28} {run.rate:7.1f} {first} {last} {run.server_errors:6d} "
-              f"{stored:>7}  {rss}")
+              f"{stored:>7} {100 * run.stolen:5.0f}%  {rss}")
+    print("  (steal: the share of the machine's CPU time its hypervisor gave to other guests "
+          "during the run; the rates fall with it)")
     bare, direct = costs.transact_per_second
     print(f"\n  Ceiling. Bare moto transact_write_items (2 items) in this process: {bare:.0f}/s "
           f"through a boto3 client's usual path, {direct:.0f}/s on the stack's direct path.")
@@ -351,9 +366,16 @@ def report(count: int) -> None:
             if found.unpriced:
                 print(f"      (priced by a stand-in: {', '.join(found.unpriced)})")
         if channel in priced:
+            crowd = ""
+            if run.per_message == [] and run.calls:  # a concurrent run
+                busy = ceiling.price(run.calls, run.count, crowded)
+                crowd = (f"; with {SENDERS} callers at once the embedded AWS alone takes "
+                         f"{busy.ms:.1f} ms per message (at most "
+                         f"{busy.messages_per_second:.1f}/s): "
+                         f"{100 * run.rate / busy.messages_per_second:.0f}% of that ceiling")
             print(f"      {run.label}: {run.rate:.1f}/s = "
-                  f"{100 * run.rate / priced[channel].messages_per_second:.0f}% of that ceiling"
-                  f"{cpu_split(run)}")
+                  f"{100 * run.rate / priced[channel].messages_per_second:.0f}% of the idle "
+                  f"ceiling{crowd}{cpu_split(run)}")
     if problems:
         print("\n  THE WORKLOAD FAILED; the figures above are not valid:", file=sys.stderr)
         for problem in problems:

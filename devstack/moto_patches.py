@@ -84,6 +84,7 @@ import json
 import pickle
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable
 from typing import Any
@@ -92,6 +93,7 @@ from devstack import aws_calls, dynamodb_direct, moto_items
 from devstack.threads import ReusedThread
 
 KEEP_HISTORIES = 200
+STOP_WAIT_SECONDS = 2.0
 
 _lock = threading.RLock()
 _depth = 0  # DynamoDB requests in progress on the thread holding the lock
@@ -581,6 +583,12 @@ def _stopped_by_arn(stop_execution: Callable[[Any, str], Any]) -> Callable[[Any,
         if execution is None:  # moto's own answer (ExecutionDoesNotExist)
             return stop_execution(machine, execution_arn)
         execution.stop(stop_date=utcnow(), error="", cause="")
+        # As on AWS, a DescribeExecution after StopExecution says ABORTED: the interpreter's
+        # thread records it a moment later, so wait for it (briefly: a thread inside a long
+        # Task only notices when the Task returns).
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while execution.status == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.002)
         return execution
 
     return stopped_by_arn

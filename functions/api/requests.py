@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from helpdesk.dates import parse_datetime
 from helpdesk.errors import InvalidInput
+from helpdesk.json_body import json_object
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -28,13 +28,7 @@ def body_of(request: Request) -> dict[str, Any]:
     content_type = (request.headers.get("content-type") or "application/json").lower()
     if content_type.startswith("application/x-www-form-urlencoded"):
         return _form(raw.decode("utf-8", errors="replace"))
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"the body is not valid JSON: {error}", field="body") from error
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", field="body")
-    return body
+    return json_object(raw)
 
 
 def parse(model: type[InputT], request: Request) -> InputT:
@@ -47,13 +41,29 @@ def _form(text: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
         if key.endswith("[]"):
-            result.setdefault(key[:-2], []).append(value)
+            _shaped(result, key[:-2], list).append(value)
         elif "[" in key and key.endswith("]"):
             name, _, inner = key[:-1].partition("[")
-            result.setdefault(name, {})[inner] = value
+            _shaped(result, name, dict)[inner] = value
         else:
+            _shaped(result, key, str)
             result[key] = value
     return result
+
+
+def _shaped(form: dict[str, Any], name: str, shape: type) -> Any:
+    """The field's value so far, created empty; a field sent as `x`, `x[]` and `x[k]` at once
+    is a 400 naming it."""
+    if name not in form:
+        form[name] = shape()
+    elif not isinstance(form[name], shape):
+        raise InvalidInput(f"{name} is sent both as {_FORM_SHAPES[type(form[name])]} and as "
+                           f"{_FORM_SHAPES[shape]}", field=name)
+    return form[name]
+
+
+_FORM_SHAPES: dict[type, str] = {str: "a value (x=)", list: "a list (x[]=)",
+                                 dict: "a map (x[key]=)"}
 
 
 class Query:

@@ -56,10 +56,14 @@ def _as_datetime(value: Any) -> Any:
 
 # Limits that keep every stored item under DynamoDB's 400 KB and every answer sane (issue
 # "Hardening"; docs/security.md lists them). Longer texts belong in attachments.
+# Sizes are in UTF-8 bytes where a character may take several: 200,000 Cyrillic characters
+# are 400 KB. A ticket item at its largest: description 250 KB + custom fields 50 KB + tags
+# 40 KB + the rest, under 400 KB.
 MAX_KEY_LENGTH = 100
-MAX_TEXT = 200_000  # a description or a message, characters
+MAX_TEXT = 250_000  # a description or a message, UTF-8 bytes
 MAX_FIELDS = 100  # custom fields per record
 MAX_FIELD_VALUE = 10_000  # one custom field's value, as JSON characters
+MAX_FIELDS_TOTAL = 50_000  # all custom fields of a record, as JSON in UTF-8 bytes
 MAX_TAGS, MAX_TAG = 100, 100
 MAX_ADDRESSES = 50  # cc, bcc
 MAX_PEOPLE = 100  # followers, departments
@@ -79,6 +83,22 @@ def _named_keys(value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(item, ensure_ascii=False, default=str)) > MAX_FIELD_VALUE:
             raise ValueError(f"the value of {key!r} is longer than {MAX_FIELD_VALUE} "
                              "characters")
+    size = utf8_size(json.dumps(value, ensure_ascii=False, default=str))
+    if size > MAX_FIELDS_TOTAL:
+        raise ValueError(f"all values together take {size:,} bytes; at most "
+                         f"{MAX_FIELDS_TOTAL:,}")
+    return value
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+def _long_text(value: str) -> str:
+    size = utf8_size(value)
+    if size > MAX_TEXT:
+        raise ValueError(f"the text takes {size:,} bytes in UTF-8; at most {MAX_TEXT:,} "
+                         "(put longer texts in an attachment)")
     return value
 
 
@@ -89,6 +109,7 @@ Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TAG)]],
 IdList = Annotated[list[PositiveId], BeforeValidator(_as_list)]
 People = Annotated[list[PositiveId], BeforeValidator(_as_list), Field(max_length=MAX_PEOPLE)]
 Line = Annotated[str, Field(max_length=MAX_LINE)]
+LongText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_long_text)]
 Flag = Annotated[bool, BeforeValidator(_as_bool)]
 Email = Annotated[str, AfterValidator(_email)]
 EmailList = Annotated[list[Email], BeforeValidator(_as_list), Field(max_length=MAX_ADDRESSES)]
@@ -102,7 +123,7 @@ class Input(BaseModel):
 
 
 class TicketFields(Input):
-    description: str | None = Field(default=None, max_length=MAX_TEXT)
+    description: LongText | None = None
     sla_date: When = None
     status_id: str | None = None
     priority_id: OptionalId = None
@@ -136,13 +157,13 @@ class TicketUpdate(TicketFields):
 
 
 class MessageCreate(Input):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: Annotated[LongText, Field(min_length=1)]
     user_id: OptionalId = None
     visible: Flag | None = None
 
 
 class MessageUpdate(Input):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: Annotated[LongText, Field(min_length=1)]
     visible: Flag | None = None
 
 

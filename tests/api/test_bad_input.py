@@ -158,6 +158,9 @@ def test_an_address_that_would_break_a_mail_header_is_refused(api, address):
     ({"tags": ["x" * 101]}, "tags"),
     ({"custom_fields": {f"f{n}": n for n in range(50_000)}}, "custom_fields"),
     ({"custom_fields": {"notes": "x" * 20_000}}, "custom_fields"),
+    ({"custom_fields": {f"f{n}": "ж" * 9_000 for n in range(10)}}, "custom_fields"),
+    ({"description": "ж" * 200_000}, "description"),  # 400 KB in UTF-8
+    ({"description": "😀" * 70_000}, "description"),  # 280 KB
     ({"cc": [f"c{n}@x.io" for n in range(51)]}, "cc"),
 ])
 def test_a_ticket_too_big_to_store_is_refused_naming_the_field(api, body, field):
@@ -165,3 +168,66 @@ def test_a_ticket_too_big_to_store_is_refused_naming_the_field(api, body, field)
     _assert_envelope(api.call("POST", "/tickets", {"title": "x", "user_email": "c@x.io",
                                                    **body}), 400, field)
     assert api.call("GET", "/tickets").body["data"] == {}
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ('{"title": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested"),
+    ('{"title": ' + "[" * 40 + "]" * 40 + "}", "nested"),
+    ('{"title": "x", "priority_id": ' + "9" * 5_000 + "}", "digits"),
+    ('{"title": "x", "custom_fields": {"size": 1.5e308}}', "range"),
+    ('{"title": "x", "custom_fields": {"size": 5e-324}}', "range"),
+    ('{"title": "x", "custom_fields": {"size": 1e400}}', "range"),
+    ('{"title": "x", "custom_fields": {"size": NaN}}', "NaN"),
+    ('{"title": "x", "custom_fields": {"size": -Infinity}}', "Infinity"),
+])
+def test_json_a_parser_or_dynamodb_cannot_take_is_refused_naming_why(api, raw, words):
+    """These were answered 500: RecursionError, int() over 4,300 digits, floats outside
+    DynamoDB's number range (1E-130 to 1E+126) and JSON's non-standard constants."""
+    answer = api.call("POST", "/tickets", raw)
+    _assert_envelope(answer, 400, "body")
+    assert words in answer.body["errors"][0]["details"]
+    assert api.call("GET", "/tickets").body["data"] == {}
+
+
+def test_numbers_dynamodb_stores_exactly_are_kept(api):
+    created = api.call("POST", "/tickets", {"title": "x", "user_email": "c@x.io",
+                                            "custom_fields": {"a": 1e-120, "b": 9.5e120,
+                                                              "c": 12345678901234567890}})
+    assert created.status == 200, created.body
+    assert created.body["data"]["custom_fields"] == {"a": 1e-120, "b": 9.5e120,
+                                                     "c": 12345678901234567890}
+
+
+@pytest.mark.parametrize("form", ["tags=a&tags[]=b", "tags[]=a&tags=b",
+                                  "custom_fields[1]=a&custom_fields[]=b",
+                                  "custom_fields=a&custom_fields[1]=b"])
+def test_a_form_field_sent_in_two_shapes_is_refused_naming_it(api, form):
+    """`x`, `x[]` and `x[k]` together were answered 500."""
+    answer = api.call("POST", "/tickets", f"title=x&user_email=c%40x.io&{form}",
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    _assert_envelope(answer, 400, form.split("=")[0].split("[")[0])
+    assert api.call("GET", "/tickets").body["data"] == {}
+
+
+def test_the_largest_ticket_the_limits_allow_is_stored(dynamodb_table, clock):
+    """The limits are in UTF-8 bytes: 200,000 Cyrillic characters passed a character limit
+    and then failed in DynamoDB (500). At every limit at once, the item still fits."""
+    from api import deps
+    from tests.api.conftest import ApiClient
+    from tests.conftest import make_helpdesk
+
+    deps.helpdesk.use(make_helpdesk(dynamodb_table, clock))
+    api = ApiClient()
+    largest = {"title": "Ж" * 1000, "user_email": "c@x.io", "description": "ж" * 125_000,
+               "tags": [f"{n:03d}" + "т" * 97 for n in range(100)],
+               "custom_fields": {f"поле{n}": "ж" * 4_900 for n in range(5)}}
+    created = api.call("POST", "/tickets", largest)
+    assert created.status == 200, created.body
+    ticket_id = created.body["data"]["id"]
+    reply = api.call("POST", f"/tickets/{ticket_id}/posts", {"text": "ж" * 125_000})
+    assert reply.status == 200
+    stored = api.call("GET", f"/tickets/{ticket_id}").body["data"]
+    assert stored["title"] == largest["title"] and len(stored["tags"]) == 100
+    assert stored["custom_fields"] == largest["custom_fields"]
+    posts = api.call("GET", f"/tickets/{ticket_id}/posts").body["data"]
+    assert [post["text"] for post in posts] == ["ж" * 125_000] * 2

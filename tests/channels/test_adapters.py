@@ -262,6 +262,19 @@ def test_verified_body_that_is_not_json_is_invalid_input(channel):
 
 
 @pytest.mark.parametrize("channel", ["telegram", "viber", *HUB, "custom"])
+@pytest.mark.parametrize(("body", "why"), [
+    (b'{"update_id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
+    (b'{"update_id": 1, "x": ' + b"[" * 33 + b"]" * 33 + b"}", "nested deeper"),
+    (b'{"update_id": ' + b"9" * 5_000 + b"}", "not valid JSON"),
+    (b'{"update_id": NaN}', "NaN is not a number"),
+])
+def test_a_verified_body_no_parser_should_take_is_invalid_input_not_a_crash(channel, body,
+                                                                             why):
+    """A signed update nested 100,000 levels was a RecursionError (500, retried for ever)."""
+    refused(channel, signed(channel, body), InvalidInput, why)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "viber", *HUB, "custom"])
 def test_verified_json_that_is_not_an_object_is_invalid_input(channel):
     refused(channel, signed(channel, b"[1, 2]"), InvalidInput, "must be a JSON object")
 

@@ -269,3 +269,29 @@ def test_viber_delivery_and_read_callbacks_update_our_post(helpdesk, fake_provid
     signed(late)  # a late "delivered" never moves "read" back
     stored = helpdesk.repository.tickets.get_message("post", ticket.id, post.id)
     assert stored.delivery.status == "read"
+
+
+def test_a_signed_update_of_megabytes_still_becomes_the_customers_message(dynamodb_table, clock):
+    """A 5 MB text (no messenger sends one; a forged or broken custom channel may) failed the
+    webhook (the post over DynamoDB's 400 KB item limit): no ticket, the provider retrying."""
+    helpdesk = make_helpdesk(dynamodb_table, clock)
+    channel, _ = helpdesk.channels.create(admin(helpdesk), ChannelCreate.model_validate({
+        "type": "telegram", "name": "bot", "secrets": {"token": "1:x",
+                                                       "webhook_secret": SECRET}}))
+    webhooks.helpdesk.use(helpdesk)
+    huge = copy.deepcopy(payload("telegram_text"))
+    huge["message"]["text"] = "Принтер " + "ж" * 5_000_000
+    huge["message"]["from"]["first_name"] = "A" * 1_000_000
+    assert post_webhook(channel, huge)["statusCode"] == 200
+    (ticket,) = tickets(helpdesk)
+    (post,) = helpdesk.tickets.messages(admin(helpdesk), ticket.id, "post")
+    kept = post.text[:post.text.index("\n\n[")]
+    assert kept.startswith("Принтер жжж") and len(kept.encode()) <= 249_000
+    assert post.text.endswith(f"[{5_000_008 - len(kept):,} more characters were not kept: "
+                              "a message keeps 249,000 bytes]")
+    assert len(helpdesk.repository.people.get_user(ticket.user_id).name) <= 300
+    forged = copy.deepcopy(payload("telegram_text"))
+    forged["update_id"] += 1
+    forged["message"]["chat"]["id"] = int("9" * 300)
+    answer = post_webhook(channel, forged)
+    assert answer["statusCode"] == 400 and "longer than 256" in answer["body"]

@@ -6,6 +6,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from helpdesk.errors import InvalidInput
+from helpdesk.inputs import MAX_LINE, MAX_TEXT, utf8_size
+
+MAX_ID = 256  # a provider's ids end up in DynamoDB keys (at most 1,024 bytes)
+KEPT_TEXT = MAX_TEXT - 1_000  # room for the note saying what was cut
+
+
+def kept_text(text: str) -> str:
+    """A message's text as stored: one post item must stay under DynamoDB's 400 KB, so a text
+    longer than any messenger allows (Telegram 4,096, WhatsApp 65,536 characters) is cut,
+    saying how much was left out, instead of failing the webhook with the customer's
+    message lost."""
+    if utf8_size(text) <= KEPT_TEXT:
+        return text
+    kept = text.encode("utf-8", errors="surrogatepass")[:KEPT_TEXT].decode("utf-8", "ignore")
+    return (f"{kept}\n\n[{len(text) - len(kept):,} more characters were not kept: a message "
+            f"keeps {KEPT_TEXT:,} bytes]")
+
+
+def checked_id(value: str, name: str) -> str:
+    if len(value) > MAX_ID:
+        raise InvalidInput(f"the payload's {name} is longer than {MAX_ID} characters")
+    return value
+
 
 @dataclass(frozen=True)
 class WebhookRequest:
@@ -36,6 +60,11 @@ class Sender:
     email: str = ""
     language: str = ""
 
+    def __post_init__(self) -> None:
+        checked_id(self.external_id, "sender id")
+        for name in ("name", "username", "phone", "email", "language"):
+            object.__setattr__(self, name, getattr(self, name)[:MAX_LINE])
+
 
 @dataclass(frozen=True)
 class Media:
@@ -57,6 +86,13 @@ class ChannelMessage:
     sent_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("event_id", "conversation", "provider_message_id"):
+            checked_id(getattr(self, name), name)
+        object.__setattr__(self, "text", kept_text(self.text))
+        object.__setattr__(self, "extra", {key: value[:MAX_LINE]
+                                           for key, value in self.extra.items()})
+
 
 @dataclass(frozen=True)
 class MessageEdited:
@@ -64,6 +100,9 @@ class MessageEdited:
     conversation: str
     provider_message_id: str
     text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", kept_text(self.text))
 
 
 @dataclass(frozen=True)

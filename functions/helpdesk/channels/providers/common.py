@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from helpdesk.channels.events import WebhookRequest
 from helpdesk.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from helpdesk.json_body import json_object
 
 Json = dict[str, Any]
 
@@ -67,13 +67,7 @@ def require_method(request: WebhookRequest, *allowed: str) -> str:
 
 def parse_object(body: bytes) -> Json:
     """The body as a JSON object; anything else is the sender's mistake (400)."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("body must be a JSON object")
-    return data
+    return json_object(body, field=None, stored_numbers=False)
 
 
 @contextmanager

@@ -46,7 +46,7 @@ def _handle(helpdesk: Helpdesk, event: dict[str, Any]) -> dict[str, Any]:
     channel = helpdesk.channels.active(channel_type, channel_id)
     result = handle_webhook(channel_type, helpdesk.channels.secrets_of(channel.id),
                             _request(event), datetime.now(UTC))
-    outcomes = ChannelIngest(helpdesk).receive(channel, result.events)
+    outcomes = ChannelIngest.of(helpdesk).receive(channel, result.events)
     for outcome in outcomes:
         logger.info("channel event", extra={"channel_id": channel.id, **outcome.__dict__})
     return {"statusCode": result.status, "headers": {"Content-Type": result.content_type},

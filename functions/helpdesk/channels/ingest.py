@@ -4,11 +4,13 @@ ticket per conversation (a conversation item written with the ticket)."""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from helpdesk.arrival import Earlier, NewTicket, Thread, land
+from helpdesk.arrival import Earlier, InboundTickets, NewTicket, Thread, TicketIds, land
 from helpdesk.changes import Claim, ConversationLink, Done, ProviderMessageLink
 from helpdesk.channels.events import (
     ChannelEvent,
@@ -20,10 +22,11 @@ from helpdesk.channels.events import (
 )
 from helpdesk.channels.model import Channel
 from helpdesk.inputs import TicketCreate
-from helpdesk.models import MediaRef, User
+from helpdesk.models import MediaRef, Message, Ticket, User
 from helpdesk.phones import to_e164
 from helpdesk.service import Helpdesk
-from helpdesk.store.markers import CHANNEL_EVENT
+from helpdesk.store.markers import CHANNEL_EVENT, Markers
+from helpdesk.store.table import Item
 from helpdesk.tickets import Inbound
 
 TITLE_LENGTH = 80
@@ -38,10 +41,54 @@ class ChannelOutcome:
     details: str = ""
 
 
+# What the ingest asks of its collaborators, and nothing more.
+class ChannelTickets(InboundTickets, Protocol):
+    def is_closed(self, status_id: str) -> bool: ...
+
+    def record_author_change(self, ticket_id: int, post_id: int, author: User, *,
+                             new_text: str | None,
+                             claims: builtins.list[Claim]) -> Message | None: ...
+
+
+class Customers(Protocol):
+    def find_or_create_by_contacts(self, contacts: builtins.list[tuple[str, str]], name: str,
+                                   phone: str = "") -> User: ...
+
+
+class ChannelLinks(Protocol):
+    def conversation(self, channel_id: int, chat: str) -> Item | None: ...
+
+    def channel_message(self, channel_id: int, provider_message_id: str) -> Item | None: ...
+
+
+class StoredTickets(Protocol):
+    def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+
+    def get_message(self, kind: str, ticket_id: int, message_id: int) -> Message | None: ...
+
+    def replace_message(self, kind: str, message: Message) -> None: ...
+
+
+class StoredPeople(Protocol):
+    def get_user(self, user_id: int) -> User | None: ...
+
+
+@dataclass(frozen=True)
 class ChannelIngest:
-    def __init__(self, helpdesk: Helpdesk) -> None:
-        self.helpdesk = helpdesk
-        self._markers = helpdesk.markers
+    tickets: ChannelTickets
+    customers: Customers
+    links: ChannelLinks
+    stored: StoredTickets
+    people: StoredPeople
+    ids: TicketIds
+    markers: Markers
+    clock: Callable[[], datetime]
+
+    @classmethod
+    def of(cls, helpdesk: Helpdesk) -> ChannelIngest:
+        repository = helpdesk.repository
+        return cls(helpdesk.tickets, helpdesk.users, helpdesk.links, repository.tickets,
+                   repository.people, repository.ids, helpdesk.markers, helpdesk.clock)
 
     def receive(self, channel: Channel, events: tuple[ChannelEvent, ...],
                 custom_fields: dict[str, Any] | None = None) -> list[ChannelOutcome]:
@@ -67,7 +114,7 @@ class ChannelIngest:
                  custom_fields: dict[str, Any]) -> ChannelOutcome:
         arrival = _ChannelArrival(self, channel, event, self._customer(channel, event),
                                   custom_fields)
-        landed = land(arrival, self.helpdesk.tickets, self.helpdesk.repository.ids)
+        landed = land(arrival, self.tickets, self.ids)
         details = "handled concurrently" if landed.outcome == "duplicate" else ""
         return ChannelOutcome(event.event_id, landed.outcome, landed.ticket_id,
                               landed.post_id, details)
@@ -81,32 +128,32 @@ class ChannelIngest:
         if sender.email:
             contacts.append(("email", sender.email.lower()))
         name = sender.name or sender.username or f"{channel.type} {sender.external_id}"
-        return self.helpdesk.users.find_or_create_by_contacts(contacts, name, phone or "")
+        return self.customers.find_or_create_by_contacts(contacts, name, phone or "")
 
     def seen(self, channel: Channel, event_id: str) -> Earlier | None:
-        done = self._markers.get(CHANNEL_EVENT, (channel.id, event_id))
+        done = self.markers.get(CHANNEL_EVENT, (channel.id, event_id))
         return None if done is None else Earlier(done.get("ticket_id"), done.get("post_id"))
 
     def thread(self, channel: Channel, conversation: str) -> Thread:
         """The conversation's ticket, unless it is gone or closed for longer than the
         channel's reopen window (then the next message starts a new one); and the ticket id
         the conversation's link named when read (None: no link yet)."""
-        link = self.helpdesk.links.conversation(channel.id, conversation)
+        link = self.links.conversation(channel.id, conversation)
         if link is None:
             return Thread()
         linked = int(link["ticket_id"])
-        ticket = self.helpdesk.repository.tickets.get_ticket(linked)
+        ticket = self.stored.get_ticket(linked)
         if ticket is None or ticket.trashed:
             return Thread(linked=linked)
-        closed = self.helpdesk.tickets.is_closed(ticket.status_id)
+        closed = self.tickets.is_closed(ticket.status_id)
         window = timedelta(days=channel.options.reopen_days)
-        if closed and self.helpdesk.clock() - ticket.date_updated > window:
+        if closed and self.clock() - ticket.date_updated > window:
             return Thread(linked=linked)
         return Thread(ticket, "conversation", linked)
 
     def inbound(self, channel: Channel, event: ChannelMessage, customer: User,
                 ticket_id: int, thread: Thread) -> Inbound:
-        message_id = self.helpdesk.repository.ids.next_id("message")
+        message_id = self.ids.next_id("message")
         link = {"ticket_id": ticket_id, "post_id": message_id}
         claims: list[Claim] = [Done(CHANNEL_EVENT, (channel.id, event.event_id), link)]
         if event.provider_message_id:
@@ -127,20 +174,20 @@ class ChannelIngest:
     # --- edits, deletions, delivery news ----------------------------------------------------
     def _author_change(self, channel: Channel,
                        event: MessageEdited | MessageDeleted) -> ChannelOutcome:
-        link = self.helpdesk.links.channel_message(channel.id, event.provider_message_id)
+        link = self.links.channel_message(channel.id, event.provider_message_id)
         if link is None or link.get("direction") != "inbound":
             return ChannelOutcome(event.event_id, "unknown",
                                   details="the message is not one we received")
         ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
-        ticket = self.helpdesk.repository.tickets.get_ticket(ticket_id)
-        author = self.helpdesk.repository.people.get_user(ticket.user_id) if (
+        ticket = self.stored.get_ticket(ticket_id)
+        author = self.people.get_user(ticket.user_id) if (
             ticket and ticket.user_id) else None
         if ticket is None or author is None:
             return ChannelOutcome(event.event_id, "unknown", details="its ticket is gone")
         done = Done(CHANNEL_EVENT, (channel.id, event.event_id),
                     {"ticket_id": ticket_id, "post_id": post_id})
         edited = isinstance(event, MessageEdited)
-        self.helpdesk.tickets.record_author_change(
+        self.tickets.record_author_change(
             ticket_id, post_id, author,
             new_text=event.text if isinstance(event, MessageEdited) else None, claims=[done])
         return ChannelOutcome(event.event_id, "edited" if edited else "deleted", ticket_id,
@@ -150,19 +197,19 @@ class ChannelIngest:
         """Delivery news on one of our posts: shown on the post, no ticket event (it is not
         a change of the ticket). Statuses only move forward: a late `delivered` after
         `read` is ignored."""
-        link = self.helpdesk.links.channel_message(channel.id, event.provider_message_id)
+        link = self.links.channel_message(channel.id, event.provider_message_id)
         if link is None or link.get("direction") != "outbound":
             return ChannelOutcome(event.event_id, "unknown",
                                   details="not a message we sent")
         ticket_id, post_id = int(link["ticket_id"]), int(link["post_id"])
-        post = self.helpdesk.repository.tickets.get_message("post", ticket_id, post_id)
+        post = self.stored.get_message("post", ticket_id, post_id)
         if post is None or post.delivery is None:
             return ChannelOutcome(event.event_id, "unknown", ticket_id, post_id, "no post")
         if STATUS_ORDER.get(event.status, 0) > STATUS_ORDER.get(post.delivery.status, 0):
             post.delivery = post.delivery.model_copy(update={
                 "status": event.status, "reason": event.reason or None,
-                "updated": self.helpdesk.clock()})
-            self.helpdesk.repository.tickets.replace_message("post", post)
+                "updated": self.clock()})
+            self.stored.replace_message("post", post)
         return ChannelOutcome(event.event_id, "status", ticket_id, post_id, event.status)
 
 

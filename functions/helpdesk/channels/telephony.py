@@ -69,7 +69,7 @@ class Telephony:
             conversation=f"missed:{phone}" if missed else phone, text=summary,
             sender=Sender(external_id=phone, phone=phone, name=phone),
             extra={"title": f"Missed call from {phone}" if missed else f"Call with {phone}"})
-        (outcome,) = ChannelIngest(self.helpdesk).receive(channel, (message,))
+        (outcome,) = ChannelIngest.of(self.helpdesk).receive(channel, (message,))
         return outcome
 
     def _channel(self, channel_key: str) -> Channel:

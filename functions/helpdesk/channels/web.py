@@ -73,7 +73,7 @@ class WebEntry:
         self.helpdesk = helpdesk
         self._limit = RateLimiter(helpdesk.repository, helpdesk.clock, per_minute,
                                   block_seconds)
-        self._ingest = ChannelIngest(helpdesk)
+        self._ingest = ChannelIngest.of(helpdesk)
 
     # --- web chat -----------------------------------------------------------------------
     def start_visitor(self, fields: VisitorStart, ip: str) -> str:

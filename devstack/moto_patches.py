@@ -134,7 +134,8 @@ def install() -> None:
                  _forgetting_old_histories(BaseExecutionWorkerCommunication.terminated))
         _replace(Execution, "to_history_output", _history_if_kept(Execution.to_history_output))
         _replace(StateMachine, "__init__", _indexing_executions(StateMachine.__init__))
-        _replace(StateMachine, "_handle_name_input_idempotency", _execution_by_name)
+        _replace(StateMachine, "_handle_name_input_idempotency",
+                 _execution_by_name(StateMachine._handle_name_input_idempotency))
         _replace(StateMachine, "stop_execution", _stopped_by_arn(StateMachine.stop_execution))
         _replace(StepFunctionBackend, "describe_execution",
                  _described_by_arn(StepFunctionBackend.describe_execution))
@@ -558,21 +559,23 @@ def _by_arn(executions: Any, execution_arn: str) -> Any:
     return executions.by_arn.get(execution_arn) if isinstance(executions, _Executions) else None
 
 
-def _execution_by_name(machine: Any, name: str, execution_input: str) -> Any:
-    """moto's rule, by name instead of by walking the list: the same name and input of a
-    running execution is that execution; any other reuse of a name is refused."""
-    from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+def _execution_by_name(walk: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
+    def execution_by_name(machine: Any, name: str, execution_input: str) -> Any:
+        """moto's rule, by name instead of by walking the list: the same name and input of
+        a running execution is that execution; any other reuse of a name is refused."""
+        from moto.stepfunctions.exceptions import ExecutionAlreadyExists
 
-    executions = machine.executions
-    if not isinstance(executions, _Executions):
-        return _originals[(type(machine), "_handle_name_input_idempotency")](
-            machine, name, execution_input)
-    execution = executions.by_name.get(name)
-    if execution is None:
-        return None
-    if execution_input == execution.execution_input and execution.status == "RUNNING":
-        return execution
-    raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.execution_arn}'")
+        executions = machine.executions
+        if not isinstance(executions, _Executions):
+            return walk(machine, name, execution_input)
+        execution = executions.by_name.get(name)
+        if execution is None:
+            return None
+        if execution_input == execution.execution_input and execution.status == "RUNNING":
+            return execution
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.execution_arn}'")
+
+    return execution_by_name
 
 
 def _stopped_by_arn(stop_execution: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:

@@ -75,15 +75,17 @@ def _named_keys(value: dict[str, Any]) -> dict[str, Any]:
     A blank key once stored made every later list of its kind fail (issue "Hardening")."""
     if len(value) > MAX_FIELDS:
         raise ValueError(f"at most {MAX_FIELDS} entries, not {len(value)}")
+    size = 0
     for key, item in value.items():
         if not key.strip():
             raise ValueError("a key may not be empty")
         if len(key) > MAX_KEY_LENGTH:
             raise ValueError(f"key {key[:20]!r}... is longer than {MAX_KEY_LENGTH} characters")
-        if len(json.dumps(item, ensure_ascii=False, default=str)) > MAX_FIELD_VALUE:
+        dumped = json.dumps(item, ensure_ascii=False, default=str)
+        if len(dumped) > MAX_FIELD_VALUE:
             raise ValueError(f"the value of {key!r} is longer than {MAX_FIELD_VALUE} "
                              "characters")
-    size = utf8_size(json.dumps(value, ensure_ascii=False, default=str))
+        size += utf8_size(key) + utf8_size(dumped)
     if size > MAX_FIELDS_TOTAL:
         raise ValueError(f"all values together take {size:,} bytes; at most "
                          f"{MAX_FIELDS_TOTAL:,}")

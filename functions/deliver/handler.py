@@ -28,7 +28,8 @@ def delivery() -> PostDelivery:
     blobs = blobs_from(settings)
     return PostDelivery(MailOutbound(helpdesk, blobs, SesSender(ses()), mailboxes_from(settings),
                                      helpdesk.settings.ticket_prefix),
-                        ChannelOutbound(helpdesk, blobs))
+                        ChannelOutbound(helpdesk, blobs), helpdesk.tickets,
+                        helpdesk.repository.tickets)
 
 
 @logger.inject_lambda_context

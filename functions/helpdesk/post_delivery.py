@@ -15,6 +15,7 @@ from typing import Any
 from helpdesk.channels.outbound import ChannelOutbound
 from helpdesk.mail.outbound import MailOutbound
 from helpdesk.models import ActorType, Delivery, Message, Ticket
+from helpdesk.stored import EventPosts, StoredTickets
 
 
 class Route(StrEnum):
@@ -68,15 +69,16 @@ def _skipped(reason: str, **more: Any) -> Outcome:
 class PostDelivery:
     mail: MailOutbound
     channels: ChannelOutbound
+    events: EventPosts  # the tickets service
+    stored: StoredTickets
 
     def run(self, ticket_id: int, version: int, *, give_up: bool = False,
             error: dict[str, Any] | None = None) -> Outcome:
-        helpdesk = self.mail.helpdesk
-        post_id = helpdesk.tickets.post_of_event(ticket_id, version)
+        post_id = self.events.post_of_event(ticket_id, version)
         if post_id is None:
             return _skipped("the event added no post")
-        ticket = helpdesk.repository.tickets.get_ticket(ticket_id)
-        post = helpdesk.repository.tickets.get_message("post", ticket_id, post_id)
+        ticket = self.stored.get_ticket(ticket_id)
+        post = self.stored.get_message("post", ticket_id, post_id)
         route = route_post(ticket, post, give_up=give_up)
         if route is Route.GONE or post is None:
             return _skipped("the post or its ticket is gone")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from helpdesk.errors import RateLimited
-from helpdesk.store.repository import Repository
+from helpdesk.store.rate_counters import RateCounters
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,12 @@ class Allowance:
 class RateLimiter:
     def __init__(
         self,
-        repository: Repository,
+        rates: RateCounters,
         clock: Callable[[], datetime],
         per_minute: int = 300,
         block_seconds: int = 1200,
     ) -> None:
-        self._repository = repository
+        self._rates = rates
         self._clock = clock
         self.per_minute = per_minute
         self.block_seconds = block_seconds
@@ -35,19 +35,19 @@ class RateLimiter:
         Usually one conditional update; a new minute costs a read and a conditional put."""
         now = self._clock().timestamp()
         window = int(now // 60)
-        state = self._repository.rates.count_request(principal, window)
+        state = self._rates.count_request(principal, window)
         while state is None:
-            previous = self._repository.rates.rate_state(principal)
+            previous = self._rates.rate_state(principal)
             fresh = {
                 "window": window,
                 "count": 1,
                 "blocked_until": (previous or {}).get("blocked_until", 0),
                 "expires_at": int(now) + self.block_seconds + 120,
             }
-            if self._repository.rates.replace_rate_state(principal, fresh, previous):
+            if self._rates.replace_rate_state(principal, fresh, previous):
                 state = fresh
             else:
-                state = self._repository.rates.count_request(principal, window)
+                state = self._rates.count_request(principal, window)
         blocked_until = int(state.get("blocked_until", 0))
         if blocked_until > now:
             raise RateLimited(
@@ -61,7 +61,7 @@ class RateLimiter:
                        "expires_at": int(now) + self.block_seconds + 120}
             blocked.pop("PK", None)
             blocked.pop("SK", None)
-            self._repository.rates.replace_rate_state(principal, blocked, state)
+            self._rates.replace_rate_state(principal, blocked, state)
             raise RateLimited(
                 f"more than {self.per_minute} requests in a minute; the key is blocked for "
                 f"{self.block_seconds} seconds",

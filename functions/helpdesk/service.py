@@ -72,11 +72,11 @@ class Helpdesk:
         self.rules = Rules(self.repository, records, self.dictionaries, self.clock)
         self.templates = Templates(self, self.clock)
         self.rate_limiter = RateLimiter(
-            self.repository, self.clock,
+            self.repository.rates, self.clock,
             self.settings.rate_limit_per_minute, self.settings.rate_limit_block_seconds,
         )
         self.failed_logins = FailedLogins(RateLimiter(
-            self.repository, self.clock, self.settings.failed_logins_per_minute,
+            self.repository.rates, self.clock, self.settings.failed_logins_per_minute,
             self.settings.failed_login_block_seconds))
 
     def bootstrap(self, admin_email: str, admin_api_key: str) -> User:

@@ -9,8 +9,10 @@ from pydantic import ValidationError
 
 from helpdesk.errors import InvalidInput
 from helpdesk.models import Ticket
+from helpdesk.rules.model import FIELD_ACTIONS
 from helpdesk.templates import (
     Template,
+    TemplateActionType,
     TemplateValues,
     parse_template,
     pick_language,
@@ -204,6 +206,12 @@ def test_actions_are_validated_per_type():
                 {"type": "set_owner", "value": 1, "extra": True}):
         with pytest.raises(ValidationError):
             template(actions=[bad])
+
+
+def test_every_template_action_is_a_rule_field_action():
+    """A macro's actions run through the rules' code: a type added to templates only
+    would be refused when an agent applies the macro."""
+    assert {kind.value for kind in TemplateActionType} <= {kind.value for kind in FIELD_ACTIONS}
 
 
 def test_scope_and_visibility():

@@ -114,3 +114,11 @@ def test_only_the_stores_touch_the_table():
                       and any(isinstance(node, ast.Attribute) and node.attr == "table"
                               for node in ast.walk(tree)))
     assert touching == []
+
+
+def test_only_the_wiring_builds_on_the_whole_helpdesk():
+    """Domain modules name what they use of the helpdesk (narrow Protocols, see
+    helpdesk/stored.py); only the AWS wiring imports the `Helpdesk` that holds everything."""
+    importing = sorted(name for name, tree in _domain_modules()
+                       if name != "helpdesk/service.py" and "helpdesk.service" in _imports(tree))
+    assert importing == []

@@ -72,7 +72,7 @@ def test_user_filters(helpdesk, admin):
 
 
 def test_rate_limit_blocks_past_the_limit_and_unblocks_later(helpdesk, clock):
-    limiter = RateLimiter(helpdesk.repository, clock, per_minute=5, block_seconds=60)
+    limiter = RateLimiter(helpdesk.repository.rates, clock, per_minute=5, block_seconds=60)
     assert [limiter.hit("k").remaining for _ in range(5)] == [4, 3, 2, 1, 0]
     with pytest.raises(RateLimited):
         limiter.hit("k")

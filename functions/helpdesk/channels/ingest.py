@@ -22,11 +22,11 @@ from helpdesk.channels.events import (
 )
 from helpdesk.channels.model import Channel
 from helpdesk.inputs import TicketCreate
-from helpdesk.models import MediaRef, Message, Ticket, User
+from helpdesk.models import MediaRef, Message, User
 from helpdesk.phones import to_e164
-from helpdesk.service import Helpdesk
 from helpdesk.store.markers import CHANNEL_EVENT, Markers
 from helpdesk.store.table import Item
+from helpdesk.stored import StoredPeople, StoredRecords, StoredTickets
 from helpdesk.tickets import Inbound
 
 TITLE_LENGTH = 80
@@ -61,16 +61,25 @@ class ChannelLinks(Protocol):
     def channel_message(self, channel_id: int, provider_message_id: str) -> Item | None: ...
 
 
-class StoredTickets(Protocol):
-    def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+class IngestDesk(Protocol):
+    """Where `ChannelIngest.of` finds its collaborators (the `Helpdesk`, narrowed)."""
 
-    def get_message(self, kind: str, ticket_id: int, message_id: int) -> Message | None: ...
+    @property
+    def tickets(self) -> ChannelTickets: ...
 
-    def replace_message(self, kind: str, message: Message) -> None: ...
+    @property
+    def users(self) -> Customers: ...
 
+    @property
+    def links(self) -> ChannelLinks: ...
 
-class StoredPeople(Protocol):
-    def get_user(self, user_id: int) -> User | None: ...
+    @property
+    def repository(self) -> StoredRecords: ...
+
+    @property
+    def markers(self) -> Markers: ...
+
+    def clock(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class ChannelIngest:
     clock: Callable[[], datetime]
 
     @classmethod
-    def of(cls, helpdesk: Helpdesk) -> ChannelIngest:
+    def of(cls, helpdesk: IngestDesk) -> ChannelIngest:
         repository = helpdesk.repository
         return cls(helpdesk.tickets, helpdesk.users, helpdesk.links, repository.tickets,
                    repository.people, repository.ids, helpdesk.markers, helpdesk.clock)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from helpdesk.channels.events import ChannelSecrets
 from helpdesk.channels.model import Channel
 from helpdesk.channels.send import ProviderClient, client_for
 from helpdesk.delivery import PermanentFailure
 from helpdesk.models import ActorType, Attachment, Delivery, Message
-from helpdesk.service import Helpdesk
 from helpdesk.store.blobs import BlobStore
+from helpdesk.stored import AdminLists, StoredRecords
 from helpdesk.tickets import FILES_PER_MESSAGE
 
 ClientMaker = Callable[[Channel, ChannelSecrets], ProviderClient]
@@ -23,9 +25,37 @@ def provider_client(channel: Channel, secrets: ChannelSecrets) -> ProviderClient
                       sender_name=channel.options.sender_name)
 
 
+class ChannelKeys(Protocol):
+    def secrets_of(self, channel_id: int) -> ChannelSecrets: ...
+
+
+class SentLinks(Protocol):
+    def link_channel_message(self, channel_id: int, provider_message_id: str, *,
+                             ticket_id: int, post_id: int, direction: str) -> None: ...
+
+
+class OutboundDesk(Protocol):
+    """What sending to messengers needs of the helpdesk: posts in storage, the channels and
+    their keys, where a sent message's provider id is remembered, and the clock."""
+
+    @property
+    def repository(self) -> StoredRecords: ...
+
+    @property
+    def records(self) -> AdminLists: ...
+
+    @property
+    def channels(self) -> ChannelKeys: ...
+
+    @property
+    def links(self) -> SentLinks: ...
+
+    def clock(self) -> datetime: ...
+
+
 @dataclass
 class ChannelOutbound:
-    helpdesk: Helpdesk
+    helpdesk: OutboundDesk
     blobs: BlobStore
     make_client: ClientMaker = provider_client
 

@@ -9,19 +9,20 @@ import secrets as random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.channels.events import ChannelMessage, Sender
-from helpdesk.channels.ingest import ChannelIngest, ChannelOutcome
+from helpdesk.channels.ingest import ChannelIngest, ChannelLinks, ChannelOutcome, IngestDesk
 from helpdesk.channels.model import Channel
 from helpdesk.errors import NotFound, Unauthorized
 from helpdesk.inputs import Email
 from helpdesk.models import ActorType
 from helpdesk.phones import to_e164
 from helpdesk.ratelimit import RateLimiter
-from helpdesk.service import Helpdesk
+from helpdesk.store.table import Item
+from helpdesk.stored import AdminLists
 
 SESSION_DAYS = 30
 # A site without a configured web-chat channel still gets chat: a built-in one (id 0).
@@ -54,6 +55,31 @@ class FormSubmission(_Public):
     submission_id: str | None = Field(default=None, max_length=100)  # a resubmit is one ticket
 
 
+class ChatLinks(ChannelLinks, Protocol):
+    def chat_session(self, session: str) -> Item | None: ...
+
+    def open_chat_session(self, session: str, *, customer_id: int, channel_id: int,
+                          expires_at: int) -> None: ...
+
+
+class ActiveChannels(Protocol):
+    def active(self, channel_type: str, channel_id: int) -> Channel: ...
+
+
+class WebDesk(IngestDesk, Protocol):
+    """What the site's entry points need of the helpdesk: the ingest's collaborators, chat
+    sessions, the site's channels, and rate counters (through `repository`)."""
+
+    @property
+    def links(self) -> ChatLinks: ...
+
+    @property
+    def channels(self) -> ActiveChannels: ...
+
+    @property
+    def records(self) -> AdminLists: ...
+
+
 @dataclass(frozen=True)
 class ChatLine:
     id: int
@@ -68,10 +94,10 @@ class ChatLine:
 
 
 class WebEntry:
-    def __init__(self, helpdesk: Helpdesk, per_minute: int = 30,
+    def __init__(self, helpdesk: WebDesk, per_minute: int = 30,
                  block_seconds: int = 300) -> None:
         self.helpdesk = helpdesk
-        self._limit = RateLimiter(helpdesk.repository, helpdesk.clock, per_minute,
+        self._limit = RateLimiter(helpdesk.repository.rates, helpdesk.clock, per_minute,
                                   block_seconds)
         self._ingest = ChannelIngest.of(helpdesk)
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from helpdesk.arrival import Earlier, NewTicket, Thread, land
+from helpdesk.arrival import Earlier, InboundTickets, NewTicket, Thread, land
 from helpdesk.changes import Claim, Done, MailLink
 from helpdesk.inputs import TicketCreate
 from helpdesk.mail.parse import Attachment as MailAttachment
 from helpdesk.mail.parse import ParsedMail, parse_mail
 from helpdesk.mail.quotes import split_reply
-from helpdesk.models import Attachment, MailOrigin, User
-from helpdesk.service import Helpdesk
+from helpdesk.models import Attachment, MailOrigin, Message, User
 from helpdesk.store.blobs import BlobStore
-from helpdesk.store.markers import SES_MESSAGE
+from helpdesk.store.markers import SES_MESSAGE, Markers
+from helpdesk.store.table import Item
+from helpdesk.stored import StoredRecords
 from helpdesk.tickets import FILES_PER_MESSAGE, Inbound
 
 # Reasons (see parse._automatic) that mean "a machine answered": such mail joins the ticket it
@@ -67,6 +69,47 @@ class Mailboxes:
                     self.addresses[0])
 
 
+class MailLinks(Protocol):
+    def mail_message(self, message_id: str) -> Item | None: ...
+
+    def bouncing(self, address: str) -> Item | None: ...
+
+    def mark_bouncing(self, address: str, **failure: Any) -> None: ...
+
+    def clear_bouncing(self, address: str) -> None: ...
+
+
+class MailTickets(InboundTickets, Protocol):
+    def add_system_comment(self, ticket_id: int, text: str, files: list[Attachment] = ...,
+                           message_id: int | None = None) -> Message: ...
+
+
+class MailCustomers(Protocol):
+    def find_or_create_customer(self, email: str, name: str | None) -> User: ...
+
+
+class MailDesk(Protocol):
+    """What inbound mail needs of the helpdesk: the tickets service, customers by address,
+    Message-ID and bounce links, the stores (tickets, ids) and "already done" markers."""
+
+    @property
+    def tickets(self) -> MailTickets: ...
+
+    @property
+    def users(self) -> MailCustomers: ...
+
+    @property
+    def links(self) -> MailLinks: ...
+
+    @property
+    def repository(self) -> StoredRecords: ...
+
+    @property
+    def markers(self) -> Markers: ...
+
+    def clock(self) -> datetime: ...
+
+
 @dataclass
 class IngestResult:
     outcome: str  # created | appended | duplicate | bounce | loop | auto_reply
@@ -78,7 +121,7 @@ class IngestResult:
 
 @dataclass
 class MailIngest:
-    helpdesk: Helpdesk
+    helpdesk: MailDesk
     blobs: BlobStore
     mailboxes: Mailboxes
     ticket_prefix: str = "HD"
@@ -220,7 +263,7 @@ def _dsn_file(raw: bytes) -> MailAttachment:
                           content=raw, content_id=None, inline=False, size=len(raw))
 
 
-def is_bouncing(helpdesk: Helpdesk, address: str) -> dict[str, Any] | None:
+def is_bouncing(helpdesk: MailDesk, address: str) -> dict[str, Any] | None:
     return helpdesk.links.bouncing(address.lower())
 
 

@@ -15,9 +15,10 @@ from typing import Protocol
 
 from helpdesk.mail.ingest import Mailboxes
 from helpdesk.models import ActorType, Attachment, Delivery, Message, Ticket
-from helpdesk.service import Helpdesk
 from helpdesk.store.blobs import BlobStore
-from helpdesk.store.markers import AUTO_REPLY
+from helpdesk.store.markers import AUTO_REPLY, Markers
+from helpdesk.store.table import Item
+from helpdesk.stored import StoredRecords
 
 REFERENCES_KEPT = 10
 
@@ -28,9 +29,34 @@ class MailSender(Protocol):
         ...
 
 
+class SentMailLinks(Protocol):
+    def mail_message(self, message_id: str) -> Item | None: ...
+
+    def link_mail_message(self, message_id: str, ticket_id: int, *, direction: str,
+                          post_id: int | None = None) -> None: ...
+
+    def bouncing(self, address: str) -> Item | None: ...
+
+
+class OutboundMailDesk(Protocol):
+    """What sending mail needs of the helpdesk: posts and authors in storage, Message-ID
+    and bounce links, the daily automatic-mail markers, and the clock."""
+
+    @property
+    def repository(self) -> StoredRecords: ...
+
+    @property
+    def links(self) -> SentMailLinks: ...
+
+    @property
+    def markers(self) -> Markers: ...
+
+    def clock(self) -> datetime: ...
+
+
 @dataclass
 class MailOutbound:
-    helpdesk: Helpdesk
+    helpdesk: OutboundMailDesk
     blobs: BlobStore
     sender: MailSender
     mailboxes: Mailboxes

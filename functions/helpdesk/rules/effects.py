@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.delivery import PermanentFailure
 from helpdesk.models import Delivery, Ticket, TicketEvent
+from helpdesk.stored import EventPosts
 
 if TYPE_CHECKING:
     from helpdesk.store.repository import Repository
@@ -40,12 +41,6 @@ class CustomerMail(Protocol):
 
 class Notifier(Protocol):
     def send(self, notification: Any) -> Any: ...
-
-
-class EventPosts(Protocol):
-    def post_of_event(self, ticket_id: int, version: int) -> int | None:
-        """The post a ticket event added, if it added one."""
-        ...
 
 
 class EffectsDesk(Protocol):

@@ -140,3 +140,31 @@ def test_a_wrong_channel_key_or_bad_phone_is_refused(api, pbx):
     assert bad.status == 400 and bad.body["errors"][0]["source"]["field"] == "phone"
     assert not api.call("GET", "/tickets/").body["data"]
 
+
+
+def test_guessing_pbx_channel_keys_is_throttled_per_ip_and_the_pbx_goes_on(api, pbx):
+    channel_id = pbx.split("-")[0]
+    guesses = [api.call("POST", f"/telephony/calls/@{channel_id}-guess{n}/",
+                        {"action": "end", "call_id": "x", "phone": "+79120001122"},
+                        source_ip="203.0.113.9", **VISITOR) for n in range(11)]
+    assert [g.status for g in guesses] == [403] * 10 + [429]
+    assert int(guesses[10].headers["Retry-After"]) > 0
+    unknown = api.call("POST", "/telephony/calls/@998-abc/", {"action": "end", "call_id": "x",
+                       "phone": "+79120001122"}, source_ip="203.0.113.9", **VISITOR)
+    assert unknown.status == 429  # unknown channels count as guesses too
+    # The PBX holding the key, from its own address, records calls as before.
+    done = api.call("POST", f"/telephony/calls/@{pbx}/", {"action": "end", "call_id": "ok",
+                    "phone": "+79120001122", "call_status": "missed"},
+                    source_ip="198.51.100.7", **VISITOR)
+    assert done.status == 200 and done.body["data"]["status"] == "created"
+
+
+def test_pbx_events_are_limited_per_ip(api, pbx):
+    def start(n: int, ip: str) -> int:
+        return api.call("POST", f"/telephony/calls/@{pbx}/", {
+            "action": "start", "call_id": f"c{n}", "phone": "+79120001122"},
+            source_ip=ip, **VISITOR).status
+
+    statuses = [start(n, "203.0.113.20") for n in range(601)]
+    assert statuses[:600] == [200] * 600 and statuses[600] == 429
+    assert start(1000, "203.0.113.21") == 200  # another PBX is not affected

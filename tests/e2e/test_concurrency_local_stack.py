@@ -228,6 +228,26 @@ def test_simultaneous_changes_of_different_fields_all_stay_with_one_audit_row_ea
         assert len(rows) == 1, (field, rows)
 
 
+def test_forty_visitor_sign_ups_at_once_get_a_session_or_a_429_never_a_500(stack):
+    """The public chat sign-up is limited per IP (30 a minute); a burst past it is refused
+    cleanly, and every session it acknowledged works."""
+    api = f"{stack['base']}/api/v2"
+
+    def sign_up(index: int) -> requests.Response:
+        return requests.post(f"{api}/chat/visitor/id", json={"name": f"Visitor {index}"},
+                             timeout=60)
+
+    before = time.time()
+    answers = at_once(40, sign_up)
+    same_minute = int(before // 60) == int(time.time() // 60)
+    statuses = [getattr(a, "status_code", a) for a in answers]
+    assert set(statuses) <= {200, 429}, statuses
+    granted = [a.json()["data"]["id"] for a in answers if a.status_code == 200]
+    assert len(set(granted)) == len(granted) >= 30  # distinct sessions, none refused early
+    if same_minute:  # the stack's clock is the host's here: one window, exactly the limit
+        assert statuses.count(200) == 30 and statuses.count(429) == 10
+
+
 def test_no_scan_ran(stack):
     calls = requests.get(f"{stack['base']}/_local/aws-calls", timeout=10).json()["dynamodb"]
     assert calls.get("Scan", 0) == 0

@@ -60,6 +60,6 @@ def submit_form(channel_id: str) -> Any:
 @endpoint(public, "/telephony/calls/{channel_key}", ("POST",))
 def call_event(channel_key: str) -> Any:
     fields = parse(CallEvent, public.current_request)
-    outcome = Telephony(current()).handle(channel_key, fields)
+    outcome = Telephony(current()).handle(channel_key, fields, _ip())
     return data({"status": outcome.outcome, "ticket_id": outcome.ticket_id,
                  "post_id": outcome.post_id})

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk.channels.events import ChannelMessage, Sender
-from helpdesk.channels.ingest import ChannelIngest, ChannelOutcome
+from helpdesk.channels.events import ChannelMessage, ChannelSecrets, Sender
+from helpdesk.channels.ingest import ChannelIngest, ChannelLinks, ChannelOutcome, IngestDesk
 from helpdesk.channels.model import Channel
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from helpdesk.phones import to_e164
-from helpdesk.service import Helpdesk
+from helpdesk.ratelimit import RateLimiter
+from helpdesk.store.table import Item
 
 ATTEMPTS = 3
+# A PBX sends start/answer/end for every call from one address: 600 events a minute is a
+# busy call centre. Guessing channel keys is limited much harder (as wrong API keys are).
+EVENTS_PER_MINUTE = 600
+WRONG_KEYS_PER_MINUTE = 10
 STARTED = {"start", "started", "call_start", "ringing", "incoming", "outgoing"}
 ANSWERED = {"answer", "answered", "call_answer", "connected"}
 FINISHED = {"end", "ended", "finish", "finished", "call_end", "hangup", "completed"}
@@ -44,12 +49,47 @@ class CallEvent(BaseModel):
     duration: int | None = Field(default=None, ge=0, le=86400)
 
 
-class Telephony:
-    def __init__(self, helpdesk: Helpdesk) -> None:
-        self.helpdesk = helpdesk
+class CallLinks(ChannelLinks, Protocol):
+    def call(self, channel_id: int, call_id: str) -> Item | None: ...
 
-    def handle(self, channel_key: str, event: CallEvent) -> ChannelOutcome:
-        channel = self._channel(channel_key)
+    def save_call(self, channel_id: int, call_id: str, state: Item,
+                  read: Item | None) -> bool: ...
+
+
+class PhoneChannels(Protocol):
+    def active(self, channel_type: str, channel_id: int) -> Channel: ...
+
+    def secrets_of(self, channel_id: int) -> ChannelSecrets: ...
+
+
+class TelephonyDesk(IngestDesk, Protocol):
+    """What call events need of the helpdesk: the ingest's collaborators, each call's
+    timeline, and the phone channels with their keys."""
+
+    @property
+    def links(self) -> CallLinks: ...
+
+    @property
+    def channels(self) -> PhoneChannels: ...
+
+
+class Telephony:
+    def __init__(self, helpdesk: TelephonyDesk, per_minute: int = EVENTS_PER_MINUTE,
+                 wrong_keys_per_minute: int = WRONG_KEYS_PER_MINUTE) -> None:
+        self.helpdesk = helpdesk
+        rates, clock = helpdesk.repository.rates, helpdesk.clock
+        self._events = RateLimiter(rates, clock, per_minute, block_seconds=60)
+        self._wrong_keys = RateLimiter(rates, clock, wrong_keys_per_minute, block_seconds=300)
+
+    def handle(self, channel_key: str, event: CallEvent, ip: str = "unknown") -> ChannelOutcome:
+        """Rate-limited per source IP; a wrong channel key counts harder (429 past the
+        limit), so keys cannot be guessed, while the PBX holding the right key goes on."""
+        self._events.hit(f"pbx-ip:{ip}")
+        try:
+            channel = self._channel(channel_key)
+        except (NotFound, Forbidden):
+            self._wrong_keys.hit(f"pbx-key-ip:{ip}")
+            raise
         action = event.action.lower()
         if action not in STARTED | ANSWERED | FINISHED:
             raise InvalidInput(f"unknown action {event.action!r}; use start, answer or end",

@@ -12,6 +12,7 @@
 The `outbound_webhook` workflow retries temporary failures for hours and records a dead
 letter at the end."""
 
+from helpdesk.ssrf import AllowList, BlockedDestination
 from helpdesk.webhooks_out.deliver import (
     CircuitOpen,
     DeliveryResult,
@@ -19,7 +20,6 @@ from helpdesk.webhooks_out.deliver import (
     deliver_webhook,
 )
 from helpdesk.webhooks_out.sender import WebhookSender
-from helpdesk.webhooks_out.ssrf import AllowList, BlockedDestination
 from helpdesk.webhooks_out.targets import DeadLetter, MemoryWebhookTargets, WebhookTargets
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Outbound webhooks: ticket events POSTed, signed, to integrators' URLs.
 
-- `ssrf`: only http(s) URLs whose host resolves to public addresses; the verified address is
-  the one connected to.
+- `helpdesk.ssrf` (shared with the channels' clients and staff notices): only http(s) URLs
+  whose host resolves to public addresses; the verified address is the one connected to.
 - `signing`: X-Helpdesk-Timestamp/Signature (as our inbound custom channel), Delivery, Event.
 - `sender`: one pinned POST, no redirects, failures as `helpdesk.delivery` exceptions.
 - `breaker`: per-endpoint circuit breaker over a small stored dict.

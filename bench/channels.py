@@ -59,10 +59,12 @@ def calls_per_update() -> list[tuple[str, int, Counter[str]]]:
 
     calls: Counter[str] = Counter()
     saved = {name: os.environ.get(name) for name in (
-        "TABLE_NAME", "BUCKET_NAME", "SECRETS_PREFIX", "LOG_LEVEL", "AWS_ENDPOINT_URL")}
+        "TABLE_NAME", "BUCKET_NAME", "SECRETS_PREFIX", "LOG_LEVEL", "AWS_ENDPOINT_URL",
+        "WEBHOOK_ALLOW_HOSTS")}
     with mock_aws():
         os.environ.update(TABLE_NAME="bench-channels", BUCKET_NAME="bench-channels",
-                          SECRETS_PREFIX="bench-channels", LOG_LEVEL="WARNING")
+                          SECRETS_PREFIX="bench-channels", LOG_LEVEL="WARNING",
+                          WEBHOOK_ALLOW_HOSTS="127.0.0.1")  # the channel's dead-end API
         os.environ.pop("AWS_ENDPOINT_URL", None)
         boto3.setup_default_session(region_name="us-east-1")
         session = boto3.DEFAULT_SESSION
@@ -72,14 +74,15 @@ def calls_per_update() -> list[tuple[str, int, Counter[str]]]:
                 f"before-call.{service}",
                 lambda model, _service=service, **_: calls.update([f"{_service}:{model.name}"]))
         session.client("dynamodb").create_table(**table_create_args("bench-channels"))
+        from api.settings import Settings as ApiSettings
         from helpdesk.aws import clients, runtime
-        from helpdesk.aws.environment import DeskSettings, settings_of
+        from helpdesk.aws.environment import settings_of
         from helpdesk.channels.model import ChannelCreate
         from webhooks_in import handler as webhooks_in
 
         clients.client.cache_clear()
         webhooks_in.helpdesk.cache_clear()
-        setup = runtime.helpdesk_from(settings_of(DeskSettings))
+        setup = runtime.helpdesk_from(settings_of(ApiSettings))  # the channel as the API saves it
         setup.bootstrap(*BENCH_ADMIN)
         admin = setup.users.authenticate(*BENCH_ADMIN)
         channel, _ = setup.channels.create(admin, ChannelCreate.model_validate({
@@ -123,7 +126,8 @@ def webhook_throughput(count: int = 100, threads: int = 4) -> dict[str, Any]:
     from tests.fakes.providers import FakeProviders
 
     started_at = time.monotonic()
-    stack = start_stack(BENCH_ADMIN)
+    # The fake provider listens on 127.0.0.1, which channels reach only when allow-listed.
+    stack = start_stack(BENCH_ADMIN, env={"WEBHOOK_ALLOW_HOSTS": "127.0.0.1"})
     start_up = time.monotonic() - started_at
     try:
         with FakeProviders() as fake:

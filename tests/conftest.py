@@ -83,11 +83,20 @@ def table(request: pytest.FixtureRequest):
     return request.getfixturevalue(f"{request.param}_table")
 
 
-def make_helpdesk(table, clock, per_minute: int = 10_000, block_seconds: int = 60):
+# The allow-list the tests' helpdesk carries, as the local stack's tests run it
+# (WEBHOOK_ALLOW_HOSTS=127.0.0.1): fake providers and receivers listen there. Only that host
+# as written; every other spelling of loopback and every private address stays refused.
+FAKES_ALLOWED = "127.0.0.1"
+
+
+def make_helpdesk(table, clock, per_minute: int = 10_000, block_seconds: int = 60,
+                  allow: str = FAKES_ALLOWED):
     from helpdesk.service import Helpdesk, Settings
+    from helpdesk.ssrf import AllowList
 
     desk = Helpdesk(table, Settings(rate_limit_per_minute=per_minute,
-                                    rate_limit_block_seconds=block_seconds), clock)
+                                    rate_limit_block_seconds=block_seconds), clock,
+                    webhook_allow=AllowList.parse(allow))
     desk.bootstrap(ADMIN_EMAIL, ADMIN_KEY)
     return desk
 

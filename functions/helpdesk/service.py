@@ -16,6 +16,7 @@ from helpdesk.records import Records
 from helpdesk.rules.service import Rules
 from helpdesk.sla.service import Calendars, Policies, SlaSettings
 from helpdesk.sla.tracker import SlaTracker
+from helpdesk.ssrf import AllowList
 from helpdesk.store.links import Links
 from helpdesk.store.markers import Markers, TableMarkers
 from helpdesk.store.repository import Repository
@@ -24,7 +25,6 @@ from helpdesk.store.table import Table
 from helpdesk.subscriptions.service import Subscriptions
 from helpdesk.tickets import Tickets
 from helpdesk.users import Users
-from helpdesk.webhooks_out.ssrf import AllowList
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class Helpdesk:
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utcnow
     secrets: SecretStore = field(default_factory=MemorySecrets)
-    webhook_allow: AllowList | None = None  # local testing: receivers on 127.0.0.1
+    # Non-public hosts outbound requests may reach (webhooks, channel APIs and media, staff
+    # notices): local testing only, receivers and fake providers on 127.0.0.1.
+    webhook_allow: AllowList | None = None
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.table)
@@ -66,7 +68,7 @@ class Helpdesk:
         self.sla_policies = Policies(self.repository, records.sla_policies, records.calendars,
                                      records.channels, self.sla_settings, self.clock)
         self.channels = Channels(self.repository, records.channels, self.dictionaries,
-                                 self.secrets, self.clock)
+                                 self.secrets, self.clock, self.webhook_allow)
         self.subscriptions = Subscriptions(self.repository, records.subscriptions,
                                            self.secrets, self.clock, self.webhook_allow)
         self.rules = Rules(self.repository, records, self.dictionaries, self.clock)

@@ -13,11 +13,20 @@ import pytest
 import urllib3
 
 from helpdesk.channels.events import ChannelSecrets
-from helpdesk.channels.send import DownloadedFile, Http, ProviderClient, client_for
+from helpdesk.channels.send import (
+    DEFAULT_MAX_DOWNLOAD,
+    DownloadedFile,
+    Http,
+    PinnedPools,
+    ProviderClient,
+    client_for,
+)
 from helpdesk.channels.send.vk import random_id
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
+from helpdesk.ssrf import AllowList
 from tests.fakes.providers import VK_OWNER_ID, FakeProviders, UploadedFile
 from tests.support.timeouts import NETWORK_TIMEOUT
+from tests.webhooks_out.conftest import FakeDns
 
 TG_TOKEN = "123456:TG-SECRET-bot-token"
 VK_TOKEN = "vk1.a.SECRET-vk-community-token"
@@ -55,11 +64,22 @@ def fake() -> Iterator[FakeProviders]:
         yield server
 
 
+# The fake listens on 127.0.0.1, which the SSRF guard refuses unless allow-listed (on a stack:
+# WEBHOOK_ALLOW_HOSTS=127.0.0.1, the list the helpdesk hands to its clients).
+FAKE_ALLOWED = AllowList.parse("127.0.0.1")
+
+
+def transport(*, timeout: urllib3.Timeout | None = None, max_download: int = DEFAULT_MAX_DOWNLOAD,
+              pools: PinnedPools | None = None) -> Http:
+    """Pools of its own, the fake allowed; by default timeouts that a loaded machine never
+    reaches (the fake answers at once)."""
+    return Http(timeout=timeout or urllib3.Timeout(connect=NETWORK_TIMEOUT, read=NETWORK_TIMEOUT),
+                max_download=max_download, allow=FAKE_ALLOWED, pools=pools or PinnedPools())
+
+
 @pytest.fixture
 def http() -> Http:
-    # A pool of its own; timeouts that a loaded machine never reaches (the fake answers at once).
-    return Http(timeout=urllib3.Timeout(connect=NETWORK_TIMEOUT, read=NETWORK_TIMEOUT),
-                pool=urllib3.PoolManager())
+    return transport()
 
 
 def client(fake: FakeProviders, http: Http, provider: str, **options: str) -> ProviderClient:
@@ -154,7 +174,7 @@ def test_provider_text_echoing_the_token_is_scrubbed(fake: FakeProviders, http: 
 
 def test_telegram_refuses_a_file_over_the_limit_before_fetching(fake: FakeProviders) -> None:
     fake.add_file("big", b"x" * 2048, name="big.bin")
-    small = Http(max_download=1024, pool=urllib3.PoolManager())
+    small = transport(max_download=1024)
 
     with pytest.raises(PermanentFailure, match="telegram: file too large"):
         client(fake, small, "telegram").download("big")
@@ -572,8 +592,8 @@ def test_forbidden_is_permanent(fake: FakeProviders, http: Http, provider: str) 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_timeout_is_temporary(fake: FakeProviders, provider: str) -> None:
-    impatient = Http(timeout=urllib3.Timeout(connect=NETWORK_TIMEOUT, read=TIMEOUT_UNDER_TEST),
-                     pool=urllib3.PoolManager())
+    impatient = transport(timeout=urllib3.Timeout(connect=NETWORK_TIMEOUT,
+                                                  read=TIMEOUT_UNDER_TEST))
     fake.hold_next(1)  # no answer until the test is over
 
     with pytest.raises(
@@ -608,7 +628,7 @@ def test_connection_refused_is_temporary(http: Http, provider: str) -> None:
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_oversize_download_is_refused(fake: FakeProviders, chunked: bool) -> None:
     url = fake.add_file("/big.bin", b"x" * 200_000, chunked=chunked)
-    small = Http(max_download=100_000, pool=urllib3.PoolManager())
+    small = transport(max_download=100_000)
 
     with pytest.raises(PermanentFailure, match=r"^vk: file too large \(over 100000 bytes\)$"):
         client(fake, small, "vk").download(url)
@@ -616,7 +636,7 @@ def test_oversize_download_is_refused(fake: FakeProviders, chunked: bool) -> Non
 
 def test_whatsapp_oversize_media_is_refused_before_fetching(fake: FakeProviders) -> None:
     fake.add_file("555", b"x" * 2048, "video/mp4")
-    small = Http(max_download=1024, pool=urllib3.PoolManager())
+    small = transport(max_download=1024)
 
     with pytest.raises(PermanentFailure, match="whatsapp: file too large"):
         client(fake, small, "whatsapp").download("555")
@@ -626,7 +646,7 @@ def test_whatsapp_oversize_media_is_refused_before_fetching(fake: FakeProviders)
 
 def test_download_within_the_limit_streams_whole(fake: FakeProviders) -> None:
     url = fake.add_file("/exact.bin", b"y" * 100_000, chunked=True)
-    exact = Http(max_download=100_000, pool=urllib3.PoolManager())
+    exact = transport(max_download=100_000)
 
     assert client(fake, exact, "viber").download(url).content == b"y" * 100_000
 
@@ -643,7 +663,7 @@ def test_invalid_file_url_is_permanent(fake: FakeProviders, http: Http) -> None:
 
 def test_connection_is_reusable_after_an_abandoned_download(fake: FakeProviders) -> None:
     url = fake.add_file("/big.bin", b"x" * 200_000)
-    small = Http(max_download=1000, pool=urllib3.PoolManager(maxsize=1))
+    small = transport(max_download=1000, pools=PinnedPools(maxsize=1))
     vk = client(fake, small, "vk")
     with pytest.raises(PermanentFailure):
         vk.download(url)
@@ -683,3 +703,153 @@ def test_urllib3_debug_log_never_shows_tokens(
     logged = caplog.text
     assert "/bot***/sendMessage" in logged and "access_token=***" in logged
     assert TG_TOKEN not in logged and PAGE_TOKEN not in logged
+
+
+# -- the SSRF guard: every request of a client goes to public addresses only ------------------
+URL_MEDIA = ["vk", "viber", "facebook", "instagram"]  # inbound media are plain URLs
+
+
+@pytest.mark.parametrize("provider", URL_MEDIA)
+@pytest.mark.parametrize(("url", "kind"), [
+    ("http://169.254.169.254/latest/meta-data/iam/", "link-local (cloud metadata)"),
+    ("http://10.0.0.1/photo.jpg", "private"),
+    ("http://[::1]:8080/photo.jpg", "loopback"),
+])
+def test_a_media_url_at_an_address_that_is_not_public_is_refused(
+        http: Http, provider: str, url: str, kind: str) -> None:
+    with pytest.raises(PermanentFailure) as caught:
+        client_for(provider, SECRETS[provider], http=http).download(url)
+
+    assert type(caught.value) is PermanentFailure  # never retried
+    assert str(caught.value).startswith(f"{provider}: refused to connect: ")
+    assert f"a {kind} address" in str(caught.value)
+
+
+@pytest.mark.parametrize("host", ["0x7f000001", "2130706433", "127.1", "localhost"])
+def test_the_fakes_own_address_spelled_otherwise_is_not_fetched(fake: FakeProviders, http: Http,
+                                                                host: str) -> None:
+    """The allow-list admits 127.0.0.1 as written; these reach the same fake if connected."""
+    url = fake.add_file("/secret.txt", b"internal")
+    port = url.split(":")[2].split("/")[0]
+
+    with pytest.raises(PermanentFailure, match=r"refused to connect: .*loopback"):
+        client(fake, http, "vk").download(f"http://{host}:{port}/secret.txt")
+
+    assert fake.requests == []
+
+
+def test_a_name_resolving_to_a_private_address_at_fetch_time_is_refused(
+        fake: FakeProviders, http: Http, fake_dns: FakeDns) -> None:
+    url = fake.add_file("/secret.txt", b"internal")
+    fake_dns.answer("cdn.example.com", ["127.0.0.1"])
+
+    with pytest.raises(PermanentFailure) as caught:
+        client(fake, http, "viber").download(url.replace("127.0.0.1", "cdn.example.com"))
+
+    assert "cdn.example.com resolves to 127.0.0.1, which is a loopback address" in str(
+        caught.value)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_base_url_that_is_not_public_fails_the_send_for_good(http: Http, provider: str) -> None:
+    with pytest.raises(PermanentFailure) as caught:
+        client_for(provider, SECRETS[provider], "http://10.0.0.1", http=http).send_text(
+            CONVERSATION[provider], "Hello")
+
+    assert str(caught.value) == (f"{provider}: refused to connect: 10.0.0.1 is a private "
+                                 "address; only public addresses are reached")
+    assert_no_secret(caught.value, provider)
+
+
+def test_a_redirect_is_followed_only_to_a_public_address(fake: FakeProviders, http: Http) -> None:
+    fake.add_file("/real.txt", b"hello", "text/plain")
+    fake.fail_next(1, 302, "", headers={"Location": "/real.txt"}, path="/moved.txt")
+    vk = client(fake, http, "vk")
+
+    assert vk.download(fake.url + "/moved.txt").content == b"hello"
+
+    metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+    fake.fail_next(1, 302, "", headers={"Location": metadata}, path="/moved.txt")
+    with pytest.raises(PermanentFailure, match=r"link-local \(cloud metadata\)"):
+        vk.download(fake.url + "/moved.txt")
+    assert [r.path for r in fake.requests] == ["/moved.txt", "/real.txt", "/moved.txt"]
+
+
+def test_a_redirect_to_another_host_drops_the_credentials(fake: FakeProviders,
+                                                          fake_dns: FakeDns) -> None:
+    fake.add_file("/real.txt", b"hello", "text/plain")
+    fake_dns.answer("cdn.test", ["127.0.0.1"])
+    port = fake.url.rsplit(":", 1)[1]
+    fake.fail_next(1, 307, "", headers={"Location": f"http://cdn.test:{port}/real.txt"},
+                   path="/moved.txt")
+    both = Http(allow=AllowList.parse("127.0.0.1,cdn.test"), pools=PinnedPools())
+
+    answer = both.download(fake.url + "/moved.txt", headers={"Authorization": "Bearer x",
+                                                               "X-Viber-Auth-Token": "y"})
+
+    assert answer.body == b"hello"
+    moved, real = fake.requests
+    assert moved.headers["authorization"] == "Bearer x"
+    assert "authorization" not in real.headers and "x-viber-auth-token" not in real.headers
+
+
+def test_too_many_redirects_is_a_network_error(fake: FakeProviders, http: Http) -> None:
+    fake.fail_next(6, 302, "", headers={"Location": "/loop"}, path="/loop")
+
+    with pytest.raises(TemporaryFailure, match="TooManyRedirects"):
+        client(fake, http, "vk").download(fake.url + "/loop")
+
+    assert len(fake.requests) == 6  # the first request and five redirects
+
+
+def test_the_connection_goes_to_the_verified_address(fake: FakeProviders,
+                                                     fake_dns: FakeDns) -> None:
+    """One lookup per request, by the guard; urllib3 connects to the IP it verified and sends
+    the name as Host, so a second DNS answer (rebinding) is never used."""
+    fake_dns.answer("provider.test", ["127.0.0.1"], ["10.0.0.1"])
+    port = fake.url.rsplit(":", 1)[1]
+    http = Http(allow=AllowList.parse("127.0.0.1/32"), pools=PinnedPools())
+
+    client_for("telegram", SECRETS["telegram"], f"http://provider.test:{port}",
+               http=http).send_text("4242", "Hello")
+
+    assert fake_dns.asked.count("provider.test") == 1
+    assert fake.requests[0].headers["host"] == f"provider.test:{port}"
+    # The next request looks the name up again: a private answer now is refused.
+    with pytest.raises(PermanentFailure, match=r"resolves to 10\.0\.0\.1, which is a private"):
+        client_for("telegram", SECRETS["telegram"], f"http://provider.test:{port}",
+                   http=http).send_text("4242", "Hello")
+    assert len(fake.requests) == 1
+
+
+def test_a_name_that_does_not_resolve_is_temporary() -> None:
+    def nxdomain(host: str, port: int) -> list[str]:
+        raise OSError(-2, "Name or service not known")
+
+    unresolved = Http(resolver=nxdomain, pools=PinnedPools())
+    with pytest.raises(TemporaryFailure, match=r"^vk: cannot resolve cdn\.example\.com"):
+        client_for("vk", SECRETS["vk"], http=unresolved).download("https://cdn.example.com/a")
+
+
+def test_a_303_answer_to_a_post_is_followed_by_a_get_without_the_body(fake: FakeProviders,
+                                                                      http: Http) -> None:
+    fake.add_file("/result.json", b'{"response": 77}', "application/json")
+    fake.fail_next(1, 303, "", headers={"Location": "/result.json"}, path="/method/messages.send")
+
+    assert client(fake, http, "vk").send_text("7", "Hello") == "77"
+
+    posted, fetched = fake.requests
+    assert (posted.method, fetched.method, fetched.path) == ("POST", "GET", "/result.json")
+    assert fetched.body == b"" and "content-type" not in fetched.headers
+
+
+def test_pools_past_the_limit_are_closed_and_opened_again_when_needed(
+        fake: FakeProviders, fake_dns: FakeDns) -> None:
+    port = fake.add_file("/f.txt", b"x").rsplit(":", 1)[1].split("/")[0]
+    for name in ("a.test", "b.test"):
+        fake_dns.answer(name, ["127.0.0.1"])
+    http = Http(allow=AllowList.parse("127.0.0.1/32"), pools=PinnedPools(limit=1))
+
+    for name in ("a.test", "b.test", "a.test"):  # b's pool evicts a's, a's comes back
+        assert http.download(f"http://{name}:{port}/f.txt").body == b"x"

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict]:
-    started = start_stack(ADMIN)
+    # The fake Telegram is on 127.0.0.1, which channels reach only when allow-listed.
+    started = start_stack(ADMIN, env={"WEBHOOK_ALLOW_HOSTS": "127.0.0.1"})
     yield {**started.ready, "process": started.process, "base": started.base,
            "output": started.output}
     started.stop()

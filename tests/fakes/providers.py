@@ -2,8 +2,9 @@
 Telegram, VK, WhatsApp Cloud, Viber and Messenger (Facebook/Instagram) APIs for the outbound
 clients, routed by path as the real hosts would be.
 
-    with FakeProviders() as fake:
-        client = client_for("telegram", secrets, base_url=fake.url)
+    with FakeProviders() as fake:  # on 127.0.0.1: the SSRF guard must allow it
+        http = Http(allow=AllowList.parse("127.0.0.1"))
+        client = client_for("telegram", secrets, base_url=fake.url, http=http)
         client.send_text("42", "hi")
         assert fake.requests[-1].json == {"chat_id": "42", "text": "hi"}
 

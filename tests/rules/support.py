@@ -45,7 +45,8 @@ def fan_out(desk: Any, mail: RecordingMail) -> EffectSender:
     return EffectSender(desk.helpdesk, start_webhook=no_webhook,
                         customer_mail=no_customer_mail,
                         notifier=lambda: StaffNotifier(desk.helpdesk, mail,
-                                                       from_address="support@example.com"))
+                                                       from_address="support@example.com",
+                                                       allow=desk.helpdesk.webhook_allow))
 
 
 def send_effects(desk: Any, sender: EffectSender, results: list[dict[str, Any]]) -> list[str]:

@@ -131,7 +131,7 @@ def no_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def allow_only(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
     """The allow-list a sender uses when none is passed in (`ssrf.DEFAULT_ALLOW`)."""
-    from helpdesk.webhooks_out import ssrf
+    from helpdesk import ssrf
 
     monkeypatch.setattr(ssrf, "DEFAULT_ALLOW", ssrf.AllowList.parse(hosts))
 

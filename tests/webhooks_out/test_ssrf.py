@@ -10,7 +10,7 @@ import pytest
 from helpdesk.aws.environment import SendingSettings, settings_of
 from helpdesk.aws.runtime import allow_list_from
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
-from helpdesk.webhooks_out.ssrf import (
+from helpdesk.ssrf import (
     AllowList,
     BlockedDestination,
     address_class,
@@ -192,7 +192,7 @@ def test_the_door_lets_a_name_that_does_not_resolve_now_through_for_the_send_to_
 def test_the_door_refuses_what_is_not_a_web_url_or_a_valid_name():
     assert "http or https" in str(door_refusal("gopher://hooks.example.com/"))
     assert "no host" in str(door_refusal("http:///path"))
-    assert "bad webhook URL" in str(door_refusal("http://hooks.example.com:70000/"))
+    assert "bad URL" in str(door_refusal("http://hooks.example.com:70000/"))
     assert "not a valid name" in str(door_refusal("http://" + "a" * 64 + ".example.com/"))
     odd = door_refusal("http://odd.example.com/", resolver=lambda host, port: ["not-an-ip"])
     assert "resolved to 'not-an-ip'" in str(odd)

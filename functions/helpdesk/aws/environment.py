@@ -49,7 +49,8 @@ class MailSettings(FileSettings):
 
 
 class SendingSettings(CommonSettings):
-    """A function that calls customers' webhooks or staff notification hooks."""
+    """A function that calls customers' webhooks, staff notification hooks or messenger
+    providers (a channel's API base URL, media URLs in customers' messages)."""
 
     webhook_allow_hosts: str = Field("", alias="WEBHOOK_ALLOW_HOSTS")  # local testing only
 

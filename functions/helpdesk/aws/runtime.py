@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from helpdesk import dates
 from helpdesk.aws.clients import aws_client as _client
@@ -21,12 +21,10 @@ from helpdesk.aws.ssm import SsmSecrets
 from helpdesk.mail.ingest import Mailboxes
 from helpdesk.models import utcnow
 from helpdesk.service import Helpdesk, Settings
+from helpdesk.ssrf import AllowList
 from helpdesk.store.dynamo import DynamoTable
 from helpdesk.store.s3 import S3Blobs
 from helpdesk.store.secrets import CachedSecrets
-
-if TYPE_CHECKING:
-    from helpdesk.webhooks_out.ssrf import AllowList
 
 
 def clock_from(settings: CommonSettings) -> Callable[[], datetime]:
@@ -67,7 +65,6 @@ def mailboxes_from(settings: MailSettings) -> Mailboxes:
 
 
 def allow_list_from(settings: SendingSettings) -> AllowList:
-    """Hosts a webhook or staff notification may reach though not public (local testing)."""
-    from helpdesk.webhooks_out.ssrf import AllowList  # not every function sends webhooks
-
+    """Hosts a webhook, a staff notification or a channel's provider client may reach though
+    not public (local testing)."""
     return AllowList.parse(settings.webhook_allow_hosts)

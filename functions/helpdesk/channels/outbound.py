@@ -10,19 +10,23 @@ from typing import Protocol
 
 from helpdesk.channels.events import ChannelSecrets
 from helpdesk.channels.model import Channel
-from helpdesk.channels.send import ProviderClient, client_for
+from helpdesk.channels.send import Http, ProviderClient, client_for
 from helpdesk.delivery import PermanentFailure
 from helpdesk.models import ActorType, Attachment, Delivery, Message
+from helpdesk.ssrf import AllowList
 from helpdesk.store.blobs import BlobStore
 from helpdesk.stored import AdminLists, StoredRecords
 from helpdesk.tickets import FILES_PER_MESSAGE
 
-ClientMaker = Callable[[Channel, ChannelSecrets], ProviderClient]
+ClientMaker = Callable[[Channel, ChannelSecrets, AllowList | None], ProviderClient]
 
 
-def provider_client(channel: Channel, secrets: ChannelSecrets) -> ProviderClient:
+def provider_client(channel: Channel, secrets: ChannelSecrets,
+                    allow: AllowList | None = None) -> ProviderClient:
+    """The channel's client; every request it makes (to `api_base_url`, to a media URL) goes
+    to public addresses only, except what `allow` admits (the helpdesk's `webhook_allow`)."""
     return client_for(channel.type, secrets, channel.options.api_base_url,
-                      sender_name=channel.options.sender_name)
+                      http=Http(allow=allow), sender_name=channel.options.sender_name)
 
 
 class ChannelKeys(Protocol):
@@ -50,6 +54,9 @@ class OutboundDesk(Protocol):
     @property
     def links(self) -> SentLinks: ...
 
+    @property
+    def webhook_allow(self) -> AllowList | None: ...  # local testing: providers on 127.0.0.1
+
     def clock(self) -> datetime: ...
 
 
@@ -76,7 +83,7 @@ class ChannelOutbound:
             return self._record(post, post.delivery.model_copy(update={
                 "status": "failed", "reason": "the ticket's channel is gone or disabled"})
             )
-        client = self.make_client(channel, self.helpdesk.channels.secrets_of(channel.id))
+        client = self._client(channel)
         key = f"hd-{ticket.id}-{post.id}"
         attempts = post.delivery.attempts + 1
         try:
@@ -106,7 +113,8 @@ class ChannelOutbound:
 
     def fetch_media(self, ticket_id: int, post_id: int) -> list[Attachment]:
         """Downloads what a customer's message referenced and lists it as files of the post.
-        A file the provider no longer serves is noted on the post, not retried forever."""
+        A file the provider no longer serves, or one at an address that is not public, is noted
+        on the post, not retried forever."""
         repository = self.helpdesk.repository
         ticket = repository.tickets.get_ticket(ticket_id)
         post = repository.tickets.get_message("post", ticket_id, post_id)
@@ -115,13 +123,13 @@ class ChannelOutbound:
         channel = self.helpdesk.records.channels.get(ticket.channel_id)
         if channel is None:
             return []
-        client = self.make_client(channel, self.helpdesk.channels.secrets_of(channel.id))
+        client = self._client(channel)
         fetched: list[Attachment] = []
         for number, media in enumerate(post.media, start=len(post.files) + 1):
             if media.kind == "location":
                 post.text = f"{post.text}\n📍 {media.file_ref}".strip()
                 continue
-            try:
+            try:  # a URL that is not public is refused (PermanentFailure) before connecting
                 downloaded = client.download(media.file_ref)
             except PermanentFailure as gone:
                 post.text = f"{post.text}\n[{media.kind} not available: {gone}]".strip()
@@ -137,6 +145,10 @@ class ChannelOutbound:
         post.files, post.media = [*post.files, *fetched], []
         repository.tickets.replace_message("post", post)
         return fetched
+
+    def _client(self, channel: Channel) -> ProviderClient:
+        return self.make_client(channel, self.helpdesk.channels.secrets_of(channel.id),
+                                self.helpdesk.webhook_allow)
 
     def _remember(self, channel: Channel, provider_id: str, ticket_id: int,
                   post_id: int) -> None:

@@ -1,5 +1,6 @@
 """Admin management of channels. Credentials go to the secret store; the table keeps only
-masked hints, so neither the API nor a table export shows a usable token."""
+masked hints, so neither the API nor a table export shows a usable token. A channel's
+`options.api_base_url` must be public when saved (the SSRF guard; every request checks again)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from helpdesk.channels.model import (
     ChannelCreate,
     ChannelOptions,
     ChannelUpdate,
+    OptionsInput,
     hint,
     merged_options,
 )
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import NotFound
+from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.ssrf import AllowList, BlockedDestination, check_at_the_door
 from helpdesk.store import keys
 from helpdesk.store.collection import VersionedCollection
 from helpdesk.store.repository import Repository
@@ -36,12 +39,13 @@ GENERATED = {"telegram": ("webhook_secret",), "vk": ("webhook_secret",),
 class Channels:
     def __init__(self, repository: Repository, records: VersionedCollection[Channel],
                  dictionaries: Dictionaries, secrets: SecretStore,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], allow: AllowList | None = None) -> None:
         self._repository = repository
         self._records = records
         self._dictionaries = dictionaries
         self._secrets = secrets
         self._clock = clock
+        self._allow = allow  # None: no exceptions (local testing admits 127.0.0.1)
 
     def list(self, viewer: Viewer) -> list[Channel]:
         viewer.require_admin("manage channels")
@@ -54,6 +58,7 @@ class Channels:
     def create(self, viewer: Viewer, fields: ChannelCreate) -> tuple[Channel, dict[str, str]]:
         """The channel and the secrets generated for it, shown this once."""
         viewer.require_admin("manage channels")
+        self._check_options(fields.options)
         if fields.department_id is not None:
             self._dictionaries.require("departments", fields.department_id, "department_id")
         given = fields.secrets.given()
@@ -76,6 +81,7 @@ class Channels:
         viewer.require_admin("manage channels")
         channel = self._require(channel_id)
         previous = channel.version
+        self._check_options(fields.options)
         if fields.department_id is not None:
             self._dictionaries.require("departments", fields.department_id, "department_id")
         changes = fields.model_dump(exclude_unset=True, exclude={"options", "secrets"})
@@ -103,6 +109,18 @@ class Channels:
     def secrets_of(self, channel_id: int) -> ChannelSecrets:
         stored = self._secrets.get(keys.channel_secret_name(channel_id))
         return ChannelSecrets(**json.loads(stored)) if stored else ChannelSecrets()
+
+    def _check_options(self, options: OptionsInput | None) -> None:
+        """An API base URL that is plainly not public is refused when saved; the clients
+        check every request's address again after DNS."""
+        url = options.api_base_url if options else None
+        if not url:
+            return
+        try:
+            check_at_the_door(url, allow=self._allow)
+        except BlockedDestination as blocked:
+            raise InvalidInput(f"options.api_base_url: {blocked}",
+                               field="options.api_base_url") from None
 
     def _require(self, channel_id: int) -> Channel:
         channel = self._records.get(channel_id)

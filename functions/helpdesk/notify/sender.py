@@ -18,8 +18,8 @@ from helpdesk.channels.send.http import Http
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 from helpdesk.mail.outbound import MailSender
 from helpdesk.notify.model import Notification
+from helpdesk.ssrf import AllowList
 from helpdesk.store.markers import NOTIFICATION_SENT, Markers
-from helpdesk.webhooks_out.ssrf import AllowList, check_destination
 
 if TYPE_CHECKING:
     from helpdesk.channels.service import Channels
@@ -60,8 +60,8 @@ class StaffNotifier:
         self.helpdesk = helpdesk
         self._mail = mail
         self._from = from_address
-        self._http = http
-        self._allow = allow
+        self._allow = allow  # None: public addresses only (Slack hooks, the bot's API)
+        self._http = http or Http(allow=allow)
 
     def send(self, notification: Notification) -> NotificationResult:
         markers = self.helpdesk.markers
@@ -98,14 +98,14 @@ class StaffNotifier:
             raise PermanentFailure(f"channel {notification.channel_id} is not an enabled "
                                    "Telegram channel")
         secrets = self.helpdesk.channels.secrets_of(channel.id)
-        provider_client(channel, secrets).send_text(notification.to[0], notification.text)
+        provider_client(channel, secrets, self._allow).send_text(notification.to[0],
+                                                                 notification.text)
 
     def _slack(self, notification: Notification) -> None:
         assert notification.url is not None
-        check_destination(notification.url, allow=self._allow)  # no internal addresses
-        try:
-            answer = (self._http or Http()).request("POST", notification.url,
-                                                    json={"text": notification.text})
+        try:  # the SSRF guard inside refuses internal addresses (BlockedDestination)
+            answer = self._http.request("POST", notification.url,
+                                        json={"text": notification.text})
         except HTTPError as failed:  # refused, reset, timed out: Slack may be back soon
             raise TemporaryFailure(f"Slack unreachable: {failed}") from None
         if answer.status >= 500 or answer.status == 429:

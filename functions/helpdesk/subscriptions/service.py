@@ -12,12 +12,12 @@ from typing import Any
 from helpdesk.access import Viewer
 from helpdesk.channels.model import hint
 from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.ssrf import AllowList, BlockedDestination, check_at_the_door
 from helpdesk.store import keys
 from helpdesk.store.collection import VersionedCollection
 from helpdesk.store.repository import Repository
 from helpdesk.store.secrets import SecretStore
 from helpdesk.subscriptions.model import Subscription, SubscriptionCreate, SubscriptionUpdate
-from helpdesk.webhooks_out.ssrf import AllowList, BlockedDestination, check_at_the_door
 
 
 class Subscriptions:

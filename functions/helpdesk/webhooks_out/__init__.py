@@ -1,7 +1,7 @@
 """Outbound webhooks: ticket events POSTed, signed, to integrators' URLs.
 
-- `ssrf`: only http(s) URLs whose host resolves to public addresses; the verified address is
-  the one connected to.
+- `helpdesk.ssrf` (shared with the channels' clients and staff notices): only http(s) URLs
+  whose host resolves to public addresses; the verified address is the one connected to.
 - `signing`: X-Helpdesk-Timestamp/Signature (as our inbound custom channel), Delivery, Event.
 - `sender`: one pinned POST, no redirects, failures as `helpdesk.delivery` exceptions.
 - `breaker`: per-endpoint circuit breaker over a small stored dict.
@@ -12,6 +12,7 @@
 The `outbound_webhook` workflow retries temporary failures for hours and records a dead
 letter at the end."""
 
+from helpdesk.ssrf import AllowList, BlockedDestination
 from helpdesk.webhooks_out.deliver import (
     CircuitOpen,
     DeliveryResult,
@@ -19,7 +20,6 @@ from helpdesk.webhooks_out.deliver import (
     deliver_webhook,
 )
 from helpdesk.webhooks_out.sender import WebhookSender
-from helpdesk.webhooks_out.ssrf import AllowList, BlockedDestination
 from helpdesk.webhooks_out.targets import DeadLetter, MemoryWebhookTargets, WebhookTargets
 
 __all__ = [

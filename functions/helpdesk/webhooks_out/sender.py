@@ -14,7 +14,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, LocationValueError, SSLError
 
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
-from helpdesk.webhooks_out.ssrf import AllowList, Destination, Resolver, check_destination
+from helpdesk.ssrf import AllowList, Destination, Resolver, check_destination, pinned_pool
 
 DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.0, read=10.0)
 _SNIPPET = 300  # characters of the receiver's answer kept in a failure message
@@ -84,14 +84,7 @@ class WebhookSender:
     def _pool(self, destination: Destination, address: str) -> urllib3.HTTPConnectionPool:
         # A pool per attempt: it is bound to one pinned address, and a Lambda sends one
         # webhook per invocation, so there is nothing to reuse.
-        if destination.scheme == "http":
-            return urllib3.HTTPConnectionPool(address, destination.port, maxsize=1,
-                                              timeout=self.timeout)
-        name = None if destination.is_ip_literal else destination.host
-        return urllib3.HTTPSConnectionPool(
-            address, destination.port, maxsize=1, timeout=self.timeout,
-            cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs,
-            server_hostname=name, assert_hostname=destination.host)
+        return pinned_pool(destination, address, timeout=self.timeout, ca_certs=self.ca_certs)
 
 
 def _checked(response: WebhookResponse, destination: Destination) -> WebhookResponse:

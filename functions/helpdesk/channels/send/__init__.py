@@ -3,7 +3,8 @@
     client = client_for("telegram", secrets)
     message_id = client.send_text(chat_id, "Hello", idempotency_key="post-42")
 
-Every call is a single HTTP attempt with explicit timeouts; failures raise
+Every call is a single HTTP attempt with explicit timeouts, to public addresses only (`Http`
+checks each URL with `helpdesk.ssrf` and connects to the verified address); failures raise
 `helpdesk.delivery.TemporaryFailure` (the workflow retries) or `PermanentFailure`."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from helpdesk.channels.events import ChannelSecrets
 from helpdesk.channels.send.base import DownloadedFile, ProviderClient
-from helpdesk.channels.send.http import DEFAULT_MAX_DOWNLOAD, DEFAULT_TIMEOUT, Http
+from helpdesk.channels.send.http import DEFAULT_MAX_DOWNLOAD, DEFAULT_TIMEOUT, Http, PinnedPools
 from helpdesk.channels.send.messenger import InstagramClient, MessengerClient
 from helpdesk.channels.send.telegram import TelegramClient
 from helpdesk.channels.send.viber import ViberClient
@@ -35,7 +36,8 @@ CLIENTS: dict[str, ClientFactory] = {
 def client_for(channel_type: str, secrets: ChannelSecrets, base_url: str | None = None, *,
                http: Http | None = None, sender_name: str = "Support") -> ProviderClient:
     """The client for a channel type; `base_url` replaces the provider's real address (tests
-    point it at a fake server), `sender_name` is what Viber shows as the sender."""
+    point it at a fake server, which `http`'s allow-list must then admit), `sender_name` is
+    what Viber shows as the sender."""
     client_class = CLIENTS.get(channel_type)
     if client_class is None:
         raise PermanentFailure(f"no outbound client for channel type {channel_type!r}")
@@ -45,4 +47,4 @@ def client_for(channel_type: str, secrets: ChannelSecrets, base_url: str | None 
 
 
 __all__ = ["CLIENTS", "DEFAULT_MAX_DOWNLOAD", "DEFAULT_TIMEOUT", "DownloadedFile", "Http",
-           "ProviderClient", "client_for"]
+           "PinnedPools", "ProviderClient", "client_for"]

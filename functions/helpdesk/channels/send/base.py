@@ -3,7 +3,9 @@
 Failures follow `helpdesk.delivery`: network errors, timeouts, HTTP 429 and 5xx (and provider
 errors a client marks temporary) raise TemporaryFailure, which the workflow retries; other 4xx
 and provider errors raise PermanentFailure. Messages name the provider, the HTTP status and the
-provider's own error text, with every channel secret scrubbed out."""
+provider's own error text, with every channel secret scrubbed out. A URL the SSRF guard refuses
+(`helpdesk.ssrf`: an API base or media URL that is not public) is a PermanentFailure, nothing
+sent."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from urllib3.exceptions import LocationValueError, MaxRetryError, NewConnectionE
 from helpdesk.channels.events import ChannelSecrets
 from helpdesk.channels.send.http import DownloadTooLarge, Http, HttpResult, MultipartField
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
+from helpdesk.ssrf import BlockedDestination
 
 T = TypeVar("T")
 OCTET_STREAM = "application/octet-stream"
@@ -112,6 +115,12 @@ class BaseClient:
     def _guard(self, url: str, call: Callable[[], T]) -> T:
         try:
             return call()
+        except BlockedDestination as refused:
+            # The SSRF guard: nothing was sent. A malformed URL has no address class.
+            what = "refused to connect" if refused.address_class else "invalid URL"
+            raise PermanentFailure(self._redact(f"{self.provider}: {what}: {refused}")) from None
+        except TemporaryFailure as unresolved:  # the name does not resolve now
+            raise TemporaryFailure(self._redact(f"{self.provider}: {unresolved}")) from None
         except LocationValueError:
             raise PermanentFailure(f"{self.provider}: invalid URL") from None
         except urllib3.exceptions.HTTPError as exc:

@@ -1,20 +1,22 @@
-"""Where a webhook may go: public addresses only.
+"""Where we connect on someone else's say: public addresses only.
 
-An admin types the URL, so without a guard it could point our Lambda at the cloud metadata
-service, a VPC database or localhost. The host is resolved once, every address it resolves
-to must be public (one private answer is enough to refuse: a resolver may rotate them), and
-the request then connects to one of those verified addresses (the sender pins it and sends
-the original Host header and SNI), so a second DNS answer (rebinding) can never be used.
+Admins type webhook URLs, Slack hooks and a channel's `options.api_base_url`; customers'
+messages carry media URLs that providers (or whoever forged the update) chose. Without a guard
+any of them could point our Lambda at the cloud metadata service, a VPC database or localhost.
+The host is resolved once, every address it resolves to must be public (one private answer is
+enough to refuse: a resolver may rotate them), and the request then connects to one of those
+verified addresses (`pinned_pool`: the original Host header and SNI, the verified IP), so a
+second DNS answer (rebinding) can never be used.
 
 An `AllowList` (parsed from `WEBHOOK_ALLOW_HOSTS` by the handler layer: comma-separated
 `host`, `host:port` or explicit CIDRs such as `10.9.0.0/16`) lets local testing reach
-127.0.0.1; it is not meant for production. A host entry (an IP too) matches that host as
-written in the URL only, never every name that resolves to it. Without one nothing is
-excepted.
+127.0.0.1 (webhook receivers, fake providers); it is not meant for production. A host entry
+(an IP too) matches that host as written in the URL only, never every name that resolves to
+it. Without one nothing is excepted.
 
 `check_at_the_door` refuses what is plainly not public when an admin saves the URL (IP
 literals in any spelling, names that only exist inside a network, names resolving to
-private addresses); `check_destination` checks again, after DNS, at every send."""
+private addresses); `check_destination` checks again, after DNS, at every request."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, unquote, urlsplit
+
+import urllib3
 
 from helpdesk.delivery import PermanentFailure, TemporaryFailure
 
@@ -183,7 +187,7 @@ def check_destination(url: str, *, allow: AllowList | None = None,
             if reason is not None:
                 named = host if text == host else f"{host} resolves to {text}, which"
                 raise BlockedDestination(
-                    f"{named} is a {reason} address; webhooks go to public addresses only",
+                    f"{named} is a {reason} address; only public addresses are reached",
                     address_class=reason)
     path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     query = quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
@@ -200,11 +204,11 @@ _INTERNAL_SUFFIXES = (".internal", ".local", ".localhost", ".localdomain", ".lan
 
 def check_at_the_door(url: str, *, allow: AllowList | None = None,
                       resolver: Resolver | None = None) -> None:
-    """Refuse (BlockedDestination) a webhook URL that is plainly not public when it is
-    saved: not http(s), an IP literal of a private, loopback, link-local or reserved range
-    in any spelling (`0x7f000001`, `2130706433`, `127.1`, `[::1]`), a name that only exists
-    inside a network (`metadata.google.internal`, `printer.local`, one label), or a name
-    that resolves to such an address now. A name that does not resolve now passes: the send
+    """Refuse (BlockedDestination) a URL that is plainly not public when it is saved: not
+    http(s), an IP literal of a private, loopback, link-local or reserved range in any
+    spelling (`0x7f000001`, `2130706433`, `127.1`, `[::1]`), a name that only exists inside
+    a network (`metadata.google.internal`, `printer.local`, one label), or a name that
+    resolves to such an address now. A name that does not resolve now passes: every request
     resolves it again and refuses then (`check_destination`)."""
     allow = DEFAULT_ALLOW if allow is None else allow
     _, _, host, port = _split(url)
@@ -232,12 +236,12 @@ def _split(url: str) -> tuple[SplitResult, str, str, int]:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise BlockedDestination(f"bad webhook URL: {exc}") from None
+        raise BlockedDestination(f"bad URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise BlockedDestination(f"webhook URL must be http or https, not {scheme or 'none'!r}")
+        raise BlockedDestination(f"URL must be http or https, not {scheme or 'none'!r}")
     if not parts.hostname:
-        raise BlockedDestination("webhook URL has no host")
+        raise BlockedDestination("URL has no host")
     return parts, scheme, _canonical_host(parts.hostname), port or DEFAULT_PORTS[scheme]
 
 
@@ -248,7 +252,7 @@ def _refuse_unless_public(host: str, text: str, address: IPAddress, allow: Allow
     if reason is not None:
         named = host if text == host else f"{host} means {text}, which"
         raise BlockedDestination(
-            f"{named} is a {reason} address; webhooks go to public addresses only",
+            f"{named} is a {reason} address; only public addresses are reached",
             address_class=reason)
 
 
@@ -275,7 +279,7 @@ def _canonical_host(hostname: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise BlockedDestination(f"webhook URL host {hostname!r} is not a valid name") from None
+        raise BlockedDestination(f"URL host {hostname!r} is not a valid name") from None
 
 
 def _resolve(host: str, port: int, resolver: Resolver) -> list[tuple[str, IPAddress]]:
@@ -309,3 +313,18 @@ def _ip(text: str) -> IPAddress | None:
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def pinned_pool(destination: Destination, address: str, *, timeout: urllib3.Timeout,
+                maxsize: int = 1, ca_certs: str | None = None) -> urllib3.HTTPConnectionPool:
+    """A connection pool bound to one verified address of `destination`. Requests through it
+    carry `destination.host_header` as Host; TLS sends the URL's name as SNI and checks the
+    certificate against it, so connecting to the IP loses nothing."""
+    if destination.scheme == "http":
+        return urllib3.HTTPConnectionPool(address, destination.port, maxsize=maxsize,
+                                          timeout=timeout)
+    name = None if destination.is_ip_literal else destination.host
+    return urllib3.HTTPSConnectionPool(
+        address, destination.port, maxsize=maxsize, timeout=timeout,
+        cert_reqs="CERT_REQUIRED", ca_certs=ca_certs,
+        server_hostname=name, assert_hostname=destination.host)

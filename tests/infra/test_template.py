@@ -3,6 +3,7 @@ holding the contracts other parts of the project rely on."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -12,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from devstack.aws import TEMPLATE, EmbeddedAws, StackInfo, load_template, localize, translate
+from devstack.aws import (
+    TEMPLATE,
+    EmbeddedAws,
+    StackInfo,
+    load_template,
+    localize,
+    references,
+    translate,
+)
 from devstack.lambda_runtime import resolve_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +61,9 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 # --- linters --------------------------------------------------------------------------------
 def test_cfn_lint_is_clean():
-    result = subprocess.run([str(BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True,
-                            text=True, check=False)
+    # `-c I`: the informational checks too (stateful resources' policies, ...).
+    result = subprocess.run([str(BIN / "cfn-lint"), "--include-checks", "I", "--",
+                             str(TEMPLATE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -204,7 +214,8 @@ def test_ses_stores_inbound_mail_then_invokes_the_ingest(cloudformation: dict[st
         "Fn::GetAtt": ["IngestEmailFunction", "Arn"]}
     assert rule["Properties"]["Rule"]["ScanEnabled"] is True
     (policy,) = _of_type(cloudformation, "AWS::S3::BucketPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                    if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
     assert statement["Action"] == "s3:PutObject"
     assert "/inbound/*" in json.dumps(statement["Resource"])
@@ -304,3 +315,223 @@ def test_the_lambda_bundle_requirements_mirror_the_runtime_dependencies():
               for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()
               if line.split("#")[0].strip()}
     assert {d for d in runtime if not d.startswith("boto3==")} == bundle  # Lambda ships boto3
+
+
+# --- least privilege and hardening ------------------------------------------------------------
+# Roles that may reach items of every partition-key prefix (no dynamodb:LeadingKeys condition).
+TABLE_WIDE = {
+    # The staff API manages every kind of record (tickets, users, organizations, settings,
+    # channels, webhooks, rules, rate limits): its actions are restricted, its keys are not.
+    "ApiFunctionRole",
+}
+# AWS managed policies SAM attaches (logs, X-Ray, the stream's event source mapping) and the
+# API Gateway logging role's: each names its actions, none with a wildcard.
+MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess",
+                    "AWSLambdaDynamoDBExecutionRole", "AmazonAPIGatewayPushToCloudWatchLogs"}
+ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
+# Reads no key could limit: dynamodb:LeadingKeys is absent there and ForAllValues holds.
+UNBOUNDED_ACTIONS = {"dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                     "dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert",
+                     "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(role, "policy/statement", statement) of every inline policy of every role."""
+    found = []
+    for role, resource in _of_type(template, "AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            for number, statement in enumerate(_listed(policy["PolicyDocument"]["Statement"])):
+                where = f"{policy['PolicyName']}[{number}] {statement.get('Sid', '')}"
+                found.append((role, where.strip(), statement))
+    return found
+
+
+def _allowed(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    found = [(role, where, s) for role, where, s in _role_statements(template)
+             if s["Effect"] == "Allow"]
+    for name, policy in _of_type(template, "AWS::S3::BucketPolicy").items():
+        for number, statement in enumerate(policy["Properties"]["PolicyDocument"]["Statement"]):
+            if statement["Effect"] == "Allow":
+                found.append((name, f"Statement[{number}]", statement))
+    return found
+
+
+def _role_of(template: dict[str, Any], function: str) -> str:
+    role = template["Resources"][function]["Properties"]["Role"]
+    return str(role["Fn::GetAtt"][0])
+
+
+def test_no_allow_statement_has_a_wildcard_action(cloudformation: dict[str, Any]):
+    for owner, where, statement in _allowed(cloudformation):
+        assert "NotAction" not in statement, f"{owner} {where}: NotAction"
+        for action in _listed(statement["Action"]):
+            assert "*" not in action, f"{owner} {where} allows {action!r}"
+    for role, resource in _of_type(cloudformation, "AWS::IAM::Role").items():
+        for arn in resource["Properties"].get("ManagedPolicyArns", []):
+            name = json.dumps(arn).rstrip('"}').rsplit("/", 1)[-1]
+            assert name in MANAGED_POLICIES, f"{role}: managed policy {name}"
+
+
+def test_table_grants_are_limited_to_partition_key_prefixes(cloudformation: dict[str, Any]):
+    for role, where, statement in _allowed(cloudformation):
+        actions = set(_listed(statement["Action"]))
+        assert not actions & UNBOUNDED_ACTIONS, f"{role} {where}: {actions & UNBOUNDED_ACTIONS}"
+        if not actions & ITEM_ACTIONS:
+            continue
+        resources = json.dumps(statement["Resource"])
+        assert "Table" in resources and "/stream/" not in resources, f"{role} {where}"
+        if role in TABLE_WIDE:
+            continue
+        condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+        prefixes = _listed(condition.get("dynamodb:LeadingKeys", []))
+        assert prefixes, f"{role} {where}: {sorted(actions)} on {resources} for every key"
+        assert "*" not in prefixes and all(p[:1] != "*" for p in prefixes), f"{role} {where}"
+
+
+def test_bucket_grants_name_key_prefixes(cloudformation: dict[str, Any]):
+    for owner, where, statement in _allowed(cloudformation):
+        if not any(a.startswith("s3:") for a in _listed(statement["Action"])):
+            continue
+        for resource in _listed(statement["Resource"]):
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else resource
+            assert isinstance(text, str) and re.fullmatch(
+                r"\$\{Bucket\.Arn\}/[a-z]+/\*", text), (
+                f"{owner} {where}: {resource} is more than one key prefix of the bucket")
+
+
+def test_every_function_logs_to_its_own_group_with_retention(cloudformation: dict[str, Any]):
+    groups = _of_type(cloudformation, "AWS::Logs::LogGroup")
+    named = {json.dumps(g["Properties"].get("LogGroupName")): g for g in groups.values()}
+    for function in _of_type(cloudformation, "AWS::Lambda::Function"):
+        group = named.get(json.dumps({"Fn::Sub": f"/aws/lambda/${{{function}}}"}))
+        assert group is not None, f"{function}: no log group /aws/lambda/<its name>"
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}, function
+    assert cloudformation["Parameters"]["LogRetentionInDays"]["Default"] == 30
+
+
+def test_api_writes_an_access_log(cloudformation: dict[str, Any]):
+    (stage,) = _of_type(cloudformation, "AWS::ApiGateway::Stage").values()
+    setting = stage["Properties"]["AccessLogSetting"]
+    (group,) = references(setting["DestinationArn"])
+    assert cloudformation["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert "RetentionInDays" in cloudformation["Resources"][group]["Properties"]
+    assert "$context.requestId" in setting["Format"] and "$context.status" in setting["Format"]
+
+
+def test_bucket_refuses_requests_without_tls(cloudformation: dict[str, Any]):
+    (policy,) = _of_type(cloudformation, "AWS::S3::BucketPolicy").values()
+    denials = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+               if s["Effect"] == "Deny" and s.get("Condition") == {
+                   "Bool": {"aws:SecureTransport": "false"}}]
+    assert denials, "no statement denies requests without TLS"
+    (deny,) = denials
+    assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert sorted(json.dumps(r) for r in deny["Resource"]) == sorted([
+        json.dumps({"Fn::GetAtt": ["Bucket", "Arn"]}), json.dumps({"Fn::Sub": "${Bucket.Arn}/*"})])
+
+
+def test_data_is_protected_from_deletion_and_plain_transport(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    assert resources["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+    assert resources["Bucket"]["Properties"]["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    for name in ("Table", "Bucket", "DeadLetterQueue"):
+        assert (resources[name]["DeletionPolicy"], resources[name]["UpdateReplacePolicy"]) == (
+            "Retain", "Retain"), name
+    assert resources["InboundRule"]["Properties"]["Rule"]["TlsPolicy"] == "Require"
+
+
+# What each function's code was seen calling, table operation -> partition keys (a prefix up to
+# "#", or the whole key): recorded by wrapping the Table adapters (store/dynamo.py and
+# store/memory.py) while tests/e2e, tests/infra, the channel, mail, rules, SLA, notify and
+# webhook tests ran, each call attributed to the function whose handler or entry point was on
+# the stack. "Query@GSI1" is a query of that index (keys: the index's partition key). A
+# transaction counts as its parts. The template may grant more (paths no test takes); it must
+# not grant less. The API is table-wide and not listed.
+CALLS_SEEN = {
+    "DeliverFunction": {
+        "GetItem": "BOUNCE# CHANNEL# TICKET# USER#",
+        "PutItem": "CHANMSG# MAIL# TICKET#",
+        "Query": "TICKET#",
+    },
+    "EffectsFunction": {
+        "GetItem": "BOUNCE# CHANNEL# MAIL# NOTIFY# TICKET#",
+        "PutItem": "AUTOREPLY# MAIL# NOTIFY#",
+        "Query": "TICKET#",
+    },
+    "IngestEmailFunction": {
+        "DeleteItem": "BOUNCE#",
+        "GetItem": "CONTACT# DICT# MAIL# ORG# ORGDOMAIN# SESMAIL# TICKET# USER#",
+        "PutItem": "BOUNCE# CONTACT# MAIL# SESMAIL# TICKET# USER#",
+        "Query": "CALENDARS SLAPOLICIES",
+        "UpdateItem": "COUNTER",
+    },
+    "RulesFunction": {
+        "GetItem": "DICT# ORG# TEMPLATES TICKET# USER#",
+        "PutItem": "TICKET#",
+        "Query": "CALENDARS DICT# RULES SLAPOLICIES TICKET#",
+        "Query@GSI1": "USERS# WEBHOOKS",
+        "Query@GSI3": "TOWNER#",
+        "UpdateItem": "COUNTER",
+    },
+    "SlaEscalationFunction": {
+        "GetItem": "DICT# TICKET# USER#",
+        "PutItem": "TICKET#",
+        "Query": "CALENDARS SLAPOLICIES",
+        "Query@GSI1": "USERS#",
+    },
+    "SlaSchedulerFunction": {
+        "DeleteItem": "PERIODIC#",
+        "GetItem": "DICT# TICKET# USER#",
+        "PutItem": "PERIODIC PERIODIC# TICKET#",
+        "Query": "PERIODIC# RULES",
+        "Query@GSI1": "TSTATUS#",
+        "Query@GSI5": "TICKETS",
+        "Query@GSI6": "SLADUE#",
+        "UpdateItem": "COUNTER",
+    },
+    "WebhooksInFunction": {
+        "GetItem": "CHANEVT# CHANMSG# CHANNEL# CONTACT# CONV# DICT# ORGDOMAIN# TICKET# USER#",
+        "PutItem": "CHANEVT# CHANMSG# CONTACT# CONV# TICKET# USER#",
+        "Query": "CALENDARS SLAPOLICIES",
+        "UpdateItem": "COUNTER",
+    },
+    "WebhooksOutFunction": {
+        "GetItem": "WEBHOOK#",
+        "PutItem": "WEBHOOK#",
+    },
+}
+
+
+def _granted(template: dict[str, Any], role: str, action: str, key: str,
+             index: str | None) -> bool:
+    resource = json.dumps({"Fn::Sub": f"${{Table.Arn}}/index/{index}"} if index
+                          else {"Fn::GetAtt": ["Table", "Arn"]})
+    for owner, _, statement in _allowed(template):
+        if owner != role or f"dynamodb:{action}" not in _listed(statement["Action"]):
+            continue
+        if resource not in [json.dumps(r) for r in _listed(statement["Resource"])]:
+            continue
+        condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+        patterns = _listed(condition.get("dynamodb:LeadingKeys", ["*"]))
+        if any(fnmatch.fnmatchcase(key, p) for p in patterns):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("function", sorted(CALLS_SEEN))
+def test_each_function_may_make_the_table_calls_its_code_makes(
+        cloudformation: dict[str, Any], function: str):
+    role = _role_of(cloudformation, function)
+    for call, prefixes in CALLS_SEEN[function].items():
+        action, _, index = call.partition("@")
+        for prefix in prefixes.split():
+            key = prefix + "000000000001" if prefix.endswith("#") else prefix
+            assert _granted(cloudformation, role, action, key, index or None), (
+                f"{function}: {role} does not allow dynamodb:{action} on {key}"
+                + (f" in {index}" if index else ""))

@@ -312,6 +312,9 @@ class LocalGateway:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of simultaneous clients (40 visitors
+    # signing up at once) had connections reset before a thread could take them.
+    request_queue_size = 128
     gateway: LocalGateway
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:

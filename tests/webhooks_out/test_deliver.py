@@ -192,3 +192,19 @@ def test_header_values_are_checked(receiver: Receiver, now: datetime, delivery_i
     result = deliver_webhook(WebhookTarget(receiver.url, SECRET), delivery_id, event_type,
                              EVENT, now)
     assert isinstance(result.failure, PermanentFailure) and receiver.requests == []
+
+
+@pytest.mark.parametrize("delivery_id", ["", "id with spaces", "d\r\nX-Injected: 1", "x" * 129])
+def test_a_delivery_id_that_would_mangle_headers_is_refused_before_sending(
+        receiver: Receiver, now: datetime, delivery_id: str):
+    result = deliver(receiver.url, now, delivery_id=delivery_id)
+    assert not result.delivered and isinstance(result.failure, PermanentFailure)
+    assert "delivery id" in str(result.failure) and receiver.requests == []
+
+
+def test_the_breaker_of_a_subscription_deleted_meanwhile_is_not_recreated():
+    from helpdesk.webhooks_out.targets import MemoryWebhookTargets
+
+    targets = MemoryWebhookTargets()
+    targets.save_breaker(99, closed())
+    assert targets.get(99) is None

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from helpdesk.dates import parse_datetime
+from helpdesk.models import Role
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -40,10 +41,18 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+FLAG_TEXTS = {"1": True, "true": True, "yes": True, "on": True,
+              "0": False, "false": False, "no": False, "off": False, "": False}
+
+
 def _as_bool(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
-        return False
-    return value
+    """true/false, 1/0 or (form posts) one of FLAG_TEXTS in any case; nothing else (pydantic
+    alone also took "t", "y", "f", "n": more than the OpenAPI document says)."""
+    if isinstance(value, str) and value.strip().lower() in FLAG_TEXTS:
+        return FLAG_TEXTS[value.strip().lower()]
+    if isinstance(value, int) and value in (0, 1):  # also True and False
+        return bool(value)
+    raise ValueError("expected true or false (1/0, yes/no, on/off in form posts)")
 
 
 def _as_datetime(value: Any) -> Any:
@@ -104,20 +113,38 @@ def _long_text(value: str) -> str:
     return value
 
 
+# Form posts send every value as text, so several fields take more than their type: a blank
+# for "none", a comma-separated list. `json_schema_input_type` says so in the OpenAPI
+# document, which must describe what is accepted (issue "Hardening": schemathesis checks it).
 PositiveId = Annotated[int, Field(ge=1)]
-OptionalId = Annotated[PositiveId | None, BeforeValidator(_none_if_blank)]
-Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TAG)]],
-                 BeforeValidator(_as_list), Field(max_length=MAX_TAGS)]
-IdList = Annotated[list[PositiveId], BeforeValidator(_as_list)]
-People = Annotated[list[PositiveId], BeforeValidator(_as_list), Field(max_length=MAX_PEOPLE)]
+OptionalId = Annotated[PositiveId | None, BeforeValidator(
+    _none_if_blank, json_schema_input_type=PositiveId | Literal[""] | None)]
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG)]
+Tags = Annotated[list[Tag], BeforeValidator(_as_list, json_schema_input_type=list[Tag] | str),
+                 Field(max_length=MAX_TAGS)]
+IdList = Annotated[list[PositiveId], BeforeValidator(
+    _as_list, json_schema_input_type=list[PositiveId] | str | PositiveId)]
+People = Annotated[list[PositiveId], BeforeValidator(
+    _as_list, json_schema_input_type=list[PositiveId] | str | PositiveId),
+    Field(max_length=MAX_PEOPLE)]
 Line = Annotated[str, Field(max_length=MAX_LINE)]
 LongText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_long_text)]
-Flag = Annotated[bool, BeforeValidator(_as_bool)]
-Email = Annotated[str, AfterValidator(_email)]
-EmailList = Annotated[list[Email], BeforeValidator(_as_list), Field(max_length=MAX_ADDRESSES)]
-When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
-FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys)]  # custom fields
-Names = Annotated[dict[str, str], AfterValidator(_named_keys)]  # a name per language
+Flag = Annotated[bool, BeforeValidator(_as_bool, json_schema_input_type=bool | Literal[
+    0, 1, "", "0", "1", "false", "true", "no", "yes", "off", "on"])]  # lower case documented
+# email-validator decides; the schema tells what it takes (at most 254 characters).
+Email = Annotated[str, AfterValidator(_email),
+                  WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})]
+EmailList = Annotated[list[Email], BeforeValidator(_as_list,
+                                                   json_schema_input_type=list[Email] | str),
+                      Field(max_length=MAX_ADDRESSES)]
+# A date as "31.12.2026 18:00:00", "2026-12-31" or ISO-8601; blank for none.
+When = Annotated[datetime | None, BeforeValidator(_as_datetime,
+                                                  json_schema_input_type=str | None)]
+# Keys name things: not blank, not huge, at most MAX_FIELDS of them (sizes: _named_keys).
+_KEYS = Field(max_length=MAX_FIELDS, json_schema_extra={"propertyNames": {
+    "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}})
+FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys), _KEYS]  # custom fields
+Names = Annotated[dict[str, str], AfterValidator(_named_keys), _KEYS]  # a name per language
 
 
 class Input(BaseModel):
@@ -200,8 +227,18 @@ class UserUpdate(UserFields):
 
 
 class DictionaryCreate(Input):
-    id: str | None = None
+    id: str | None = None  # ignored: entries other than statuses are numbered
     name: Names = Field(min_length=1)
+    # Flags of a new entry: a custom status may pause SLA or count as closed; a group's role;
+    # the place in lists. They were stored as sent: a role that is no Role failed later.
+    paused: bool | None = None
+    closed: bool | None = None
+    role: Role | None = None
+    position: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class StatusCreate(DictionaryCreate):
+    id: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)  # statuses are named: "in_progress"
 
 
 def _domains(value: Any) -> Any:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import current
 from api.requests import Query, body_of, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
+from api.shapes import INT, ISO_WHEN, NUMBER, WHEN, Schema, obj
 from api.views import calendar_view, entry_view, policy_view
 from helpdesk.dates import format_datetime
 from helpdesk.errors import InvalidInput, NotFound
@@ -33,6 +34,10 @@ class DepartmentUpdate(BaseModel):
 
     name: Names | None = Field(default=None, min_length=1)
     managers: list[int] | None = Field(default=None, max_length=100)
+
+
+DUE: Schema = obj({"from": WHEN, "minutes": INT, "due": WHEN, "due_utc": ISO_WHEN})
+WORKING_TIME: Schema = obj({"from": WHEN, "to": WHEN, "working_seconds": NUMBER})
 
 
 def _request() -> Any:

@@ -9,7 +9,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
@@ -23,8 +23,8 @@ from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
-from helpdesk.rules.model import RuleFields, RuleUpdate
-from helpdesk.sla.model import CalendarFields, PolicyFields
+from helpdesk.rules.model import RuleFields, RuleKind, RuleUpdate
+from helpdesk.sla.model import MAX_TARGET_MINUTES, CalendarFields, PolicyFields
 from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
 from helpdesk.templates import MAX_TEXT as TEMPLATE_TEXT
 from helpdesk.templates import TemplateAction, TemplateScope
@@ -36,26 +36,35 @@ class TemplateInput(BaseModel):
     """A template as the API takes it: the limits of `Template`, which checks it again with
     its placeholders when saved (a text that is not a valid template is a 400 then)."""
 
+    model_config = ConfigDict(extra="forbid")  # TemplateService refuses unknown fields
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, Field(max_length=100)] = ""
     scope: TemplateScope | None = None
     actions: Annotated[list[TemplateAction], Field(max_length=50)] = []
     # Codes such as "en" or "pt-br" (any case, "_" for "-").
     texts: Annotated[dict[Annotated[str, Field(pattern=LANGUAGE_KEY)],
-                          Annotated[str, Field(max_length=TEMPLATE_TEXT)]], Field(min_length=1)]
+                          Annotated[str, Field(max_length=TEMPLATE_TEXT)]],
+                     Field(min_length=1, json_schema_extra={"additionalProperties": False})]
 
 
 PREFIX = "/api/v2"
+# Query parameters as api/requests.py:Query reads them (a blank one counts as not given).
+ID_Q: Schema = {"type": "integer", "minimum": 1}
+TEXT_Q: Schema = {"type": "string"}
+FLAG_Q: Schema = {"type": "boolean"}  # also 1/0, yes/no
+WHEN_Q: Schema = {"type": "string", "format": "date-time"}  # or "DD.MM.YYYY HH:MM:SS"
 TICKET_FILTERS = {
-    "status_id": "string", "priority_id": "integer", "type_id": "integer",
-    "department_id": "integer", "user_id": "integer", "owner_id": "integer",
-    "created_from": "string", "created_to": "string", "updated_from": "string",
-    "updated_to": "string", "search": "string", "trash": "boolean",
+    "status_id": TEXT_Q, "priority_id": ID_Q, "type_id": ID_Q, "department_id": ID_Q,
+    "user_id": ID_Q, "owner_id": ID_Q, "created_from": WHEN_Q, "created_to": WHEN_Q,
+    "updated_from": WHEN_Q, "updated_to": WHEN_Q, "search": TEXT_Q, "trash": FLAG_Q,
 }
-USER_FILTERS = {"group_id": "integer", "department_id": "integer", "status": "string",
-                "user_status": "integer", "organization_id": "integer", "search": "string"}
-ORGANIZATION_FILTERS = {"manager_id": "integer", "employee_id": "integer", "search": "string"}
-PAGED = {"page": "integer", "per_page": "integer"}
+USER_FILTERS = {"group_id": ID_Q, "department_id": ID_Q,
+                "status": {"enum": ["active", "disabled"]}, "user_status": ID_Q,
+                "organization_id": ID_Q, "search": TEXT_Q}
+ORGANIZATION_FILTERS = {"manager_id": ID_Q, "employee_id": ID_Q, "search": TEXT_Q}
+PAGED = {"page": ID_Q, "per_page": ID_Q}
+BLANK: Schema = {"type": "string", "maxLength": 0}  # an optional parameter left blank
 # The token POST /chat/visitor/id gave.
 CHAT_SESSION: dict[str, Schema] = {"X-Chat-Session": {"type": "string", "minLength": 1}}
 
@@ -76,7 +85,8 @@ LIST_BODY = 1024 * KIB
 class Doc:
     summary: str
     body: type[BaseModel] | None = None
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, Schema] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # required query parameters
     answer: Schema = field(default_factory=dict)  # what `data` holds
     paged: bool = False  # `data` is one page; `pagination` says which
     max_body: int = SMALL_BODY
@@ -130,7 +140,7 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", "/tickets/{ticket_id}"): Doc("Change a ticket", inputs.TicketUpdate, answer=TICKET,
                                          max_body=TEXT_BODY),
     ("DELETE", "/tickets/{ticket_id}"): Doc("Move to the trash, or erase with delete=true",
-                                            query={"delete": "boolean"}, answer=DELETED),
+                                            query={"delete": FLAG_Q}, answer=DELETED),
     ("POST", "/tickets/{ticket_id}/restore"): Doc("Restore a ticket from the trash",
                                                   answer=TICKET),
     ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail",
@@ -182,7 +192,8 @@ DOCS: dict[tuple[str, str], Doc] = {
         "Deliveries that failed for good in the last 30 days, newest first", query=PAGED,
         answer=array(DEAD_LETTER), paged=True),
     ("GET", "/rules"): Doc("List automation rules in the order they run (admins)",
-                           query={"kind": "string"} | PAGED, answer=array(RULE), paged=True),
+                           query={"kind": {"enum": [kind.value for kind in RuleKind]}} | PAGED,
+                           answer=array(RULE), paged=True),
     ("POST", "/rules"): Doc("Add a rule (runs after the others of its kind)", RuleFields,
                             answer=RULE, max_body=RECORD_BODY),
     ("PUT", "/rules/order"): Doc("Reorder the rules of one kind", RuleOrder,
@@ -227,9 +238,12 @@ DOCS: dict[tuple[str, str], Doc] = {
                                                 answer=DELETED),
     ("GET", "/calendars/{calendar_id}/due"): Doc(
         "When N working minutes from an instant end",
-        query={"from": "string", "minutes": "integer"}, answer=sla.DUE),
+        query={"from": WHEN_Q, "minutes": {"type": "integer", "minimum": 1,
+                                           "maximum": MAX_TARGET_MINUTES}},
+        needs=("minutes",), answer=sla.DUE),
     ("GET", "/calendars/{calendar_id}/working_time"): Doc(
-        "Working seconds between two instants", query={"from": "string", "to": "string"},
+        "Working seconds between two instants (at most a year apart)",
+        query={"from": WHEN_Q, "to": WHEN_Q}, needs=("from", "to"),
         answer=sla.WORKING_TIME),
     ("GET", "/sla_policies"): Doc("List SLA policies in the order they are tried (staff)",
                                   query=PAGED, answer=array(POLICY), paged=True),
@@ -273,16 +287,62 @@ def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# A character str.strip() keeps: Python's whitespace spelled out, since JSON Schema's \s is
+# ECMAScript's (which lacks \x1c-\x1f and \x85 and has \ufeff).
+NOT_BLANK = "[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# Any JSON a body may carry, in free-form fields and in fields we ignore: helpdesk/json_body.py
+# refuses numbers DynamoDB cannot store anywhere in a body (and nesting past 32 levels).
+DIGITS_38 = 10**38 - 1
+JSON_VALUE: Schema = {"anyOf": [
+    {"type": ["string", "boolean", "null"]},
+    {"type": "number", "anyOf": [{"const": 0}, {"minimum": 1e-130, "maximum": DIGITS_38},
+                                 {"minimum": -DIGITS_38, "maximum": -1e-130}]},
+    {"type": "array", "items": ref("Json")},
+    {"type": "object", "additionalProperties": ref("Json")},
+]}
+
+
 class _AsValidated(GenerateJsonSchema):
-    """Models' schemas as their validators read input: where a model strips blanks first, a
-    text with a minimum length needs something besides blanks (" " is refused)."""
+    """Request models' schemas as their validators and the body parser read input: a text
+    with a minimum length where the model strips blanks needs a non-blank (" " is refused);
+    numbers within DynamoDB's; unknown fields, ignored, are still parsed (Json)."""
 
     def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
         json_schema = super().str_schema(schema)
         stripped = schema.get("strip_whitespace", self._config.str_strip_whitespace)
         if stripped and schema.get("min_length") and "pattern" not in json_schema:
-            json_schema["pattern"] = r"\S"
+            json_schema["pattern"] = NOT_BLANK
         return json_schema
+
+    def int_schema(self, schema: core_schema.IntSchema) -> JsonSchemaValue:
+        json_schema = super().int_schema(schema)
+        if self.mode == "validation":
+            json_schema.setdefault("maximum", DIGITS_38)
+            json_schema.setdefault("minimum", -DIGITS_38)
+        return json_schema
+
+    # Pydantic resolves every $ref it meets: a marker now, the reference after (_with_refs).
+    def any_schema(self, schema: core_schema.AnySchema) -> JsonSchemaValue:
+        return dict(_JSON_MARK) if self.mode == "validation" else super().any_schema(schema)
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        if self.mode == "validation" and "additionalProperties" not in json_schema:
+            json_schema["additionalProperties"] = dict(_JSON_MARK)
+        return json_schema
+
+
+_JSON_MARK = {"x-json": True}
+
+
+def _with_refs(schema: Any) -> Any:
+    if schema == _JSON_MARK:
+        return ref("Json")
+    if isinstance(schema, dict):
+        return {key: _with_refs(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_with_refs(item) for item in schema]
+    return schema
 
 
 def _components() -> tuple[dict[str, Schema], dict[type[BaseModel], Schema]]:
@@ -294,7 +354,7 @@ def _components() -> tuple[dict[str, Schema], dict[type[BaseModel], Schema]]:
     refs, generated = models_json_schema(
         [(m, "validation") for m in requests] + [(m, "serialization") for m in dumped],
         ref_template="#/components/schemas/{model}", schema_generator=_AsValidated)
-    components: dict[str, Schema] = dict(generated.get("$defs", {}))
+    components: dict[str, Schema] = _with_refs(generated.get("$defs", {}))
     for name, shape in SHAPES.items():
         if isinstance(shape, FromModel):
             name_given = refs[(shape.model, "serialization")]["$ref"].rsplit("/", 1)[1]
@@ -305,7 +365,7 @@ def _components() -> tuple[dict[str, Schema], dict[type[BaseModel], Schema]]:
         else:
             components[name] = shape
     bodies = {model: refs[(model, "validation")] for model in requests}
-    return components | {"Errors": ERRORS, "Pagination": PAGINATION}, bodies
+    return components | {"Errors": ERRORS, "Pagination": PAGINATION, "Json": JSON_VALUE}, bodies
 
 
 def _paths(routes: dict[str, dict[str, Any]],
@@ -337,9 +397,9 @@ def _parameters(path: str, doc: Doc) -> list[dict[str, Any]]:
                 "schema": {"type": "integer", "minimum": 1} if part.endswith("_id}")
                 else {"type": "string", "minLength": 1}}
                for part in path.split("/") if part.startswith("{")]
-    in_query = [{"name": name, "in": "query", "required": False,
-                 "schema": {"type": kind} | ({"minimum": 1} if kind == "integer" else {})}
-                for name, kind in doc.query.items()]
+    in_query = [{"name": name, "in": "query", "required": name in doc.needs,
+                 "schema": schema if name in doc.needs else {"anyOf": [schema, BLANK]}}
+                for name, schema in doc.query.items()]
     in_header = [{"name": name, "in": "header", "required": True, "schema": schema}
                  for name, schema in doc.headers.items()]
     return in_path + in_query + in_header

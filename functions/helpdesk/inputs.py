@@ -36,8 +36,8 @@ def _as_list(value: Any) -> Any:
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, int):
-        return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]  # one id (3.0 is an integer to JSON Schema; the item check decides)
     return value
 
 
@@ -120,26 +120,38 @@ PositiveId = Annotated[int, Field(ge=1)]
 OptionalId = Annotated[PositiveId | None, BeforeValidator(
     _none_if_blank, json_schema_input_type=PositiveId | Literal[""] | None)]
 Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG)]
-Tags = Annotated[list[Tag], BeforeValidator(_as_list, json_schema_input_type=list[Tag] | str),
+# The text forms: "a, b" (empty parts dropped), "3,5", "" for none.
+TagText = Annotated[str, Field(pattern=rf"^[^,]{{0,{MAX_TAG}}}(,[^,]{{0,{MAX_TAG}}})*$")]
+IdText = Annotated[str, Field(pattern=r"^\s*(0*[1-9]\d{0,37}\s*)?(,\s*(0*[1-9]\d{0,37}\s*)?)*$")]
+Blank = Annotated[str, Field(max_length=0)]
+Tags = Annotated[list[Tag], BeforeValidator(_as_list, json_schema_input_type=list[Tag] | TagText),
                  Field(max_length=MAX_TAGS)]
 IdList = Annotated[list[PositiveId], BeforeValidator(
-    _as_list, json_schema_input_type=list[PositiveId] | str | PositiveId)]
+    _as_list, json_schema_input_type=list[PositiveId] | IdText | PositiveId)]
 People = Annotated[list[PositiveId], BeforeValidator(
-    _as_list, json_schema_input_type=list[PositiveId] | str | PositiveId),
+    _as_list, json_schema_input_type=list[PositiveId] | IdText | PositiveId),
     Field(max_length=MAX_PEOPLE)]
 Line = Annotated[str, Field(max_length=MAX_LINE)]
 LongText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_long_text)]
+MessageText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_long_text)]
 Flag = Annotated[bool, BeforeValidator(_as_bool, json_schema_input_type=bool | Literal[
     0, 1, "", "0", "1", "false", "true", "no", "yes", "off", "on"])]  # lower case documented
-# email-validator decides; the schema tells what it takes (at most 254 characters).
-Email = Annotated[str, AfterValidator(_email),
-                  WithJsonSchema({"type": "string", "format": "email", "maxLength": 254})]
+# email-validator decides; the schema tells what it takes: at most 254 characters and no
+# special-use domain mail cannot go to (email_validator.SPECIAL_USE_DOMAIN_NAMES, copied:
+# the package loads on the first address, off the cold start; a test compares them).
+SPECIAL_USE_DOMAIN_NAMES = ("arpa", "invalid", "local", "localhost", "onion", "test")
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({
+    "type": "string", "format": "email", "maxLength": 254,
+    "not": {"pattern": r"(?i)\.(" + "|".join(SPECIAL_USE_DOMAIN_NAMES) + r")\.?$"}})]
+# (form posts may also send "a@x.io, b@x.io"; not described: a pattern cannot check addresses)
 EmailList = Annotated[list[Email], BeforeValidator(_as_list,
-                                                   json_schema_input_type=list[Email] | str),
+                                                   json_schema_input_type=list[Email] | Blank),
                       Field(max_length=MAX_ADDRESSES)]
-# A date as "31.12.2026 18:00:00", "2026-12-31" or ISO-8601; blank for none.
-When = Annotated[datetime | None, BeforeValidator(_as_datetime,
-                                                  json_schema_input_type=str | None)]
+# A date as ISO-8601 (what the schema says), "31.12.2026 18:00:00" or "2026-12-31"; blank
+# for none.
+DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+When = Annotated[datetime | None, BeforeValidator(
+    _as_datetime, json_schema_input_type=DateText | Blank | None)]
 # Keys name things: not blank, not huge, at most MAX_FIELDS of them (sizes: _named_keys).
 _KEYS = Field(max_length=MAX_FIELDS, json_schema_extra={"propertyNames": {
     "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}})
@@ -186,13 +198,13 @@ class TicketUpdate(TicketFields):
 
 
 class MessageCreate(Input):
-    text: Annotated[LongText, Field(min_length=1)]
+    text: MessageText
     user_id: OptionalId = None
     visible: Flag | None = None
 
 
 class MessageUpdate(Input):
-    text: Annotated[LongText, Field(min_length=1)]
+    text: MessageText
     visible: Flag | None = None
 
 
@@ -254,7 +266,10 @@ def _domains(value: Any) -> Any:
     return list(dict.fromkeys(cleaned))
 
 
-Domains = Annotated[list[str], BeforeValidator(_domains), Field(max_length=MAX_FIELDS)]
+# What _domains takes: a name with a dot, no space or "@" (but a leading one).
+DomainText = Annotated[str, Field(pattern=r"^\s*@?[^ @]*\.[^ @]*$")]
+Domains = Annotated[list[str], BeforeValidator(
+    _domains, json_schema_input_type=list[DomainText] | Blank), Field(max_length=MAX_FIELDS)]
 
 
 class OrganizationFields(Input):

@@ -104,6 +104,7 @@ def test_wrong_ticket_fields_are_named(api, payload, field, status):
 @pytest.mark.parametrize(("query", "name"), [
     ("page=0", "page"), ("page=x", "page"), ("status_id=open&priority_id=x", "priority_id"),
     ("created_from=someday", "created_from"), ("owner_id=-1", "owner_id"),
+    ("trash=maybe", "trash"),  # was read as false
 ])
 def test_wrong_list_filters_are_named(api, query, name):
     _assert_envelope(api.call("GET", f"/tickets?{query}"), 400, name)

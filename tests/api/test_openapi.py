@@ -62,6 +62,25 @@ def test_every_operation_documents_its_body_limit(document):
     assert limits[("GET", "/tickets")] == SMALL_BODY
 
 
+def test_the_email_schema_knows_the_domains_email_validator_refuses():
+    import email_validator
+
+    from helpdesk.inputs import SPECIAL_USE_DOMAIN_NAMES
+
+    assert set(SPECIAL_USE_DOMAIN_NAMES) == set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def test_dictionary_flags_are_validated_and_a_status_needs_its_id(api):
+    """The flags were stored as sent; a status without an id passed the schema."""
+    assert api.call("POST", "/groups", {"name": {"en": "Boss"}, "role": "boss"}).status == 400
+    group = api.call("POST", "/groups", {"name": {"en": "Leads"}, "role": "agent"})
+    assert group.status == 200 and group.body["data"]["role"] == "agent"
+    assert api.call("POST", "/statuses", {"name": {"en": "Waiting"}}).status == 400
+    assert api.call("POST", "/statuses", {"id": "waiting", "name": {"en": "W"}}).status == 200
+    again = api.call("POST", "/statuses", {"id": "waiting", "name": {"en": "W"}})
+    assert again.status == 409  # a state conflict, not malformed input
+
+
 def _body_of_size(size: int, **fields: str) -> str:
     """A JSON ticket of exactly `size` bytes, padded in its description."""
     empty = json.dumps({**fields, "description": ""})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.access import Viewer
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import InvalidInput, NotFound, UnknownReference
+from helpdesk.errors import Conflict, NotFound, UnknownReference
 from helpdesk.models import UserKind
 from helpdesk.rules.engine import DICTIONARY_ACTIONS
 from helpdesk.rules.model import Action, ActionType, Rule, RuleFields, RuleKind, RuleUpdate
@@ -73,8 +73,8 @@ class Rules:
         viewer.require_admin("manage automation rules")
         rules = {r.id: r for r in self.in_order(kind)}
         if sorted(ids) != sorted(rules):
-            raise InvalidInput(f"ids must list each {kind.value} rule exactly once: "
-                               f"{sorted(rules)}", field="ids")
+            raise Conflict(f"ids must list each {kind.value} rule exactly once: "
+                           f"{sorted(rules)}", field="ids")
         return [self._save(rules[rule_id], {"position": position})
                 if rules[rule_id].position != position else rules[rule_id]
                 for position, rule_id in enumerate(ids, start=1)]

@@ -298,8 +298,8 @@ class Policies:
         viewer.require_admin("manage SLA policies")
         policies = {p.id: p for p in self.in_order()}
         if sorted(ids) != sorted(policies):
-            raise InvalidInput(f"ids must list each SLA policy exactly once: {sorted(policies)}",
-                               field="ids")
+            raise Conflict(f"ids must list each SLA policy exactly once: {sorted(policies)}",
+                           field="ids")
         return [self._save(policies[i], {"position": n}) if policies[i].position != n
                 else policies[i] for n, i in enumerate(ids, start=1)]
 

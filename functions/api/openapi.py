@@ -23,6 +23,7 @@ from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart
+from helpdesk.inputs import NOT_BLANK
 from helpdesk.rules.model import RuleFields, RuleKind, RuleUpdate
 from helpdesk.sla.model import MAX_TARGET_MINUTES, CalendarFields, PolicyFields
 from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
@@ -287,16 +288,14 @@ def document(routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-# A character str.strip() keeps: Python's whitespace spelled out, since JSON Schema's \s is
-# ECMAScript's (which lacks \x1c-\x1f and \x85 and has \ufeff).
-NOT_BLANK = "[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 # Any JSON a body may carry, in free-form fields and in fields we ignore: helpdesk/json_body.py
 # refuses numbers DynamoDB cannot store anywhere in a body (and nesting past 32 levels).
 DIGITS_38 = 10**38 - 1
+STORABLE_NUMBER = [{"const": 0}, {"minimum": 1e-130, "maximum": DIGITS_38},
+                   {"minimum": -DIGITS_38, "maximum": -1e-130}]
 JSON_VALUE: Schema = {"anyOf": [
     {"type": ["string", "boolean", "null"]},
-    {"type": "number", "anyOf": [{"const": 0}, {"minimum": 1e-130, "maximum": DIGITS_38},
-                                 {"minimum": -DIGITS_38, "maximum": -1e-130}]},
+    {"type": "number", "anyOf": STORABLE_NUMBER},
     {"type": "array", "items": ref("Json")},
     {"type": "object", "additionalProperties": ref("Json")},
 ]}
@@ -322,6 +321,12 @@ class _AsValidated(GenerateJsonSchema):
         return json_schema
 
     # Pydantic resolves every $ref it meets: a marker now, the reference after (_with_refs).
+    def float_schema(self, schema: core_schema.FloatSchema) -> JsonSchemaValue:
+        json_schema = super().float_schema(schema)
+        if self.mode == "validation" and not {"minimum", "maximum"} & set(json_schema):
+            json_schema["anyOf"] = STORABLE_NUMBER
+        return json_schema
+
     def any_schema(self, schema: core_schema.AnySchema) -> JsonSchemaValue:
         return dict(_JSON_MARK) if self.mode == "validation" else super().any_schema(schema)
 

@@ -152,9 +152,12 @@ EmailList = Annotated[list[Email], BeforeValidator(_as_list,
 DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 When = Annotated[datetime | None, BeforeValidator(
     _as_datetime, json_schema_input_type=DateText | Blank | None)]
+# A character str.strip() keeps, for JSON Schema: Python's whitespace spelled out, since
+# JSON Schema's \s is ECMAScript's (without \x1c-\x1f and \x85, with \ufeff).
+NOT_BLANK = "[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 # Keys name things: not blank, not huge, at most MAX_FIELDS of them (sizes: _named_keys).
-_KEYS = Field(max_length=MAX_FIELDS, json_schema_extra={"propertyNames": {
-    "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}})
+_KEYS = Field(json_schema_extra={"maxProperties": MAX_FIELDS, "propertyNames": {
+    "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": NOT_BLANK}})
 FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys), _KEYS]  # custom fields
 Names = Annotated[dict[str, str], AfterValidator(_named_keys), _KEYS]  # a name per language
 

@@ -356,7 +356,7 @@ class Tickets:
 
         def mutate(ticket: Ticket) -> TicketChange:
             if not ticket.trashed:
-                raise InvalidInput(f"ticket {ticket_id} is not in the trash")
+                raise Conflict(f"ticket {ticket_id} is not in the trash")  # its state, not input
             ticket.trashed = False
             return TicketChange()
 

@@ -81,6 +81,14 @@ def test_dictionary_flags_are_validated_and_a_status_needs_its_id(api):
     assert again.status == 409  # a state conflict, not malformed input
 
 
+def test_null_leaves_a_channel_field_as_it_is(api):
+    """`"enabled": null` was stored as is; every later read of the channel failed (400)."""
+    channel = api.call("POST", "/channels", {"type": "webchat", "name": "Site"}).body["data"]
+    changed = api.call("PUT", f"/channels/{channel['id']}", {"enabled": None, "name": None})
+    assert changed.status == 200 and changed.body["data"]["enabled"] is True
+    assert api.call("GET", f"/channels/{channel['id']}").body["data"]["name"] == "Site"
+
+
 def _body_of_size(size: int, **fields: str) -> str:
     """A JSON ticket of exactly `size` bytes, padded in its description."""
     empty = json.dumps({**fields, "description": ""})

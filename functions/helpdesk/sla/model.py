@@ -176,7 +176,8 @@ class Escalation(Fields):
               max_length=50)
     telegram: dict[str, Any] | None = Field(default=None, json_schema_extra={
         "required": ["channel_id", "chat_id"], "additionalProperties": False,
-        "properties": {"channel_id": {"type": "integer"}, "chat_id": {}}})  # our Telegram bot
+        "properties": {"channel_id": {"type": "integer"}, "chat_id": {"not": {
+            "type": "string", "pattern": r"^\s*$"}}}})  # our Telegram bot; chat_id not blank
     slack_url: str | None = Field(default=None, max_length=2000,
                                   json_schema_extra={"pattern": "^https?://"})
     raise_priority_to: int | None = Field(default=None, ge=1)

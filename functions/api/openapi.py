@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of /api/v2, served at /api/v2/openapi.json.
 
-Built from the Chalice route table and the pydantic input models; a test checks that every
-route is described here, so the document cannot fall behind the code."""
+Built from the Chalice route table, the pydantic input models (as their validators read
+input) and the answers' schemas kept beside the views; `DOCS` also holds each operation's
+body limit, which api/app.py enforces. Tests check that every route is described here and
+(tests/api/test_fuzz.py, schemathesis) that the API answers as described."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Department managers (who hear of missed targets) are set with PUT /departments/{
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +32,9 @@ class PolicyOrder(BaseModel):
 class DepartmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Names | None = Field(default=None, min_length=1)
+    # minProperties spelled out: pydantic writes this minimum as "minLength" (strings only).
+    name: Annotated[Names, Field(min_length=1,
+                                 json_schema_extra={"minProperties": 1})] | None = None
     managers: list[int] | None = Field(default=None, max_length=100)
 
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench mutate clean
+.PHONY: run test lint fuzz bench mutate clean
 
 # (Re)build the virtualenv only when pyproject.toml changed: quick when nothing did.
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Schemathesis over every operation with many random examples (`make test` runs a few,
+# derandomized): minutes, not seconds.
+fuzz: $(STAMP)
+	TZ=UTC FUZZ_EXAMPLES=500 FUZZ_RANDOM=1 $(BIN)/python -m pytest -p no:cacheprovider \
+		--timeout=0 tests/api/test_fuzz.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	TZ=UTC $(BIN)/python -m bench

@@ -10,6 +10,7 @@ from chalice import Chalice, Response
 
 from api import errors
 from api.deps import current
+from api.openapi import max_body
 from api.routes.automation import automation
 from api.routes.channels import channels
 from api.routes.dictionaries import dictionaries
@@ -21,7 +22,7 @@ from api.routes.subscriptions import subscriptions
 from api.routes.tickets import tickets
 from api.routes.users import users
 from api.routing import set_viewer
-from helpdesk.errors import DomainError, RateLimited, Unauthorized
+from helpdesk.errors import DomainError, PayloadTooLarge, RateLimited, Unauthorized
 
 PREFIX = "/api/v2"
 
@@ -34,8 +35,14 @@ for blueprint in (tickets, users, organizations, channels, subscriptions, automa
 
 @app.middleware("http")
 def authenticate_and_limit(request: Any, get_response: Any) -> Response:
-    """Basic `email:api_key`, then the per-key rate limit; both headers on every answer."""
-    if request.context.get("resourcePath") in PUBLIC_ROUTES:
+    """The body's size first (nothing is read past the operation's limit), then Basic
+    `email:api_key` and the per-key rate limit; both headers on every answer."""
+    route = request.context.get("resourcePath") or ""
+    try:
+        _check_size(request, route)
+    except PayloadTooLarge as error:
+        return errors.from_domain(error)
+    if route in PUBLIC_ROUTES:
         return errors.rewrap_chalice_error(get_response(request))
     helpdesk = current()
     headers = {"X-Rate-Limit": str(helpdesk.rate_limiter.per_minute)}
@@ -61,6 +68,15 @@ def authenticate_and_limit(request: Any, get_response: Any) -> Response:
         response = errors.unexpected(error)
     response.headers.update(headers)
     return response
+
+
+def _check_size(request: Any, route: str) -> None:
+    limit = max_body(request.method, route)
+    size = len(request.raw_body or b"")
+    if size > limit:
+        raise PayloadTooLarge(f"the body takes {size:,} bytes; {request.method} "
+                              f"{route.removeprefix(PREFIX)} takes at most {limit:,} "
+                              "(x-max-body-bytes in /api/v2/openapi.json)", field="body")
 
 
 def _source_ip(request: Any) -> str:

@@ -15,6 +15,7 @@ from helpdesk.json_body import json_object
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
+FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 PER_PAGE = 30
 MAX_PER_PAGE = 100
 
@@ -81,7 +82,11 @@ class Query:
         return None if value is None else path_id(value, name)
 
     def flag(self, name: str) -> bool:
-        return (self.text(name) or "").lower() in {"1", "true", "yes"}
+        """true/false, 1/0, yes/no; anything else is a 400 (it was read as false)."""
+        value = (self.text(name) or "false").lower()
+        if value not in FLAGS:
+            raise InvalidInput(f"{name} must be true or false", field=name)
+        return FLAGS[value]
 
     def moment(self, name: str) -> Any:
         value = self.text(name)

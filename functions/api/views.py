@@ -5,6 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from api.shapes import (
+    ANY,
+    BOOL,
+    INT,
+    NUMBER,
+    STR,
+    WHEN,
+    FromModel,
+    Schema,
+    array,
+    mapping,
+    nullable,
+    obj,
+)
 from helpdesk.dates import format_datetime
 from helpdesk.models import (
     DictionaryEntry,
@@ -57,6 +71,37 @@ def ticket_view(ticket: Ticket, now: datetime | None = None, *,
         "sla": sla_view(ticket.sla, now or _now()),
     }
     return view if staff else _without(view, STAFF_ONLY_TICKET_FIELDS)
+
+
+def _split(fields: dict[str, Schema], hidden: frozenset[str]) -> tuple[dict[str, Schema],
+                                                                      dict[str, Schema]]:
+    """Always-there fields, and those only staff see (optional in the schema)."""
+    return ({k: v for k, v in fields.items() if k not in hidden},
+            {k: v for k, v in fields.items() if k in hidden})
+
+
+_SLA_TARGETS: dict[str, Schema] = {
+    f"{name}_{part}": shape for name in ("first_reply", "resolution")
+    for part, shape in (("due", nullable(WHEN)), ("left_seconds", nullable(INT)),
+                        ("breached", BOOL), ("met_at", nullable(WHEN)))}
+SLA: Schema = obj({
+    "policy_id": nullable(INT), "calendar_id": nullable(INT), "business_hours": BOOL,
+    "paused": BOOL, **_SLA_TARGETS, "state": {"enum": [None, "red", "orange", "green"]},
+    "figures": obj({
+        "first_reply_at": nullable(WHEN), "first_reply_seconds": nullable(NUMBER),
+        "first_reply_working_seconds": nullable(NUMBER), "resolved_at": nullable(WHEN),
+        "resolution_seconds": nullable(NUMBER), "resolution_working_seconds": nullable(NUMBER),
+    }),
+})
+TICKET: Schema = obj(*_split({
+    "id": INT, "pid": INT, "unique_id": STR, "date_created": WHEN, "date_updated": WHEN,
+    "title": STR, "source": STR, "status_id": STR, "priority_id": nullable(INT),
+    "type_id": INT, "department_id": nullable(INT), "owner_id": INT, "user_id": nullable(INT),
+    "user_name": STR, "user_lastname": STR, "user_email": nullable(STR), "cc": array(STR),
+    "bcc": array(STR), "followers": array(INT), "tags": array(STR),
+    "custom_fields": mapping(), "sla_date": nullable(WHEN), "ticket_lock": BOOL,
+    "deleted": BOOL, "sla_policy_id": nullable(INT), "sla": nullable(SLA),
+}, STAFF_ONLY_TICKET_FIELDS))
 
 
 def _without(view: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
@@ -128,6 +173,10 @@ def policy_view(policy: Policy) -> dict[str, Any]:
     return view
 
 
+CALENDAR = FromModel(Calendar, {"date_created": WHEN, "date_updated": WHEN})
+POLICY = FromModel(Policy, {"date_created": WHEN, "date_updated": WHEN})
+
+
 def message_view(message: Message, kind: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "ticket_id": message.ticket_id,
@@ -153,6 +202,22 @@ def message_view(message: Message, kind: str) -> dict[str, Any]:
     if kind == "comment":
         view["visible"] = message.visible
     return view
+
+
+MESSAGE: Schema = obj({
+    "ticket_id": INT, "id": INT, "user_id": nullable(INT),
+    "author_type": {"enum": ["staff", "customer", "rule", "system", "sla"]}, "text": STR,
+    "date_created": WHEN, "date_updated": WHEN,
+    "files": array(obj({"id": INT, "name": STR, "link": STR, "content_type": STR,
+                        "size": INT})),
+}, {
+    "delivery": obj({"status": STR, "reason": nullable(STR), "channel": STR,
+                     "message_id": nullable(STR)}),
+    "mail": obj({"from": STR, "message_id": nullable(STR), "quoted": STR,
+                 "html": nullable(STR), "automatic": BOOL, "charset_problems": array(STR),
+                 "defects": array(STR)}),
+    "visible": BOOL,  # comments only
+})
 
 
 def user_view(user: User, *, staff: bool = True) -> dict[str, Any]:
@@ -183,6 +248,17 @@ def user_view(user: User, *, staff: bool = True) -> dict[str, Any]:
     return view if staff else _without(view, STAFF_ONLY_USER_FIELDS)
 
 
+USER: Schema = obj(*_split({
+    "id": INT, "name": STR, "lastname": STR, "alias": STR, "email": nullable(STR),
+    "phone": STR, "skype": STR, "website": STR, "organization": STR, "organiz_id": INT,
+    "department": array(INT), "group": obj({"id": INT}), "group_id": INT, "status": STR,
+    "language": STR, "notifications": INT, "user_status": nullable(INT),
+    "custom_fields": mapping(), "contacts": array(obj({"kind": STR, "value": STR})),
+    "date_created": WHEN, "date_updated": WHEN,
+}, STAFF_ONLY_USER_FIELDS))
+USER["properties"]["api_key"] = STR  # in the answer to a create of staff only: shown once
+
+
 def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
     """One row per field change: who (staff, customer, rule, system, SLA), what, old, new."""
     rows = []
@@ -208,8 +284,20 @@ def audit_view(events: list[TicketEvent]) -> list[dict[str, Any]]:
     return rows
 
 
+AUDIT_ROW: Schema = obj({
+    "id": STR, "event_id": STR, "action": STR, "actor_type": STR, "actor_id": nullable(INT),
+    "actor_name": nullable(STR), "acting_id": nullable(INT), "acting_name": nullable(STR),
+    "field": nullable(STR), "old_value": ANY, "new_value": ANY, "date_created": WHEN,
+    "workflow_status": STR,
+})
+
+
 def entry_view(entry: DictionaryEntry) -> dict[str, Any]:
     return {"id": entry.id, "name": entry.name, **entry.extra}
+
+
+# Flags of an entry (closed, paused, role, position, managers) come as extra properties.
+ENTRY: Schema = obj({"id": {"type": ["integer", "string"]}, "name": mapping(STR)})
 
 
 def organization_view(organization: Organization, employees: list[int]) -> dict[str, Any]:
@@ -228,3 +316,11 @@ def organization_view(organization: Organization, employees: list[int]) -> dict[
         "date_created": format_datetime(organization.date_created),
         "date_updated": format_datetime(organization.date_updated),
     }
+
+
+ORGANIZATION: Schema = obj({
+    "id": INT, "name": STR, "domains": array(STR), "address": STR, "phone": STR,
+    "email": STR, "web": STR, "minute_limit": INT, "employees": array(INT),
+    "managers": array(INT), "custom_fields": mapping(), "date_created": WHEN,
+    "date_updated": WHEN,
+})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 
 from helpdesk.access import Viewer
-from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.errors import Conflict, InvalidInput, NotFound, UnknownReference
 from helpdesk.models import DictionaryEntry, LocalizedName, Role
 from helpdesk.store.repository import Repository
 
@@ -88,7 +88,7 @@ class Dictionaries:
     def require(self, kind: str, entry_id: int | str, field: str) -> DictionaryEntry:
         entry = self.get(kind, entry_id)
         if entry is None:
-            raise InvalidInput(f"{field} {entry_id!r} is not one of the {kind}", field=field)
+            raise UnknownReference(f"{field} {entry_id!r} is not one of the {kind}", field=field)
         return entry
 
     def is_closed(self, status_id: str) -> bool:
@@ -119,8 +119,8 @@ class Dictionaries:
             for manager in managers:
                 user = self._repository.people.get_user(manager)
                 if user is None or user.kind.value != "staff" or not user.active:
-                    raise InvalidInput(f"managers: {manager} is not an active staff member",
-                                       field="managers")
+                    raise UnknownReference(f"managers: {manager} is not an active staff member",
+                                           field="managers")
             entry.extra = {**entry.extra, "managers": list(dict.fromkeys(managers))}
         if name is not None:
             entry.name = name
@@ -139,7 +139,7 @@ class Dictionaries:
                                    field="id")
             entry = DictionaryEntry(id=entry_id, name=name, extra=extra)
             if not self._repository.dictionary.put_dictionary_entry(kind, entry, only_new=True):
-                raise InvalidInput(f"status {entry_id!r} already exists", field="id")
+                raise Conflict(f"status {entry_id!r} already exists", field="id")
             return entry
         # Integer ids continue from the largest one; a concurrent add makes us try the next.
         for _ in range(5):

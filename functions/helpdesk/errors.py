@@ -28,6 +28,12 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
+class UnknownReference(InvalidInput):
+    """Well-formed input that names something that does not exist, or cannot be used there
+    (a user id where an active agent is needed): a 422, where a 400 says the input itself is
+    malformed, so the OpenAPI schema (which knows no ids) tells the two apart."""
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
     title = "Authentication required"
@@ -41,6 +47,11 @@ class Forbidden(DomainError):
 class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
     title = "Unsupported media type"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Payload too large"
 
 
 class Conflict(DomainError):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from helpdesk.dates import parse_datetime
+from helpdesk.models import Role
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -35,15 +36,23 @@ def _as_list(value: Any) -> Any:
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, int):
-        return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]  # one id (3.0 is an integer to JSON Schema; the item check decides)
     return value
+
+
+FLAG_TEXTS = {"1": True, "true": True, "yes": True, "on": True,
+              "0": False, "false": False, "no": False, "off": False, "": False}
 
 
 def _as_bool(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
-        return False
-    return value
+    """true/false, 1/0 or (form posts) one of FLAG_TEXTS in any case; nothing else (pydantic
+    alone also took "t", "y", "f", "n": more than the OpenAPI document says)."""
+    if isinstance(value, str) and value.strip().lower() in FLAG_TEXTS:
+        return FLAG_TEXTS[value.strip().lower()]
+    if isinstance(value, int) and value in (0, 1):  # also True and False
+        return bool(value)
+    raise ValueError("expected true or false (1/0, yes/no, on/off in form posts)")
 
 
 def _as_datetime(value: Any) -> Any:
@@ -104,20 +113,53 @@ def _long_text(value: str) -> str:
     return value
 
 
+# Form posts send every value as text, so several fields take more than their type: a blank
+# for "none", a comma-separated list. `json_schema_input_type` says so in the OpenAPI
+# document, which must describe what is accepted (issue "Hardening": schemathesis checks it).
 PositiveId = Annotated[int, Field(ge=1)]
-OptionalId = Annotated[PositiveId | None, BeforeValidator(_none_if_blank)]
-Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_TAG)]],
-                 BeforeValidator(_as_list), Field(max_length=MAX_TAGS)]
-IdList = Annotated[list[PositiveId], BeforeValidator(_as_list)]
-People = Annotated[list[PositiveId], BeforeValidator(_as_list), Field(max_length=MAX_PEOPLE)]
+OptionalId = Annotated[PositiveId | None, BeforeValidator(
+    _none_if_blank, json_schema_input_type=PositiveId | Literal[""] | None)]
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG)]
+# The text forms: "a, b" (empty parts dropped), "3,5", "" for none.
+TagText = Annotated[str, Field(pattern=rf"^[^,]{{0,{MAX_TAG}}}(,[^,]{{0,{MAX_TAG}}})*$")]
+IdText = Annotated[str, Field(pattern=r"^\s*(0*[1-9]\d{0,37}\s*)?(,\s*(0*[1-9]\d{0,37}\s*)?)*$")]
+Blank = Annotated[str, Field(max_length=0)]
+Tags = Annotated[list[Tag], BeforeValidator(_as_list, json_schema_input_type=list[Tag] | TagText),
+                 Field(max_length=MAX_TAGS)]
+IdList = Annotated[list[PositiveId], BeforeValidator(
+    _as_list, json_schema_input_type=list[PositiveId] | IdText | PositiveId)]
+People = Annotated[list[PositiveId], BeforeValidator(
+    _as_list, json_schema_input_type=list[PositiveId] | IdText | PositiveId),
+    Field(max_length=MAX_PEOPLE)]
 Line = Annotated[str, Field(max_length=MAX_LINE)]
 LongText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_long_text)]
-Flag = Annotated[bool, BeforeValidator(_as_bool)]
-Email = Annotated[str, AfterValidator(_email)]
-EmailList = Annotated[list[Email], BeforeValidator(_as_list), Field(max_length=MAX_ADDRESSES)]
-When = Annotated[datetime | None, BeforeValidator(_as_datetime)]
-FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys)]  # custom fields
-Names = Annotated[dict[str, str], AfterValidator(_named_keys)]  # a name per language
+MessageText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_long_text)]
+Flag = Annotated[bool, BeforeValidator(_as_bool, json_schema_input_type=bool | Literal[
+    0, 1, "", "0", "1", "false", "true", "no", "yes", "off", "on"])]  # lower case documented
+# email-validator decides; the schema tells what it takes: at most 254 characters and no
+# special-use domain mail cannot go to (email_validator.SPECIAL_USE_DOMAIN_NAMES, copied:
+# the package loads on the first address, off the cold start; a test compares them).
+SPECIAL_USE_DOMAIN_NAMES = ("arpa", "invalid", "local", "localhost", "onion", "test")
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({
+    "type": "string", "format": "email", "maxLength": 254,
+    "not": {"pattern": r"(?i)\.(" + "|".join(SPECIAL_USE_DOMAIN_NAMES) + r")\.?$"}})]
+# (form posts may also send "a@x.io, b@x.io"; not described: a pattern cannot check addresses)
+EmailList = Annotated[list[Email], BeforeValidator(_as_list,
+                                                   json_schema_input_type=list[Email] | Blank),
+                      Field(max_length=MAX_ADDRESSES)]
+# A date as ISO-8601 (what the schema says), "31.12.2026 18:00:00" or "2026-12-31"; blank
+# for none.
+DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+When = Annotated[datetime | None, BeforeValidator(
+    _as_datetime, json_schema_input_type=DateText | Blank | None)]
+# A character str.strip() keeps, for JSON Schema: Python's whitespace spelled out, since
+# JSON Schema's \s is ECMAScript's (without \x1c-\x1f and \x85, with \ufeff).
+NOT_BLANK = "[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# Keys name things: not blank, not huge, at most MAX_FIELDS of them (sizes: _named_keys).
+_KEYS = Field(json_schema_extra={"maxProperties": MAX_FIELDS, "propertyNames": {
+    "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": NOT_BLANK}})
+FieldValues = Annotated[dict[str, Any], AfterValidator(_named_keys), _KEYS]  # custom fields
+Names = Annotated[dict[str, str], AfterValidator(_named_keys), _KEYS]  # a name per language
 
 
 class Input(BaseModel):
@@ -159,13 +201,13 @@ class TicketUpdate(TicketFields):
 
 
 class MessageCreate(Input):
-    text: Annotated[LongText, Field(min_length=1)]
+    text: MessageText
     user_id: OptionalId = None
     visible: Flag | None = None
 
 
 class MessageUpdate(Input):
-    text: Annotated[LongText, Field(min_length=1)]
+    text: MessageText
     visible: Flag | None = None
 
 
@@ -200,8 +242,18 @@ class UserUpdate(UserFields):
 
 
 class DictionaryCreate(Input):
-    id: str | None = None
+    id: str | None = None  # ignored: entries other than statuses are numbered
     name: Names = Field(min_length=1)
+    # Flags of a new entry: a custom status may pause SLA or count as closed; a group's role;
+    # the place in lists. They were stored as sent: a role that is no Role failed later.
+    paused: bool | None = None
+    closed: bool | None = None
+    role: Role | None = None
+    position: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
+class StatusCreate(DictionaryCreate):
+    id: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)  # statuses are named: "in_progress"
 
 
 def _domains(value: Any) -> Any:
@@ -217,7 +269,10 @@ def _domains(value: Any) -> Any:
     return list(dict.fromkeys(cleaned))
 
 
-Domains = Annotated[list[str], BeforeValidator(_domains), Field(max_length=MAX_FIELDS)]
+# What _domains takes: a name with a dot, no space or "@" (but a leading one).
+DomainText = Annotated[str, Field(pattern=r"^\s*@?[^ @]*\.[^ @]*$")]
+Domains = Annotated[list[str], BeforeValidator(
+    _domains, json_schema_input_type=list[DomainText] | Blank), Field(max_length=MAX_FIELDS)]
 
 
 class OrganizationFields(Input):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from helpdesk.access import Viewer
-from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.errors import Conflict, NotFound, UnknownReference
 from helpdesk.inputs import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from helpdesk.models import Organization, User, UserKind
 from helpdesk.store.collection import StaleVersion
@@ -100,8 +100,8 @@ class Organizations:
         for manager_id in given.get("managers") or []:
             manager = self._repository.people.get_user(manager_id)
             if manager is None or manager.kind is not UserKind.STAFF:
-                raise InvalidInput(f"managers: {manager_id} is not a staff member",
-                                   field="managers")
+                raise UnknownReference(f"managers: {manager_id} is not a staff member",
+                                       field="managers")
         for name, value in given.items():
             if value is not None:
                 setattr(organization, name, value)
@@ -122,7 +122,7 @@ class Organizations:
         for user_id in user_ids:
             user = self._repository.people.get_user(user_id)
             if user is None or user.kind is not UserKind.CUSTOMER:
-                raise InvalidInput(f"employees: {user_id} is not a customer", field="employees")
+                raise UnknownReference(f"employees: {user_id} is not a customer", field="employees")
             users.append(user)
         return users
 

@@ -11,12 +11,15 @@ from typing import Any
 
 from helpdesk import errors
 
+# The first class an error is an instance of decides (subclasses first).
 STATUS = {
+    errors.UnknownReference: 422,
     errors.InvalidInput: 400,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
 }

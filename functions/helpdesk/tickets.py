@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from helpdesk.access import Viewer
 from helpdesk.changes import Claim, MessageKind, TicketChange
 from helpdesk.dictionaries import DEFAULT_DEPARTMENT, DEFAULT_PRIORITY, Dictionaries
-from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, UnknownReference
 from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketFields, TicketUpdate
 from helpdesk.models import (
     Actor,
@@ -356,7 +356,7 @@ class Tickets:
 
         def mutate(ticket: Ticket) -> TicketChange:
             if not ticket.trashed:
-                raise InvalidInput(f"ticket {ticket_id} is not in the trash")
+                raise Conflict(f"ticket {ticket_id} is not in the trash")  # its state, not input
             ticket.trashed = False
             return TicketChange()
 
@@ -544,7 +544,7 @@ class Tickets:
         if user_id is not None:
             user = self._repository.people.get_user(user_id)
             if user is None:
-                raise InvalidInput(f"user {user_id} does not exist", field="user_id")
+                raise UnknownReference(f"user {user_id} does not exist", field="user_id")
             return user
         if fields.user_email:
             return self._users.find_or_create_customer(fields.user_email, fields.user_name)
@@ -559,7 +559,7 @@ class Tickets:
         ticket = self.get(viewer, ticket_id)
         user = self._repository.people.get_user(user_id)
         if user is None:
-            raise InvalidInput(f"user {user_id} does not exist", field="user_id")
+            raise UnknownReference(f"user {user_id} does not exist", field="user_id")
         if user.kind is not UserKind.CUSTOMER or (
                 user.id != ticket.user_id and (user.email or "") not in ticket.cc):
             raise Forbidden(f"user {user_id} is not a customer of ticket {ticket_id}: staff "
@@ -594,14 +594,14 @@ class Tickets:
                                    "and cannot be removed", field="tags")
         if given.get("sla_policy_id") is not None and not self.sla.settings.policy_exists(
                 given["sla_policy_id"]):
-            raise InvalidInput(f"SLA policy {given['sla_policy_id']} does not exist",
-                               field="sla_policy_id")
+            raise UnknownReference(f"SLA policy {given['sla_policy_id']} does not exist",
+                                   field="sla_policy_id")
         for follower in given.get("followers") or []:
             self._require_staff_user(follower, "followers")
         if given.get("user_id") is not None and isinstance(fields, TicketUpdate):
             requester = self._repository.people.get_user(given["user_id"])
             if requester is None:
-                raise InvalidInput(f"user {given['user_id']} does not exist", field="user_id")
+                raise UnknownReference(f"user {given['user_id']} does not exist", field="user_id")
             ticket.user_name, ticket.user_lastname = requester.name, requester.lastname
             ticket.user_email = requester.email
             ticket.organization_id = requester.organiz_id
@@ -618,7 +618,7 @@ class Tickets:
     def _require_staff_user(self, user_id: int, field: str) -> None:
         user = self._repository.people.get_user(user_id)
         if user is None or user.kind is not UserKind.STAFF or not user.active:
-            raise InvalidInput(f"{field}: {user_id} is not an active staff member", field=field)
+            raise UnknownReference(f"{field}: {user_id} is not an active staff member", field=field)
 
     def _candidates(self, viewer: Viewer, wanted: TicketFilter) -> builtins.list[Ticket]:
         key_range = KeyRange(

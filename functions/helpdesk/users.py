@@ -13,7 +13,14 @@ from typing import cast
 
 from helpdesk.access import Viewer
 from helpdesk.dictionaries import ADMIN_GROUP, CUSTOMER_GROUP, Dictionaries
-from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from helpdesk.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    UnknownReference,
+)
 from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.models import Contact, Role, User, UserKind
 from helpdesk.phones import to_e164
@@ -315,7 +322,8 @@ class Users:
         try:
             return self._dictionaries.role_of_group(group_id)
         except NotFound as missing:
-            raise InvalidInput(f"group {group_id} does not exist", field="group_id") from missing
+            raise UnknownReference(f"group {group_id} does not exist",
+                                   field="group_id") from missing
 
     def _may_manage(self, viewer: Viewer, role: Role) -> bool:
         try:
@@ -344,8 +352,8 @@ class Users:
         organization_id = changes.get("organiz_id")
         if organization_id is not None and self._repository.people.get_organization(
                 cast("int", organization_id)) is None:
-            raise InvalidInput(f"organization {organization_id} does not exist",
-                               field="organiz_id")
+            raise UnknownReference(f"organization {organization_id} does not exist",
+                                   field="organiz_id")
         for name, value in changes.items():
             if value is not None or name in {"organiz_id", "user_status"}:
                 setattr(user, name, value)

@@ -55,7 +55,7 @@ def test_a_customer_cannot_join_an_organization_and_none_can_be_joined_that_does
     assert as_customer.call("GET", f"/organizations/{acme['id']}").status in (403, 404)
     assert api.call("GET", f"/users/{customer['id']}").body["data"]["organiz_id"] == 0
     missing = api.call("PUT", f"/users/{customer['id']}", {"organiz_id": 999})
-    assert missing.status == 400 and "999" in missing.body["errors"][0]["details"]
+    assert missing.status == 422 and "999" in missing.body["errors"][0]["details"]
 
 
 def test_a_customer_opens_a_ticket_with_title_and_text_only(api):

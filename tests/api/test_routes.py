@@ -189,7 +189,7 @@ def test_organization_input_is_validated(api):
     no_name = api.call("POST", "/organizations", {"domains": ["x.io"]})
     assert no_name.status == 400 and "name" in no_name.body["errors"][0]["details"]
     staff_as_employee = api.call("POST", "/organizations", {"name": "Y", "employees": [1]})
-    assert staff_as_employee.status == 400
+    assert staff_as_employee.status == 422  # well-formed, names a staff member
     assert api.call("GET", "/organizations").body["data"] == []  # nothing half-made
 
 

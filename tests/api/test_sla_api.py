@@ -15,8 +15,9 @@ OFFICE = {"name": "Berlin office", "timezone": "Europe/Berlin",
           "holiday_country": "de", "holidays": [{"yearly": "12-31", "name": "New Year's Eve"}]}
 
 
-def _error(answer) -> str:
-    assert answer.status == 400, answer.body
+def _error(answer, status: int = 400) -> str:
+    """The details; 400 for malformed input, 422 for input naming what does not exist."""
+    assert answer.status == status, answer.body
     return " ".join(e["details"] for e in answer.body["errors"])
 
 
@@ -100,22 +101,22 @@ def test_policies_are_tried_in_order_and_a_ticket_shows_its_timers(api, helpdesk
                                                             low.body["data"]["id"]]})
     assert [p["name"] for p in order.body["data"]] == ["Critical", "Low"]
     unknown = api.call("PUT", f"/tickets/{ticket['id']}", {"sla_policy_id": 999})
-    assert "SLA policy 999" in _error(unknown)
+    assert "SLA policy 999" in _error(unknown, 422)
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    ({"name": "x"}, "first_reply_minutes"),
-    ({"name": "x", "first_reply_minutes": 0}, "first_reply_minutes"),
-    ({"name": "x", "first_reply_minutes": 5, "priority_ids": [99]}, "priority_ids"),
-    ({"name": "x", "first_reply_minutes": 5, "calendar_id": 7}, "calendar 7"),
-    ({"name": "x", "first_reply_minutes": 5, "escalation": {"notify": [999]}}, "999"),
+@pytest.mark.parametrize(("body", "named", "status"), [
+    ({"name": "x"}, "first_reply_minutes", 400),
+    ({"name": "x", "first_reply_minutes": 0}, "first_reply_minutes", 400),
+    ({"name": "x", "first_reply_minutes": 5, "priority_ids": [99]}, "priority_ids", 422),
+    ({"name": "x", "first_reply_minutes": 5, "calendar_id": 7}, "calendar 7", 422),
+    ({"name": "x", "first_reply_minutes": 5, "escalation": {"notify": [999]}}, "999", 422),
     ({"name": "x", "first_reply_minutes": 5, "escalation": {"slack_url": "ftp://x"}},
-     "slack_url"),
+     "slack_url", 400),
     ({"name": "x", "first_reply_minutes": 5, "escalation": {"warn_at_percent": 100}},
-     "warn_at_percent"),
+     "warn_at_percent", 400),
 ])
-def test_a_bad_policy_is_a_400_naming_the_problem(api, body, named):
-    assert named in _error(api.call("POST", "/sla_policies", body))
+def test_a_bad_policy_is_refused_naming_the_problem(api, body, named, status):
+    assert named in _error(api.call("POST", "/sla_policies", body), status)
 
 
 def test_only_admins_manage_and_staff_read(api, helpdesk):
@@ -133,7 +134,7 @@ def test_department_managers_must_be_staff(api):
     customer = api.call("POST", "/users", {"name": "C", "email": "cust@x.io",
                                            "group_id": 3}).body["data"]
     assert "managers" in _error(api.call("PUT", "/departments/1",
-                                         {"managers": [customer["id"]]}))
+                                         {"managers": [customer["id"]]}), 422)
     named = api.call("PUT", "/departments/1", {"managers": [1]}).body["data"]
     assert named["managers"] == [1]
 

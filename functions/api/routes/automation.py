@@ -12,10 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import current
 from api.requests import Query, body_of, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
+from api.shapes import FromModel
 from api.views import ticket_view
-from helpdesk.rules.model import RuleFields, RuleKind, RuleUpdate
+from helpdesk.rules.model import Rule, RuleFields, RuleKind, RuleUpdate
+from helpdesk.templates import Template
 
 automation = Blueprint(__name__)
+RULE = FromModel(Rule)  # Rule.public(): the model's dump
+TEMPLATE = FromModel(Template)
 
 
 class RuleOrder(BaseModel):

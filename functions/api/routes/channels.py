@@ -11,6 +11,7 @@ from chalice import Blueprint
 from api.deps import current
 from api.requests import Query, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
+from api.shapes import STR, FromModel, mapping
 from helpdesk.channels.model import Channel, ChannelCreate, ChannelUpdate
 
 channels = Blueprint(__name__)
@@ -19,6 +20,10 @@ channels = Blueprint(__name__)
 def _view(channel: Channel) -> dict[str, Any]:
     return {**channel.model_dump(mode="json"), "webhook_path": channel.webhook_path,
             "webhook_url": _public_base() + channel.webhook_path}
+
+
+CHANNEL = FromModel(Channel, {"webhook_path": STR, "webhook_url": STR},
+                    {"generated_secrets": mapping(STR)})  # in the answer to a create only
 
 
 def _public_base() -> str:

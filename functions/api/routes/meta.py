@@ -9,12 +9,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from api.errors import JSON_TYPE
-from api.openapi import document
-from api.routes.public import PUBLIC_PATHS
+from api.openapi import PREFIX, UNAUTHENTICATED, document
 from api.routing import endpoint
 
 meta = Blueprint(__name__)
-PUBLIC_ROUTES = {"/api/v2/openapi.json"} | {"/api/v2" + path for path in PUBLIC_PATHS}
+PUBLIC_ROUTES = {PREFIX + path for path in UNAUTHENTICATED}
 
 
 @cache

@@ -11,12 +11,21 @@ from chalice import Blueprint
 from api.deps import current
 from api.requests import parse, path_id
 from api.routing import data, endpoint
+from api.shapes import INT, ISO_WHEN, STR, Schema, nullable, obj
 from helpdesk.channels.telephony import CallEvent, Telephony
 from helpdesk.channels.web import FormSubmission, VisitorMessage, VisitorStart, WebEntry
 
 public = Blueprint(__name__)
 PUBLIC_PATHS = {"/chat/visitor/id", "/chat/visitor/messages", "/forms/{channel_id}",
                 "/telephony/calls/{channel_key}"}
+
+VISITOR: Schema = obj({"id": STR})  # the session token, shown once
+SAID: Schema = obj({"id": nullable(INT), "status": STR})
+CHAT_LINE: Schema = obj({"id": INT, "text": STR, "from": {"enum": ["visitor", "agent"]},
+                         "name": STR, "date": ISO_WHEN})
+FORM_SENT: Schema = obj({"status": STR, "ticket": nullable(STR)})  # the ticket's unique id
+CALL_HANDLED: Schema = obj({"status": STR, "ticket_id": nullable(INT),
+                            "post_id": nullable(INT)})
 
 
 def _ip() -> str:

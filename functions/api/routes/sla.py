@@ -4,7 +4,7 @@ Department managers (who hear of missed targets) are set with PUT /departments/{
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import current
 from api.requests import Query, body_of, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
+from api.shapes import INT, ISO_WHEN, NUMBER, WHEN, Schema, obj
 from api.views import calendar_view, entry_view, policy_view
 from helpdesk.dates import format_datetime
 from helpdesk.errors import InvalidInput, NotFound
@@ -31,8 +32,14 @@ class PolicyOrder(BaseModel):
 class DepartmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Names | None = Field(default=None, min_length=1)
+    # minProperties spelled out: pydantic writes this minimum as "minLength" (strings only).
+    name: Annotated[Names, Field(min_length=1,
+                                 json_schema_extra={"minProperties": 1})] | None = None
     managers: list[int] | None = Field(default=None, max_length=100)
+
+
+DUE: Schema = obj({"from": WHEN, "minutes": INT, "due": WHEN, "due_utc": ISO_WHEN})
+WORKING_TIME: Schema = obj({"from": WHEN, "to": WHEN, "working_seconds": NUMBER})
 
 
 def _request() -> Any:

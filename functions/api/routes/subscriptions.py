@@ -10,10 +10,13 @@ from chalice import Blueprint
 from api.deps import current
 from api.requests import Query, paginate, parse, path_id
 from api.routing import data, endpoint, viewer
-from helpdesk.subscriptions.model import SubscriptionCreate, SubscriptionUpdate
+from api.shapes import STR, FromModel, obj
+from helpdesk.subscriptions.model import Subscription, SubscriptionCreate, SubscriptionUpdate
 
 subscriptions = Blueprint(__name__)
 BASE = "/webhook_subscriptions"
+SUBSCRIPTION = FromModel(Subscription, optional={"secret": STR})  # secret: create only
+DEAD_LETTER = obj({"delivery_id": STR, "at": STR, "error": STR, "event": obj({})})
 
 
 @endpoint(subscriptions, BASE, ("GET",))

@@ -57,7 +57,8 @@ class _Strict(_Input):
 class OptionsInput(_Strict):
     reopen_days: int | None = Field(default=None, ge=0, le=3650)
     sender_name: str | None = Field(default=None, max_length=100)
-    api_base_url: str | None = Field(default=None, max_length=500)
+    api_base_url: str | None = Field(default=None, max_length=500,
+                                     json_schema_extra={"pattern": "^https?://"})
 
     @field_validator("api_base_url")
     @classmethod
@@ -80,7 +81,7 @@ class SecretsInput(_Strict):
 
 
 class ChannelCreate(_Input):
-    type: str
+    type: str = Field(json_schema_extra={"enum": list(CHANNEL_TYPES)})
     name: str = Field(min_length=1, max_length=200)
     department_id: int | None = Field(default=None, gt=0)
     options: OptionsInput = Field(default_factory=OptionsInput)

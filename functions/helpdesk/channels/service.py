@@ -84,7 +84,11 @@ class Channels:
         self._check_options(fields.options)
         if fields.department_id is not None:
             self._dictionaries.require("departments", fields.department_id, "department_id")
-        changes = fields.model_dump(exclude_unset=True, exclude={"options", "secrets"})
+        # null leaves a field as it is (model_copy does not validate: `"enabled": null` was
+        # stored, and every later read of the channel failed); department_id null unsets it.
+        changes = {name: value for name, value in fields.model_dump(
+            exclude_unset=True, exclude={"options", "secrets"}).items()
+            if value is not None or name == "department_id"}
         channel = channel.model_copy(update=changes)
         channel.options = merged_options(channel.options, fields.options)
         if fields.secrets is not None and fields.secrets.given():

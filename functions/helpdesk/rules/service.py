@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.access import Viewer
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.errors import Conflict, NotFound, UnknownReference
 from helpdesk.models import UserKind
 from helpdesk.rules.engine import DICTIONARY_ACTIONS
 from helpdesk.rules.model import Action, ActionType, Rule, RuleFields, RuleKind, RuleUpdate
@@ -73,8 +73,8 @@ class Rules:
         viewer.require_admin("manage automation rules")
         rules = {r.id: r for r in self.in_order(kind)}
         if sorted(ids) != sorted(rules):
-            raise InvalidInput(f"ids must list each {kind.value} rule exactly once: "
-                               f"{sorted(rules)}", field="ids")
+            raise Conflict(f"ids must list each {kind.value} rule exactly once: "
+                           f"{sorted(rules)}", field="ids")
         return [self._save(rules[rule_id], {"position": position})
                 if rules[rule_id].position != position else rules[rule_id]
                 for position, rule_id in enumerate(ids, start=1)]
@@ -102,18 +102,18 @@ class Rules:
             elif action.type is ActionType.SET_OWNER and isinstance(value, int):
                 user = self._repository.people.get_user(value)
                 if user is None or user.kind is not UserKind.STAFF or not user.active:
-                    raise InvalidInput(f"{value} is not an active agent", field=where)
+                    raise UnknownReference(f"{value} is not an active agent", field=where)
             elif action.type is ActionType.REPLY or (
                     action.type is ActionType.EMAIL and "template_id" in value):
                 if self._records.templates.get(value["template_id"]) is None:
-                    raise InvalidInput(f"template {value['template_id']} does not exist",
-                                       field=where)
+                    raise UnknownReference(f"template {value['template_id']} does not exist",
+                                           field=where)
             elif action.type is ActionType.NOTIFY_TELEGRAM:
                 channel = self._records.channels.get(value["channel_id"])
                 if channel is None or channel.type != "telegram":
-                    raise InvalidInput(f"channel {value['channel_id']} is not a Telegram "
-                                       "channel", field=where)
+                    raise UnknownReference(f"channel {value['channel_id']} is not a "
+                                           "Telegram channel", field=where)
             elif (action.type is ActionType.WEBHOOK and self._records.subscriptions.get(
                     value["subscription_id"]) is None):
-                raise InvalidInput(f"webhook subscription {value['subscription_id']} "
+                raise UnknownReference(f"webhook subscription {value['subscription_id']} "
                                        "does not exist", field=where)

@@ -174,8 +174,12 @@ class Escalation(Fields):
                  | Annotated[int, Field(ge=1)]] = \
         Field(default_factory=lambda: ["assignee", "department_managers"],  # type: ignore[arg-type]
               max_length=50)
-    telegram: dict[str, Any] | None = None  # {"channel_id": <our Telegram bot>, "chat_id"}
-    slack_url: str | None = Field(default=None, max_length=2000)
+    telegram: dict[str, Any] | None = Field(default=None, json_schema_extra={
+        "required": ["channel_id", "chat_id"], "additionalProperties": False,
+        "properties": {"channel_id": {"type": "integer"}, "chat_id": {"not": {
+            "type": "string", "pattern": r"^\s*$"}}}})  # our Telegram bot; chat_id not blank
+    slack_url: str | None = Field(default=None, max_length=2000,
+                                  json_schema_extra={"pattern": "^https?://"})
     raise_priority_to: int | None = Field(default=None, ge=1)
     hold_until_working_hours: bool = False  # nobody is paged at midnight
     warn_at_percent: int | None = Field(default=80, ge=1, le=99)  # None: no warning notice
@@ -185,10 +189,14 @@ class Escalation(Fields):
     def _telegram(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        if set(value) != {"channel_id", "chat_id"} or not isinstance(value["channel_id"], int) \
-                or not str(value["chat_id"]).strip():
+        channel_id = value.get("channel_id")
+        # 3.0 is an integer to JSON (and the schema); True is not.
+        if isinstance(channel_id, float) and channel_id.is_integer():
+            channel_id = int(channel_id)
+        if set(value) != {"channel_id", "chat_id"} or not isinstance(channel_id, int) \
+                or isinstance(channel_id, bool) or not str(value["chat_id"]).strip():
             raise ValueError('telegram is {"channel_id": <Telegram channel id>, "chat_id": ...}')
-        return {"channel_id": value["channel_id"], "chat_id": str(value["chat_id"]).strip()}
+        return {"channel_id": channel_id, "chat_id": str(value["chat_id"]).strip()}
 
     @field_validator("slack_url")
     @classmethod
@@ -202,6 +210,11 @@ Minutes = Annotated[int, Field(ge=1, le=MAX_TARGET_MINUTES)]
 
 
 class PolicyFields(Fields):
+    # _has_target, for the OpenAPI document.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [name], "properties": {name: {"type": "integer"}}}
+        for name in ("first_reply_minutes", "resolution_minutes")]})
+
     name: str = Field(min_length=1, max_length=200)
     enabled: bool = True
     # Which tickets: every list that is not empty must contain the ticket's value.

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from helpdesk.access import Viewer
-from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.errors import Conflict, InvalidInput, NotFound, UnknownReference
 from helpdesk.models import Ticket, UserKind
 from helpdesk.sla.model import (
     Calendar,
@@ -233,12 +233,12 @@ class Calendars:
                                "(are all days holidays?)", field="holidays") from None
         if fields.department_id is not None and self._repository.dictionary.dictionary_entry(
                 "departments", fields.department_id) is None:
-            raise InvalidInput(f"department {fields.department_id} does not exist",
-                               field="department_id")
+            raise UnknownReference(f"department {fields.department_id} does not exist",
+                                   field="department_id")
         if fields.agent_id is not None:
             agent = self._repository.people.get_user(fields.agent_id)
             if agent is None or agent.kind is not UserKind.STAFF:
-                raise InvalidInput(f"{fields.agent_id} is not a staff member", field="agent_id")
+                raise UnknownReference(f"{fields.agent_id} is not a staff member", field="agent_id")
         for other in self._calendars.all():
             if other.id != own_id and (other.scope, other.department_id, other.agent_id) == (
                     fields.scope, fields.department_id, fields.agent_id):
@@ -298,8 +298,8 @@ class Policies:
         viewer.require_admin("manage SLA policies")
         policies = {p.id: p for p in self.in_order()}
         if sorted(ids) != sorted(policies):
-            raise InvalidInput(f"ids must list each SLA policy exactly once: {sorted(policies)}",
-                               field="ids")
+            raise Conflict(f"ids must list each SLA policy exactly once: {sorted(policies)}",
+                           field="ids")
         return [self._save(policies[i], {"position": n}) if policies[i].position != n
                 else policies[i] for n, i in enumerate(ids, start=1)]
 
@@ -322,27 +322,27 @@ class Policies:
                                    ("department_ids", "departments", fields.department_ids)):
             for value in values:
                 if self._repository.dictionary.dictionary_entry(kind, value) is None:
-                    raise InvalidInput(f"{name}: {value} is not one of the {kind}", field=name)
+                    raise UnknownReference(f"{name}: {value} is not one of the {kind}", field=name)
         for organization_id in fields.organization_ids:
             if self._repository.people.get_organization(organization_id) is None:
-                raise InvalidInput(f"organization_ids: {organization_id} does not exist",
-                                   field="organization_ids")
+                raise UnknownReference(f"organization_ids: {organization_id} does not exist",
+                                       field="organization_ids")
         if fields.calendar_id is not None and self._calendars.get(
                 fields.calendar_id) is None:
-            raise InvalidInput(f"calendar {fields.calendar_id} does not exist",
-                               field="calendar_id")
+            raise UnknownReference(f"calendar {fields.calendar_id} does not exist",
+                                   field="calendar_id")
         escalation = fields.escalation
         priorities = self._repository.dictionary
         if escalation.raise_priority_to is not None and priorities.dictionary_entry(
                 "priorities", escalation.raise_priority_to) is None:
-            raise InvalidInput(f"priority {escalation.raise_priority_to} does not exist",
-                               field="escalation.raise_priority_to")
+            raise UnknownReference(f"priority {escalation.raise_priority_to} does not exist",
+                                   field="escalation.raise_priority_to")
         for who in escalation.notify:
             if isinstance(who, int):
                 user = self._repository.people.get_user(who)
                 if user is None or user.kind is not UserKind.STAFF:
-                    raise InvalidInput(f"escalation.notify: {who} is not a staff member",
-                                       field="escalation.notify")
+                    raise UnknownReference(f"escalation.notify: {who} is not a staff member",
+                                           field="escalation.notify")
         if escalation.telegram is not None:
             channel = self._channels.get(escalation.telegram["channel_id"])
             if channel is None or channel.type != "telegram":

@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from helpdesk.models import Model, utcnow
 
@@ -53,8 +54,12 @@ class _Input(BaseModel):
         return value
 
 
+# What `_http_url` takes, for the OpenAPI document: an http(s) URL with a host.
+HTTP_URL: JsonDict = {"pattern": r"^[hH][tT][tT][pP][sS]?://([^/?#]*@)?[^/?#@:]"}
+
+
 class SubscriptionCreate(_Input):
-    url: str = Field(max_length=2000)
+    url: str = Field(max_length=2000, json_schema_extra=HTTP_URL)
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1,
                                    max_length=len(EVENT_TYPES))
     secret: str | None = Field(default=None, min_length=16, max_length=256)
@@ -62,7 +67,7 @@ class SubscriptionCreate(_Input):
 
 
 class SubscriptionUpdate(_Input):
-    url: str | None = Field(default=None, max_length=2000)
+    url: str | None = Field(default=None, max_length=2000, json_schema_extra=HTTP_URL)
     event_types: list[str] | None = Field(default=None, min_length=1,
                                           max_length=len(EVENT_TYPES))
     secret: str | None = Field(default=None, min_length=16, max_length=256)

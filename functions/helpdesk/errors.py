@@ -30,8 +30,9 @@ class InvalidInput(DomainError):
 
 class UnknownReference(InvalidInput):
     """Well-formed input that names something that does not exist, or cannot be used there
-    (a user id where an active agent is needed): a 422, where a 400 says the input itself is
-    malformed, so the OpenAPI schema (which knows no ids) tells the two apart."""
+    (a user id where an active agent is needed, a URL the SSRF guard will not reach): a 422,
+    where a 400 says the input itself is malformed, so the OpenAPI schema (which knows no ids
+    or addresses) tells the two apart."""
 
 
 class Unauthorized(DomainError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -293,3 +294,16 @@ class OrganizationCreate(OrganizationFields):
 
 class OrganizationUpdate(OrganizationFields):
     name: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    return value
+
+
+# An http(s) URL with a host, checked the same way by the validator and the OpenAPI pattern.
+# Where it may point (public addresses only) is the SSRF guard's decision when it is saved.
+HttpUrl = Annotated[str, AfterValidator(_http_url), Field(
+    json_schema_extra={"pattern": r"^[hH][tT][tT][pP][sS]?://([^/?#]*@)?[^/?#@:]"})]

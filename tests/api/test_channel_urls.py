@@ -1,5 +1,5 @@
 """A channel's `options.api_base_url` through the API: what is plainly not public is refused
-when saved (400 naming the field, nothing stored); the fake providers on 127.0.0.1 pass through
+when saved (422 naming the field, nothing stored); the fake providers on 127.0.0.1 pass through
 the helpdesk's allow-list (WEBHOOK_ALLOW_HOSTS on a stack)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def telegram(url: str) -> dict:
 def test_a_channel_pointed_at_an_address_that_is_not_public_is_refused(api, url: str):
     refused = api.call("POST", "/channels/", telegram(url))
 
-    assert refused.status == 400, refused.body
+    assert refused.status == 422, refused.body
     (error,) = refused.body["errors"]
     assert error["source"]["field"] == "options.api_base_url"
     assert error["details"].startswith("options.api_base_url: ")
@@ -38,7 +38,7 @@ def test_a_channel_cannot_be_moved_to_an_address_that_is_not_public(api, url: st
 
     moved = api.call("PUT", path, {"name": "renamed", "options": {"api_base_url": url}})
 
-    assert moved.status == 400
+    assert moved.status == 422
     assert moved.body["errors"][0]["source"]["field"] == "options.api_base_url"
     kept = api.call("GET", path).body["data"]
     assert (kept["name"], kept["options"]["api_base_url"]) == (

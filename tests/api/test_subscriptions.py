@@ -52,12 +52,12 @@ def test_dead_letters_through_the_api(api, helpdesk, clock):
 def test_a_subscription_to_an_address_that_is_not_public_is_refused_when_saved(api, url):
     """These were answered 200 and refused only at send time."""
     refused = api.call("POST", "/webhook_subscriptions/", {"url": url})
-    assert refused.status == 400, refused.body
+    assert refused.status == 422, refused.body
     assert refused.body["errors"][0]["source"]["field"] == "url"
     assert api.call("GET", "/webhook_subscriptions/").body["data"] == []
     created = api.call("POST", "/webhook_subscriptions/", {"url": "https://hooks.example.com/x"})
     moved = api.call("PUT", f"/webhook_subscriptions/{created.body['data']['id']}", {"url": url})
-    assert moved.status == 400
+    assert moved.status == 422
 
 
 def test_an_admin_edits_rotates_and_deletes_a_subscription(api):

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk.channels.events import ChannelSecrets
+from helpdesk.inputs import HttpUrl
 from helpdesk.models import Model, utcnow
 
 # Providers that push webhooks, plus our own web/phone entry points.
@@ -57,14 +58,11 @@ class _Strict(_Input):
 class OptionsInput(_Strict):
     reopen_days: int | None = Field(default=None, ge=0, le=3650)
     sender_name: str | None = Field(default=None, max_length=100)
-    api_base_url: str | None = Field(default=None, max_length=500,
-                                     json_schema_extra={"pattern": "^https?://"})
+    api_base_url: HttpUrl | None = Field(default=None, max_length=500)
 
     @field_validator("api_base_url")
     @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
+    def _without_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
 

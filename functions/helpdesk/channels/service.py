@@ -22,7 +22,7 @@ from helpdesk.channels.model import (
     merged_options,
 )
 from helpdesk.dictionaries import Dictionaries
-from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.errors import NotFound, UnknownReference
 from helpdesk.ssrf import AllowList, BlockedDestination, check_at_the_door
 from helpdesk.store import keys
 from helpdesk.store.collection import VersionedCollection
@@ -123,7 +123,7 @@ class Channels:
         try:
             check_at_the_door(url, allow=self._allow)
         except BlockedDestination as blocked:
-            raise InvalidInput(f"options.api_base_url: {blocked}",
+            raise UnknownReference(f"options.api_base_url: {blocked}",
                                field="options.api_base_url") from None
 
     def _require(self, channel_id: int) -> Channel:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.config import JsonDict
 
+from helpdesk.inputs import HttpUrl
 from helpdesk.models import Model, utcnow
 
 # Ticket event kinds an integration can subscribe to ("*" is every one).
@@ -35,16 +34,6 @@ class Subscription(Model):
 class _Input(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    @field_validator("url", check_fields=False)
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        return value
-
     @field_validator("event_types", check_fields=False)
     @classmethod
     def _known_events(cls, value: list[str] | None) -> list[str] | None:
@@ -54,12 +43,8 @@ class _Input(BaseModel):
         return value
 
 
-# What `_http_url` takes, for the OpenAPI document: an http(s) URL with a host.
-HTTP_URL: JsonDict = {"pattern": r"^[hH][tT][tT][pP][sS]?://([^/?#]*@)?[^/?#@:]"}
-
-
 class SubscriptionCreate(_Input):
-    url: str = Field(max_length=2000, json_schema_extra=HTTP_URL)
+    url: HttpUrl = Field(max_length=2000)
     event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1,
                                    max_length=len(EVENT_TYPES))
     secret: str | None = Field(default=None, min_length=16, max_length=256)
@@ -67,7 +52,7 @@ class SubscriptionCreate(_Input):
 
 
 class SubscriptionUpdate(_Input):
-    url: str | None = Field(default=None, max_length=2000, json_schema_extra=HTTP_URL)
+    url: HttpUrl | None = Field(default=None, max_length=2000)
     event_types: list[str] | None = Field(default=None, min_length=1,
                                           max_length=len(EVENT_TYPES))
     secret: str | None = Field(default=None, min_length=16, max_length=256)

@@ -11,7 +11,7 @@ from typing import Any
 
 from helpdesk.access import Viewer
 from helpdesk.channels.model import hint
-from helpdesk.errors import InvalidInput, NotFound
+from helpdesk.errors import NotFound, UnknownReference
 from helpdesk.ssrf import AllowList, BlockedDestination, check_at_the_door
 from helpdesk.store import keys
 from helpdesk.store.collection import VersionedCollection
@@ -35,7 +35,7 @@ class Subscriptions:
         try:
             check_at_the_door(url, allow=self._allow)
         except BlockedDestination as blocked:
-            raise InvalidInput(f"url: {blocked}", field="url") from None
+            raise UnknownReference(f"url: {blocked}", field="url") from None
 
     def stored(self, subscription_id: int) -> Subscription | None:
         """The subscription as stored, for its deliveries (no viewer: the workflow asks)."""

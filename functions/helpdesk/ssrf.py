@@ -181,14 +181,7 @@ def check_destination(url: str, *, allow: AllowList | None = None,
     addresses = _resolve(host, port, resolver or _getaddrinfo)
     if not allow.allows_host(host, port):
         for text, address in addresses:
-            if allow.allows_address(address):
-                continue
-            reason = address_class(address)
-            if reason is not None:
-                named = host if text == host else f"{host} resolves to {text}, which"
-                raise BlockedDestination(
-                    f"{named} is a {reason} address; only public addresses are reached",
-                    address_class=reason)
+            _refuse_unless_public(host, text, address, allow, link="resolves to")
     path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     query = quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
     return Destination(scheme=scheme, host=host, port=port,
@@ -245,12 +238,13 @@ def _split(url: str) -> tuple[SplitResult, str, str, int]:
     return parts, scheme, _canonical_host(parts.hostname), port or DEFAULT_PORTS[scheme]
 
 
-def _refuse_unless_public(host: str, text: str, address: IPAddress, allow: AllowList) -> None:
+def _refuse_unless_public(host: str, text: str, address: IPAddress, allow: AllowList, *,
+                          link: str = "means") -> None:
     if allow.allows_address(address):
         return
     reason = address_class(address)
     if reason is not None:
-        named = host if text == host else f"{host} means {text}, which"
+        named = host if text == host else f"{host} {link} {text}, which"
         raise BlockedDestination(
             f"{named} is a {reason} address; only public addresses are reached",
             address_class=reason)

@@ -64,14 +64,19 @@ class ProviderMessageLink:
 Claim = Done | MailLink | ConversationLink | ProviderMessageLink
 
 
+SEARCH_TEXT_LIMIT = 30_000  # characters of a ticket's search text: its first texts
+
+
 @dataclass
 class TicketChange:
     """What one change writes beside the ticket's fields. `kind` names the event when the
     change decides it (a rule that replied makes a post event); `notes` are audit lines put
-    before the field differences."""
+    before the field differences; `searchable` texts are added to the ticket's search text
+    (casefolded, kept up to SEARCH_TEXT_LIMIT characters)."""
 
     kind: str | None = None
     messages: list[tuple[MessageKind, Message]] = field(default_factory=list)
+    searchable: list[str] = field(default_factory=list)
     removed: list[tuple[MessageKind, int]] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     notes: list[FieldChange] = field(default_factory=list)

@@ -147,7 +147,7 @@ class Ticket(Model):
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
     version: int = 0
-    search_text: str = ""
+    search_text: str = ""  # only on tickets stored before the search text got its own item
     # Bookkeeping for rules (not audited): who wrote the last post and when each side last
     # wrote, when the status was last set.
     last_writer: str | None = None  # customer | staff

@@ -50,7 +50,6 @@ _SYSTEM_VIEWER = Viewer(user=User(id=0, kind=UserKind.STAFF, group_id=1, name="S
                         role=Role.ADMIN)
 FILES_PER_MESSAGE = 1000  # file id = message id * 1000 + n: the id says where the file is
 THREAD_MEMORY = 20  # Message-IDs kept for References of our replies
-SEARCH_TEXT_LIMIT = 30_000
 REOPENED_STATUS = "open"
 
 C = TypeVar("C", bound=TicketChange)
@@ -123,8 +122,12 @@ class Tickets:
         return [
             ticket
             for ticket in self._candidates(viewer, wanted)
-            if viewer.can_see(ticket) and _matches(ticket, wanted)
+            if viewer.can_see(ticket) and _matches(ticket, wanted, self._search_text_of)
         ]
+
+    def _search_text_of(self, ticket: Ticket) -> str:
+        stored = self._repository.tickets.search_text(ticket.id)
+        return ticket.search_text if stored is None else stored  # older tickets kept it inline
 
     def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> builtins.list[Message]:
         self.get(viewer, ticket_id)
@@ -200,8 +203,6 @@ class Tickets:
         message = self._message_from(inbound, ticket_id, author_type)
 
         def mutate(ticket: Ticket) -> TicketChange:
-            ticket.search_text = f"{ticket.search_text} {inbound.text.casefold()}"[
-                :SEARCH_TEXT_LIMIT]
             if (author_type is ActorType.CUSTOMER and not inbound.auto_reply
                     and self._reopens(ticket.status_id)):
                 ticket.status_id = REOPENED_STATUS
@@ -211,7 +212,8 @@ class Tickets:
             ticket.cc = ticket.cc + [a for a in dict.fromkeys(inbound.cc) if a not in known]
             if inbound.thread_id and not inbound.auto_reply:
                 ticket.mail_thread = [*ticket.mail_thread, inbound.thread_id][-THREAD_MEMORY:]
-            change = TicketChange(claims=list(inbound.claims), context=inbound.context)
+            change = TicketChange(claims=list(inbound.claims), context=inbound.context,
+                                  searchable=[inbound.text.casefold()])
             change.add("post", message)
             return change
 
@@ -307,7 +309,6 @@ class Tickets:
         ticket.status_set_at = now
         if first is not None:
             _note_writer(ticket, requester.kind is UserKind.CUSTOMER, now)
-        ticket.search_text = _search_text(ticket, [first.text if first else ""])
         if first is not None and first.thread_id:
             ticket.mail_thread = [first.thread_id]
         change = TicketChange()
@@ -319,6 +320,7 @@ class Tickets:
             message = self._message_from(first, ticket_id, author_type)
             change = TicketChange(messages=[("post", message)], claims=list(first.claims),
                                   context=first.context)
+        change.searchable = [_search_text(ticket, [first.text if first else ""])]
         changes = [
             FieldChange(field=name, old=None, new=_plain(getattr(ticket, name)))
             for name in Ticket.AUDITED
@@ -393,13 +395,10 @@ class Tickets:
                 message.delivery = Delivery(status="queued", updated=now,
                                             channel="email" if ticket.mailbox else ticket.source)
             if kind == "post":
-                ticket.search_text = (
-                    f"{ticket.search_text} {fields.text.casefold()}"[:SEARCH_TEXT_LIMIT]
-                )
                 if author_type is ActorType.CUSTOMER and self._reopens(ticket.status_id):
                     ticket.status_id = REOPENED_STATUS
                 _note_writer(ticket, author_type is ActorType.CUSTOMER, now)
-            change = TicketChange()
+            change = TicketChange(searchable=[fields.text.casefold()] if kind == "post" else [])
             change.add(_message_kind(kind), message)
             return change
 
@@ -460,7 +459,7 @@ class Tickets:
         if ticket.mailbox or ticket.channel_id:
             post.delivery = Delivery(status="queued", updated=now,
                                      channel="email" if ticket.mailbox else ticket.source)
-        ticket.search_text = f"{ticket.search_text} {text.casefold()}"[:SEARCH_TEXT_LIMIT]
+        change.searchable.append(text.casefold())
         _note_writer(ticket, False, now)
         return change.add("post", post)
 
@@ -679,10 +678,11 @@ def _diff(before: Ticket, after: Ticket) -> list[FieldChange]:
 def _search_text(ticket: Ticket, texts: list[str]) -> str:
     parts = [ticket.unique_id, ticket.title, ticket.user_email or "", ticket.user_name,
              ticket.user_lastname, *texts]
-    return " ".join(part for part in parts if part).casefold()[:SEARCH_TEXT_LIMIT]
+    return " ".join(part for part in parts if part).casefold()
 
 
-def _matches(ticket: Ticket, wanted: TicketFilter) -> bool:
+def _matches(ticket: Ticket, wanted: TicketFilter,
+             search_text_of: Callable[[Ticket], str]) -> bool:
     checks = (
         (wanted.status_id, ticket.status_id),
         (wanted.priority_id, ticket.priority_id),
@@ -699,7 +699,7 @@ def _matches(ticket: Ticket, wanted: TicketFilter) -> bool:
         return False
     if wanted.search:
         needle = wanted.search.strip().casefold()
-        return needle == str(ticket.id) or needle in ticket.search_text
+        return needle == str(ticket.id) or needle in search_text_of(ticket)
     return True
 
 

@@ -78,6 +78,21 @@ def test_posts_and_comments_full_cycle(api):
     assert missing.status == 404 and "post 999" in missing.body["errors"][0]["details"]
 
 
+def test_search_finds_words_of_any_post_but_not_of_private_comments(api):
+    ticket = _ticket(api)
+    other = _ticket(api)
+    base = f"/tickets/{ticket['id']}"
+    api.call("POST", f"{base}/posts/", {"text": "Замените картридж Canon LBP"})
+    api.call("POST", f"{base}/comments/", {"text": "internal-codeword"})
+
+    def found(needle: str) -> list[int]:
+        return sorted(int(i) for i in api.call("GET", f"/tickets/?search={needle}").body["data"])
+
+    assert found("КАРТРИДЖ canon") == [ticket["id"]]
+    assert found("internal-codeword") == []
+    assert found(str(other["id"])) == [other["id"]]
+
+
 def test_audit_trail_shows_who_changed_what(api):
     ticket = _ticket(api)
     api.call("PUT", f"/tickets/{ticket['id']}", {"status_id": "closed"})

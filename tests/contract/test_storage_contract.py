@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from helpdesk.changes import SEARCH_TEXT_LIMIT, TicketChange
 from helpdesk.models import Actor, ActorType, Contact, Ticket, TicketEvent, User, UserKind
 from helpdesk.records import Records
 from helpdesk.rules.model import Rule
@@ -215,6 +216,49 @@ def test_a_contact_belongs_to_one_user(table):
         repository.people.save_user(second, None, [("email", "a@x.io")])
     assert repository.people.get_user(2) is None
     assert repository.people.user_by_contact("email", "a@x.io").id == 1
+
+
+def _next(ticket: Ticket) -> Ticket:
+    return ticket.model_copy(update={"version": ticket.version + 1})
+
+
+def test_a_tickets_search_text_lives_in_its_own_item_grows_to_the_limit_and_stops(table):
+    """The search text grows with the conversation: kept apart from the ticket item, so
+    reading, writing and indexing the ticket cost the same at its first and 500th post."""
+    repository = Repository(table)
+    ticket = _ticket(7, T0)
+    repository.tickets.commit_ticket(ticket, _event(ticket), None,
+                                     TicketChange(searchable=["hd-7 printer"]))
+    for text in ("paper jam", "still jammed"):
+        ticket = _next(ticket)
+        repository.tickets.commit_ticket(ticket, _event(ticket), ticket.version - 1,
+                                         TicketChange(searchable=[text]))
+    assert repository.tickets.search_text(7) == "hd-7 printer paper jam still jammed"
+    assert "search_text" not in table.get(*keys.ticket(7))
+    long_text = "x" * SEARCH_TEXT_LIMIT
+    for text in (long_text, "never kept"):
+        ticket = _next(ticket)
+        repository.tickets.commit_ticket(ticket, _event(ticket), ticket.version - 1,
+                                         TicketChange(searchable=[text]))
+    kept = repository.tickets.search_text(7)
+    assert len(kept) == SEARCH_TEXT_LIMIT and kept.startswith("hd-7 printer paper jam")
+    repository.tickets.erase_ticket(7)
+    assert repository.tickets.search_text(7) is None
+
+
+def test_a_ticket_stored_with_its_search_text_inline_keeps_it_when_it_next_changes(table):
+    repository = Repository(table)
+    pk, sk = keys.ticket(8)
+    older = {**_ticket(8, T0).model_dump(mode="json"), "search_text": "hd-8 old words",
+             "PK": pk, "SK": sk, "item_type": "ticket"}
+    table.put(older)
+    ticket = repository.tickets.get_ticket(8)
+    assert repository.tickets.search_text(8) is None and ticket.search_text == "hd-8 old words"
+    changed = _next(ticket)
+    repository.tickets.commit_ticket(changed, _event(changed), 1,
+                                     TicketChange(searchable=["new words"]))
+    assert repository.tickets.search_text(8) == "hd-8 old words new words"
+    assert "search_text" not in table.get(*keys.ticket(8))
 
 
 def test_erasing_a_ticket_removes_everything_under_it(table):

@@ -60,6 +60,13 @@ def ticket_pk(ticket_id: int) -> str:
     return f"TICKET#{pad(ticket_id)}"
 
 
+def ticket_search(ticket_id: int) -> tuple[str, str]:
+    """The ticket's search text, apart from the ticket item: it grows with the conversation
+    (up to changes.SEARCH_TEXT_LIMIT) and would otherwise ride along every read and write of
+    the ticket, its stream records and its five index copies."""
+    return ticket_pk(ticket_id), "SEARCH"
+
+
 def post_sk(post_id: int) -> str:
     return f"POST#{pad(post_id)}"
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk.changes import ConversationLink, Done, MailLink, ProviderMessageLink, TicketChange
+from helpdesk.changes import (
+    SEARCH_TEXT_LIMIT,
+    ConversationLink,
+    Done,
+    MailLink,
+    ProviderMessageLink,
+    TicketChange,
+)
 from helpdesk.models import Message, Ticket, TicketEvent
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
@@ -35,7 +42,7 @@ def ticket_item(ticket: Ticket) -> Item:
         "PK": pk,
         "SK": sk,
         "item_type": "ticket",
-        **ticket.model_dump(mode="json"),
+        **ticket.model_dump(mode="json", exclude={"search_text"}),  # its own item
         **keys.ticket_index_keys(
             ticket_id=ticket.id,
             updated=ticket.date_updated,
@@ -109,16 +116,37 @@ class TicketRecords:
         operations: list[Operation] = [
             Put(ticket_item(ticket), condition),
             Put(event_item(event), Condition.item_absent()),
-            *(self._operations_of(ticket.id, change) if change is not None else []),
+            *(self._operations_of(ticket, change) if change is not None else []),
         ]
         try:
             self._table.transact(operations)
         except TransactionConflict as conflict:
             raise StaleVersion(str(conflict)) from conflict
 
-    def _operations_of(self, ticket_id: int, change: TicketChange) -> list[Operation]:
+    def search_text(self, ticket_id: int) -> str | None:
+        """The ticket's search text; None for a ticket stored before it had its own item
+        (its text is still on the ticket) or written without any."""
+        item = self._table.get(*keys.ticket_search(ticket_id))
+        return None if item is None else str(item.get("text", ""))
+
+    def _search_operation(self, ticket: Ticket, texts: list[str]) -> Operation | None:
+        """The search item with `texts` appended, or None when it is full already. Read here,
+        inside the change: the ticket's version condition makes a concurrent change redo."""
+        stored = self.search_text(ticket.id)
+        current = ticket.search_text if stored is None else stored
+        if stored is not None and len(current) >= SEARCH_TEXT_LIMIT:
+            return None
+        text = " ".join(part for part in (current, *texts) if part)[:SEARCH_TEXT_LIMIT]
+        pk, sk = keys.ticket_search(ticket.id)
+        return Put({"PK": pk, "SK": sk, "item_type": "ticket_search", "text": text})
+
+    def _operations_of(self, ticket: Ticket, change: TicketChange) -> list[Operation]:
+        ticket_id = ticket.id
         operations: list[Operation] = [Put(message_item(kind, message))
                                        for kind, message in change.messages]
+        search = self._search_operation(ticket, change.searchable) if change.searchable else None
+        if search is not None:
+            operations.append(search)
         operations += [Delete(keys.ticket_pk(ticket_id), _message_sk(kind, message_id))
                        for kind, message_id in change.removed]
         for claim in change.claims:

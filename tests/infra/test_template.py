@@ -232,7 +232,8 @@ def test_only_the_delivery_and_effects_functions_may_send_mail(cloudformation: d
 
 
 def test_no_role_grants_everything(cloudformation: dict[str, Any]):
-    for name, role in _of_type(cloudformation, "AWS::IAM::Role").items():
+    for name, role in {**_of_type(cloudformation, "AWS::IAM::Role"),
+                       **_of_type(cloudformation, "AWS::IAM::Policy")}.items():
         text = json.dumps(role)
         assert '"Action": "*"' not in text and "AdministratorAccess" not in text, name
         assert not re.search(r'"Action": "\w+:\*"', text), name
@@ -273,6 +274,14 @@ def test_deployed_wiring(aws: EmbeddedAws, stack: StackInfo):
         FunctionName=stack.function_names["StreamFunction"])["EventSourceMappings"]
     table = aws.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
     assert mapping["EventSourceArn"] == table["LatestStreamArn"]
+    # The stream function runs with its hand-written role: our policies, no managed one.
+    iam = aws.client("iam")
+    role = aws.client("lambda").get_function_configuration(
+        FunctionName=stack.function_names["StreamFunction"])["Role"].rsplit("/", 1)[-1]
+    assert "StreamFunctionRole" in role
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "StreamFunctionLogs", "StreamFunctionPolicy"]
     assert aws.client("s3").head_bucket(Bucket=stack.bucket_name)
     assert "ApiUrl" not in stack.outputs and "Api" in stack.dropped_resources
 
@@ -324,10 +333,16 @@ TABLE_WIDE = {
     # channels, webhooks, rules, rate limits): its actions are restricted, its keys are not.
     "ApiFunctionRole",
 }
-# AWS managed policies SAM attaches (logs, X-Ray, the stream's event source mapping) and the
-# API Gateway logging role's: each names its actions, none with a wildcard.
+# AWS managed policies SAM attaches (logs, X-Ray) and the API Gateway logging role's: each
+# names its actions, none with a wildcard. Not AWSLambdaDynamoDBExecutionRole (every stream of
+# the account): the stream function has a hand-written role instead.
 MANAGED_POLICIES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess",
-                    "AWSLambdaDynamoDBExecutionRole", "AmazonAPIGatewayPushToCloudWatchLogs"}
+                    "AmazonAPIGatewayPushToCloudWatchLogs"}
+# Actions IAM authorizes on "*" only (no resource-level permissions), the only ones a
+# hand-written statement may grant on "*": stream ARNs listed (nothing read), trace segments.
+RESOURCELESS_ACTIONS = {"dynamodb:ListStreams", "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords"}
+STREAM_READS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 # Reads no key could limit: dynamodb:LeadingKeys is absent there and ForAllValues holds.
@@ -341,13 +356,19 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _role_statements(template: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(role, "policy/statement", statement) of every inline policy of every role."""
+    """(role, "policy/statement", statement) of every inline policy of every role, and of
+    every AWS::IAM::Policy resource (counted for each role it is attached to)."""
+    policies = [(role, policy) for role, resource in _of_type(template, "AWS::IAM::Role").items()
+                for policy in resource["Properties"].get("Policies", [])]
+    for name, resource in _of_type(template, "AWS::IAM::Policy").items():
+        roles = [r["Ref"] for r in resource["Properties"].get("Roles", [])]
+        assert roles and not {"Users", "Groups"} & set(resource["Properties"]), name
+        policies += [(role, resource["Properties"]) for role in roles]
     found = []
-    for role, resource in _of_type(template, "AWS::IAM::Role").items():
-        for policy in resource["Properties"].get("Policies", []):
-            for number, statement in enumerate(_listed(policy["PolicyDocument"]["Statement"])):
-                where = f"{policy['PolicyName']}[{number}] {statement.get('Sid', '')}"
-                found.append((role, where.strip(), statement))
+    for role, policy in policies:
+        for number, statement in enumerate(_listed(policy["PolicyDocument"]["Statement"])):
+            where = f"{policy['PolicyName']}[{number}] {statement.get('Sid', '')}"
+            found.append((role, where.strip(), statement))
     return found
 
 
@@ -375,6 +396,70 @@ def test_no_allow_statement_has_a_wildcard_action(cloudformation: dict[str, Any]
         for arn in resource["Properties"].get("ManagedPolicyArns", []):
             name = json.dumps(arn).rstrip('"}').rsplit("/", 1)[-1]
             assert name in MANAGED_POLICIES, f"{role}: managed policy {name}"
+
+
+def test_only_actions_without_resources_are_granted_on_every_resource(
+        cloudformation: dict[str, Any]):
+    """A wildcard resource is no wildcard action, but is as wide for what it allows: only
+    actions IAM cannot limit to a resource (RESOURCELESS_ACTIONS) get it, alone."""
+    for owner, where, statement in _allowed(cloudformation):
+        assert "NotResource" not in statement, f"{owner} {where}: NotResource"
+        if "*" not in _listed(statement["Resource"]):
+            continue
+        actions = set(_listed(statement["Action"]))
+        assert actions <= RESOURCELESS_ACTIONS, f"{owner} {where}: {sorted(actions)} on *"
+        assert _listed(statement["Resource"]) == ["*"], f"{owner} {where}"
+
+
+def test_only_the_stream_function_reads_a_stream_and_only_the_table_s(
+        cloudformation: dict[str, Any]):
+    functions = _of_type(cloudformation, "AWS::Lambda::Function")
+    roles = {_role_of(cloudformation, f) for f in functions}
+    for role in roles:
+        arns = cloudformation["Resources"][role]["Properties"].get("ManagedPolicyArns", [])
+        assert "AWSLambdaDynamoDBExecutionRole" not in json.dumps(arns), role
+    stream_role = _role_of(cloudformation, "StreamFunction")
+    assert stream_role == "StreamFunctionRole"  # hand-written: SAM attaches no policy to it
+    assert not cloudformation["Resources"][stream_role]["Properties"].get("ManagedPolicyArns")
+    readers: dict[str, set[str]] = {}
+    for owner, where, statement in _allowed(cloudformation):
+        reads = set(_listed(statement["Action"])) & (STREAM_READS | {"dynamodb:ListStreams"})
+        if not reads:
+            continue
+        readers.setdefault(owner, set()).update(reads)
+        if reads & STREAM_READS:
+            assert _listed(statement["Resource"]) == [
+                {"Fn::GetAtt": ["Table", "StreamArn"]}], f"{owner} {where}"
+            assert "Condition" not in statement, f"{owner} {where}"
+    assert readers == {stream_role: STREAM_READS | {"dynamodb:ListStreams"}}
+
+
+def test_the_stream_function_may_log_trace_and_do_its_work(cloudformation: dict[str, Any]):
+    """SAM gives the other functions logs and X-Ray through managed policies; the stream
+    function's own role must give them itself: logs to its own group only, traces since
+    the functions are traced (Globals)."""
+    granted: dict[str, list[Any]] = {}
+    for owner, _, statement in _allowed(cloudformation):
+        if owner == "StreamFunctionRole":
+            for action in _listed(statement["Action"]):
+                granted.setdefault(action, []).extend(_listed(statement["Resource"]))
+    group = {"Fn::GetAtt": ["StreamFunctionLogGroup", "Arn"]}
+    assert granted.pop("logs:CreateLogStream") == [group]
+    assert granted.pop("logs:PutLogEvents") == [group]
+    log_group_name = cloudformation["Resources"]["StreamFunctionLogGroup"]["Properties"][
+        "LogGroupName"]
+    assert log_group_name == {"Fn::Sub": "/aws/lambda/${StreamFunction}"}
+    tracing = cloudformation["Resources"]["StreamFunction"]["Properties"]["TracingConfig"]
+    assert tracing == {"Mode": "Active"}
+    assert granted.pop("xray:PutTraceSegments") == ["*"]
+    assert granted.pop("xray:PutTelemetryRecords") == ["*"]
+    assert granted.pop("states:StartExecution") == [{"Ref": "TicketEventStateMachine"}]
+    assert granted.pop("sqs:SendMessage") == [{"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}]
+    assert set(granted) == STREAM_READS | {"dynamodb:ListStreams"}  # nothing else
+    trust = cloudformation["Resources"]["StreamFunctionRole"]["Properties"][
+        "AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                      "Action": "sts:AssumeRole"}]
 
 
 def test_table_grants_are_limited_to_partition_key_prefixes(cloudformation: dict[str, Any]):
@@ -452,7 +537,8 @@ def test_data_is_protected_from_deletion_and_plain_transport(sam: dict[str, Any]
 # webhook tests ran, each call attributed to the function whose handler or entry point was on
 # the stack. "Query@GSI1" is a query of that index (keys: the index's partition key). A
 # transaction counts as its parts. The template may grant more (paths no test takes); it must
-# not grant less. The API is table-wide and not listed.
+# not grant less. The API is table-wide and not listed; the stream function makes no table
+# call (it reads the stream, see test_only_the_stream_function_reads_a_stream_and_only_the_table_s).
 CALLS_SEEN = {
     "DeliverFunction": {
         "GetItem": "BOUNCE# CHANNEL# TICKET# USER#",

@@ -35,7 +35,9 @@ def account_zone() -> tzinfo:
 def format_datetime(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(account_zone()).strftime(WIRE_FORMAT)
+    local = moment.astimezone(account_zone())
+    # strftime writes year 546 as "546" on Linux: the wire (and its schema) has four digits.
+    return f"{local.strftime('%d.%m.')}{local.year:04d}{local.strftime(' %H:%M:%S')}"
 
 
 def parse_datetime(text: str) -> datetime:

@@ -16,7 +16,6 @@ from helpdesk.dictionaries import ADMIN_GROUP, CUSTOMER_GROUP, Dictionaries
 from helpdesk.errors import (
     Conflict,
     Forbidden,
-    InvalidInput,
     NotFound,
     Unauthorized,
     UnknownReference,
@@ -155,8 +154,9 @@ class Users:
             viewer.require_admin("change a user's group")
             new_role = self._role(changes["group_id"])
             if (new_role is Role.CUSTOMER) != (user.kind is UserKind.CUSTOMER):
-                raise InvalidInput("a customer cannot become staff or the reverse by group; "
-                                   "create a new user", field="group_id")
+                # Well-formed, but not for this user: a 422, as any unusable reference.
+                raise UnknownReference("a customer cannot become staff or the reverse by "
+                                       "group; create a new user", field="group_id")
         previous = user.version
         added: list[tuple[str, str]] = []
         removed: list[tuple[str, str]] = []

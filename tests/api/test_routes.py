@@ -132,6 +132,18 @@ def test_users_crud_and_filters(api):
     assert as_ann.call("GET", "/tickets").status == 401
 
 
+def test_a_group_that_would_turn_a_customer_into_staff_is_a_422_naming_it(api):
+    customer = api.call("POST", "/users/", {"name": "Cat", "email": "cat@x.io"}).body["data"]
+    refused = api.call("PUT", f"/users/{customer['id']}", {"group_id": 2})
+    assert refused.status == 422 and refused.body["errors"][0]["source"]["field"] == "group_id"
+    assert api.call("GET", f"/users/{customer['id']}").body["data"]["group_id"] != 2
+
+
+def test_dates_are_written_with_four_digit_years(api):
+    ticket = _ticket(api, sla_date="01.01.0546 00:00:01")
+    assert ticket["sla_date"] == "01.01.0546 00:00:01"
+
+
 def test_agent_of_another_department_gets_404(api):
     billing = api.call("POST", "/departments", {"name": {"en": "Billing"}}).body["data"]["id"]
     agent = api.call("POST", "/users", {"name": "Bo", "email": "bo@x.io", "group_id": 2,

@@ -110,6 +110,8 @@ def test_policies_are_tried_in_order_and_a_ticket_shows_its_timers(api, helpdesk
     ({"name": "x", "first_reply_minutes": 5, "priority_ids": [99]}, "priority_ids", 422),
     ({"name": "x", "first_reply_minutes": 5, "calendar_id": 7}, "calendar 7", 422),
     ({"name": "x", "first_reply_minutes": 5, "escalation": {"notify": [999]}}, "999", 422),
+    ({"name": "x", "first_reply_minutes": 5,
+      "escalation": {"telegram": {"channel_id": 84, "chat_id": "-100"}}}, "channel 84", 422),
     ({"name": "x", "first_reply_minutes": 5, "escalation": {"slack_url": "ftp://x"}},
      "slack_url", 400),
     ({"name": "x", "first_reply_minutes": 5, "escalation": {"warn_at_percent": 100}},

@@ -346,5 +346,5 @@ class Policies:
         if escalation.telegram is not None:
             channel = self._channels.get(escalation.telegram["channel_id"])
             if channel is None or channel.type != "telegram":
-                raise InvalidInput(f"channel {escalation.telegram['channel_id']} is not a "
-                                   "Telegram channel", field="escalation.telegram")
+                raise UnknownReference(f"channel {escalation.telegram['channel_id']} is not a "
+                                       "Telegram channel", field="escalation.telegram")

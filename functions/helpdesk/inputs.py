@@ -4,6 +4,7 @@ HelpDeskEddy API does; wrong types are refused with the field's name."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -296,14 +297,28 @@ class OrganizationUpdate(OrganizationFields):
     name: str | None = Field(default=None, min_length=1, max_length=300)
 
 
+# An http(s) URL: optional user info (webhook receivers with basic auth), a host (a name of
+# RFC 3986 characters, punycode for international names, or a bracketed IPv6 address), an
+# optional port, then anything without spaces. One pattern for the validator and the OpenAPI
+# document, so that neither accepts what the other refuses.
+HTTP_URL_PATTERN = (r"^[hH][tT][tT][pP][sS]?://"
+                    r"([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?"
+                    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)"
+                    r"(:[0-9]{0,5})?([/?#]\S*)?$")
+_HTTP_URL = re.compile(HTTP_URL_PATTERN)
+
+
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL with a host")
+    try:
+        host = urlsplit(value).hostname if _HTTP_URL.fullmatch(value) else None
+    except ValueError:  # a bracketed address that is not one
+        host = None
+    if not host:
+        raise ValueError("must be an http(s) URL with a host (ASCII: punycode for "
+                         "international names)")
     return value
 
 
-# An http(s) URL with a host, checked the same way by the validator and the OpenAPI pattern.
-# Where it may point (public addresses only) is the SSRF guard's decision when it is saved.
-HttpUrl = Annotated[str, AfterValidator(_http_url), Field(
-    json_schema_extra={"pattern": r"^[hH][tT][tT][pP][sS]?://([^/?#]*@)?[^/?#@:]"})]
+# Where the URL may point (public addresses only) is the SSRF guard's decision when saved.
+HttpUrl = Annotated[str, AfterValidator(_http_url),
+                    Field(json_schema_extra={"pattern": HTTP_URL_PATTERN})]

@@ -10,7 +10,8 @@ from tests.fakes.providers import FakeProviders
 
 NOT_PUBLIC = ["http://169.254.169.254/", "http://10.0.0.1", "http://[::1]:8080",
               "http://0x7f000001/", "http://metadata.google.internal/", "http://2130706433/",
-              "http://127.1:8080", "http://[::ffff:169.254.169.254]/", "http://printer.local/"]
+              "http://127.1:8080", "http://[::ffff:169.254.169.254]/", "http://printer.local/",
+              "https://[7fE3C]:"]  # schema-valid, no IPv6 address: nowhere to connect
 
 
 def telegram(url: str) -> dict:

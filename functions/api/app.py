@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from chalice import Chalice, Response
 
 from api import errors
 from api.deps import current
-from api.openapi import max_body
+from api.gate import admit, check_size
 from api.routes.automation import automation
 from api.routes.channels import channels
 from api.routes.dictionaries import dictionaries
@@ -35,65 +33,31 @@ for blueprint in (tickets, users, organizations, channels, subscriptions, automa
 
 @app.middleware("http")
 def authenticate_and_limit(request: Any, get_response: Any) -> Response:
-    """The body's size first (nothing is read past the operation's limit), then Basic
-    `email:api_key` and the per-key rate limit; both headers on every answer."""
+    """The body's size first (nothing is read past the operation's limit), then the caller
+    (api/gate.py); the rate-limit headers on every answer."""
     route = request.context.get("resourcePath") or ""
     try:
-        _check_size(request, route)
+        check_size(request, route)
     except PayloadTooLarge as error:
         return errors.from_domain(error)
     if route in PUBLIC_ROUTES:
         return errors.rewrap_chalice_error(get_response(request))
     helpdesk = current()
     headers = {"X-Rate-Limit": str(helpdesk.rate_limiter.per_minute)}
-    email = ""
     try:
-        email, api_key = _credentials(request.headers.get("authorization"))
-        viewer = helpdesk.users.authenticate(email, api_key)
-        headers["X-Rate-Limit-Remaining"] = str(
-            helpdesk.rate_limiter.hit(f"user:{viewer.user.id}").remaining)
+        viewer, remaining = admit(helpdesk, request)
+        headers["X-Rate-Limit-Remaining"] = str(remaining)
         set_viewer(viewer)
         response = errors.rewrap_chalice_error(get_response(request))
     except Unauthorized as error:
-        try:
-            helpdesk.failed_logins.failed(_source_ip(request), email)
-            response = errors.from_domain(error)
-            response.headers["WWW-Authenticate"] = 'Basic realm="helpdesk"'
-        except RateLimited as throttled:  # wrong keys, too many: 429 with Retry-After
-            response = errors.from_domain(throttled)
-    except DomainError as error:
+        response = errors.from_domain(error)
+        response.headers["WWW-Authenticate"] = 'Basic realm="helpdesk"'
+    except RateLimited as error:  # the key's limit, or too many wrong keys
         response = errors.from_domain(error)
         headers["X-Rate-Limit-Remaining"] = "0"
+    except DomainError as error:
+        response = errors.from_domain(error)
     except Exception as error:
         response = errors.unexpected(error)
     response.headers.update(headers)
     return response
-
-
-def _check_size(request: Any, route: str) -> None:
-    limit = max_body(request.method, route)
-    size = len(request.raw_body or b"")
-    if size > limit:
-        raise PayloadTooLarge(f"the body takes {size:,} bytes; {request.method} "
-                              f"{route.removeprefix(PREFIX)} takes at most {limit:,} "
-                              "(x-max-body-bytes in /api/v2/openapi.json)", field="body")
-
-
-def _source_ip(request: Any) -> str:
-    return str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
-
-
-def _credentials(header: str | None) -> tuple[str, str]:
-    if not header:
-        raise Unauthorized("send 'Authorization: Basic base64(email:api_key)'")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise Unauthorized("only Basic authentication (email:api_key) is supported")
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("the Basic credentials are not valid base64 of email:api_key") from None
-    email, separator, api_key = decoded.partition(":")
-    if not separator or not email or not api_key:
-        raise Unauthorized("the Basic credentials must be email:api_key")
-    return email, api_key

@@ -18,6 +18,7 @@ from helpdesk.store.links import Links
 from helpdesk.store.people import ContactTaken
 from helpdesk.store.repository import Repository
 from helpdesk.store.table import (
+    Add,
     Check,
     Condition,
     ConditionFailed,
@@ -118,6 +119,28 @@ def test_increment_if_honours_its_condition(table):
     assert table.increment_if("R", "R", "count", Condition.attrs_equal(window=1))["count"] == 2
     with pytest.raises(ConditionFailed):
         table.increment_if("R", "R", "count", Condition.attrs_equal(window=2))
+
+
+def test_get_many_answers_existing_items_in_the_order_asked(table):
+    for number in range(150):  # more than one BatchGetItem call holds
+        table.put({"PK": f"T#{number:03}", "SK": "T", "n": number})
+    wanted = [(f"T#{number:03}", "T") for number in (149, 3, 77, 500, 0)] + [
+        (f"T#{number:03}", "T") for number in range(10, 120)]
+    found = table.get_many(wanted)
+    assert [item["n"] for item in found] == [149, 3, 77, 0, *range(10, 120)]
+    assert table.get_many([]) == []
+
+
+def test_a_counter_moves_with_its_transaction_or_not_at_all(table):
+    table.transact([Put({"PK": "T#1", "SK": "T"}, Condition.item_absent()),
+                    Add("COUNT#open", "COUNT", "n", 1)])
+    table.transact([Put({"PK": "T#2", "SK": "T"}, Condition.item_absent()),
+                    Add("COUNT#open", "COUNT", "n", 1)])
+    with pytest.raises(TransactionConflict):
+        table.transact([Put({"PK": "T#1", "SK": "T"}, Condition.item_absent()),
+                         Add("COUNT#open", "COUNT", "n", 1)])
+    table.transact([Delete("T#2", "T"), Add("COUNT#open", "COUNT", "n", -1)])
+    assert table.get("COUNT#open", "COUNT")["n"] == 1
 
 
 # --- the repository on top: the domain's persistence rules -----------------------------------

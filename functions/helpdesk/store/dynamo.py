@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from helpdesk.store.table import (
+    Add,
     Check,
     Condition,
     ConditionFailed,
@@ -22,6 +24,8 @@ from helpdesk.store.table import (
     TransactionConflict,
 )
 
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB's limit)
+BATCH_GET_ATTEMPTS = 8
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -145,6 +149,16 @@ class DynamoTable:
                     **_condition_args(op.condition),
                 }
             }
+        if isinstance(op, Add):
+            return {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": _key(op.pk, op.sk),
+                    "UpdateExpression": "ADD #a :n",
+                    "ExpressionAttributeNames": {"#a": op.attribute},
+                    "ExpressionAttributeValues": {":n": {"N": str(op.amount)}},
+                }
+            }
         assert isinstance(op, Check)
         return {
             "ConditionCheck": {
@@ -153,6 +167,25 @@ class DynamoTable:
                 **_condition_args(op.condition),
             }
         }
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            wanted: dict[str, Any] = {self._name: {
+                "Keys": [_key(pk, sk) for pk, sk in dict.fromkeys(keys[start:start + BATCH_GET_LIMIT])]}}
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                answer = self._client.batch_get_item(RequestItems=wanted)
+                for image in answer.get("Responses", {}).get(self._name, []):
+                    item = deserialize(image)
+                    found[(item["PK"], item["SK"])] = item
+                wanted = answer.get("UnprocessedKeys") or {}
+                if not wanted:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off, as AWS asks
+            else:
+                raise RuntimeError(f"BatchGetItem left keys unprocessed after "
+                                   f"{BATCH_GET_ATTEMPTS} attempts")
+        return [found[key] for key in keys if key in found]
 
     def query(self, request: QueryRequest) -> Page:
         pk_attr, sk_attr = (

@@ -9,6 +9,7 @@ from typing import Any
 
 from helpdesk.store.keys import ALL_INDEXES
 from helpdesk.store.table import (
+    Add,
     Check,
     Condition,
     ConditionFailed,
@@ -72,7 +73,8 @@ class MemoryTable:
             if len(set(keys)) != len(keys):
                 raise ValueError("a transaction cannot touch the same item twice")
             reasons = [
-                "None" if holds(op.condition, self._items.get(key)) else "ConditionalCheckFailed"
+                "None" if isinstance(op, Add) or holds(op.condition, self._items.get(key))
+                else "ConditionalCheckFailed"
                 for op, key in zip(operations, keys, strict=True)
             ]
             if any(reason != "None" for reason in reasons):
@@ -82,6 +84,13 @@ class MemoryTable:
                     self._items[key] = copy.deepcopy(op.item)
                 elif isinstance(op, Delete):
                     self._items.pop(key, None)
+                elif isinstance(op, Add):
+                    item = self._items.setdefault(key, {"PK": key[0], "SK": key[1]})
+                    item[op.attribute] = item.get(op.attribute, 0) + op.amount
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        with self._lock:
+            return [copy.deepcopy(self._items[key]) for key in keys if key in self._items]
 
     def query(self, request: QueryRequest) -> Page:
         pk_attr, sk_attr = ("PK", "SK") if request.index is None else _index_attrs(request.index)
@@ -124,7 +133,7 @@ class MemoryTable:
     def _key(op: Operation) -> Key:
         if isinstance(op, Put):
             return op.item["PK"], op.item["SK"]
-        assert isinstance(op, Delete | Check)
+        assert isinstance(op, Delete | Check | Add)
         return op.pk, op.sk
 
 

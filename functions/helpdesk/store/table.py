@@ -69,7 +69,17 @@ class Check:
     condition: Condition
 
 
-Operation = Put | Delete | Check
+@dataclass(frozen=True)
+class Add:
+    """Add `amount` to a number attribute (created at 0) inside a transaction: counters that
+    move with the change they count."""
+    pk: str
+    sk: str
+    attribute: str
+    amount: int
+
+
+Operation = Put | Delete | Check | Add
 
 
 @dataclass
@@ -107,6 +117,11 @@ class Table(Protocol):
     def transact(self, operations: Sequence[Operation]) -> None: ...
 
     def query(self, request: QueryRequest) -> Page: ...
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """The items of `keys` that exist, in the order of `keys` (BatchGetItem: one call per
+        100 keys, eventually consistent; a missing item is left out)."""
+        ...
 
     def increment(self, pk: str, sk: str, attribute: str, amount: int = 1) -> int:
         """Atomically add to a number attribute (created at 0) and return the new value."""

@@ -171,8 +171,8 @@ class DynamoTable:
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         found: dict[tuple[str, str], Item] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            wanted: dict[str, Any] = {self._name: {
-                "Keys": [_key(pk, sk) for pk, sk in dict.fromkeys(keys[start:start + BATCH_GET_LIMIT])]}}
+            chunk = dict.fromkeys(keys[start:start + BATCH_GET_LIMIT])  # BatchGet refuses repeats
+            wanted: dict[str, Any] = {self._name: {"Keys": [_key(pk, sk) for pk, sk in chunk]}}
             for attempt in range(BATCH_GET_ATTEMPTS):
                 answer = self._client.batch_get_item(RequestItems=wanted)
                 for image in answer.get("Responses", {}).get(self._name, []):

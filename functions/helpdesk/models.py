@@ -232,6 +232,13 @@ class Message(Model):
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
 
+    @property
+    def needs_delivery_step(self) -> bool:
+        """Whether the workflow's delivery step has work with this post: a staff post goes
+        to the customer's channel, a customer's post has media to fetch; a customer's plain
+        text has none (its workflow skips the step: no Lambda, no reads)."""
+        return self.author_type is ActorType.STAFF or bool(self.media)
+
 
 class FieldChange(Model):
     field: str

@@ -328,7 +328,7 @@ class Tickets:
         ]
         self.sla.track(None, ticket, now, staff_replied=False)
         event = self._event(ticket, actor, "created", changes, now)
-        event.context = change.context
+        event.context = _event_context(change)
         self._repository.tickets.commit_ticket(ticket, event, None, change)
         return ticket, message
 
@@ -513,7 +513,7 @@ class Tickets:
             if ticket.status_id != before.status_id:
                 ticket.status_set_at = now
             event = self._event(ticket, by, change.kind or kind, [*change.notes, *changes], now)
-            event.context = change.context
+            event.context = _event_context(change)
             try:
                 self._repository.tickets.commit_ticket(ticket, event, before.version, change)
             except StaleVersion:
@@ -651,6 +651,16 @@ class Tickets:
             return self._repository.tickets.tickets_in(*keys.tickets_by_status(wanted.status_id),
                                                key_range)
         return self._repository.tickets.tickets_in(*keys.all_tickets(), key_range)
+
+
+def _event_context(change: TicketChange) -> dict[str, Any]:
+    """The event's context: the change's, and whether a post it adds gives the workflow's
+    delivery step any work (`post_work`; the step is skipped when false)."""
+    posts = [message for kind, message in change.messages if kind == "post"]
+    if not posts:
+        return change.context
+    return {**change.context,
+            "post_work": any(post.needs_delivery_step for post in posts)}
 
 
 def _note_writer(ticket: Ticket, customer: bool, now: datetime) -> None:

@@ -32,10 +32,16 @@ def stepfunctions() -> Any:
 
 
 def workflow_input(image: dict[str, Any]) -> dict[str, Any]:
-    """The ticket_event state machine's input, from the event item's new image."""
-    return {"ticket_id": int(image["ticket_id"]), "version": int(image["version"]),
-            "event_id": str(image["event_id"]), "kind": str(image["kind"]),
-            "pk": str(image["PK"]), "sk": str(image["SK"])}
+    """The ticket_event state machine's input, from the event item's new image.
+    `post_work` (false: a customer's plain-text post, nothing to deliver or fetch) lets the
+    workflow skip its delivery step; events written before it existed leave it out."""
+    payload = {"ticket_id": int(image["ticket_id"]), "version": int(image["version"]),
+               "event_id": str(image["event_id"]), "kind": str(image["kind"]),
+               "pk": str(image["PK"]), "sk": str(image["SK"])}
+    context = image.get("context")
+    if isinstance(context, dict) and "post_work" in context:
+        payload["post_work"] = bool(context["post_work"])
+    return payload
 
 
 def start_workflow(record: DynamoDBRecord) -> None:

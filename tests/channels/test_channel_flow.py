@@ -211,6 +211,22 @@ def test_customer_media_is_fetched_into_the_bucket(helpdesk, telegram, fake_prov
     assert post.files[0].id == stored.id and post.media == []
 
 
+def test_only_posts_with_work_for_the_delivery_step_ask_the_workflow_for_it(
+        helpdesk, telegram, fake_providers):
+    """The event tells the workflow whether its delivery step has anything to do: a customer's
+    plain text has nothing (the step, its Lambda and its reads are skipped), a photo to fetch
+    or a staff reply to send has."""
+    post_webhook(telegram, payload("telegram_text"))
+    (ticket,) = tickets(helpdesk)
+    fake_providers.add_file(payload("telegram_photo")["message"]["photo"][-1]["file_id"],
+                            b"\x89PNG fake", "image/png")
+    post_webhook(telegram, payload("telegram_photo"))
+    helpdesk.tickets.add_message(admin(helpdesk), ticket.id, "post", MessageCreate(text="Hi"))
+    events = helpdesk.tickets.audit(admin(helpdesk), ticket.id)
+    assert [(e.kind, e.context.get("post_work")) for e in events] == [
+        ("created", False), ("post_added", True), ("post_added", True)]
+
+
 def test_channel_secrets_are_never_shown_in_full(helpdesk, telegram):
     shown = helpdesk.channels.get(admin(helpdesk), telegram.id).model_dump_json()
     assert SECRET not in shown and "123456:ABC-bot-token" not in shown

@@ -29,9 +29,10 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = 20.0) ->
         time.sleep(0.05)
 
 
-def event_item(ticket_id: int, version: int, kind: str = "created") -> dict[str, Any]:
+def event_item(ticket_id: int, version: int, kind: str = "created",
+               **more: Any) -> dict[str, Any]:
     """An event item as the domain writes it (DynamoDB JSON)."""
-    item = {
+    item = more | {
         "PK": f"TICKET#{ticket_id:012}", "SK": f"EVENT#{version:012}",
         "item_type": "ticket_event", "event_id": f"{ticket_id}-{version}",
         "ticket_id": ticket_id, "version": version, "kind": kind,
@@ -75,6 +76,29 @@ def test_an_event_item_runs_the_workflow(aws: EmbeddedAws, stack: StackInfo):
     assert json.loads(described["input"]) == {
         "ticket_id": 41, "version": 1, "event_id": "41-1", "kind": "created",
         "pk": "TICKET#000000000041", "sk": "EVENT#000000000001"}
+
+
+def _states_entered(aws: EmbeddedAws, stack: StackInfo, name: str) -> list[str]:
+    (run,) = executions(aws, stack, name)
+    history = aws.client("stepfunctions").get_execution_history(
+        executionArn=run["executionArn"], maxResults=1000)["events"]
+    return [event["stateEnteredEventDetails"]["name"] for event in history
+            if "stateEnteredEventDetails" in event]
+
+
+@pytest.mark.parametrize(("post_work", "delivered"), [(False, False), (True, True), (None, True)])
+def test_a_post_without_work_for_the_delivery_step_skips_it(
+        aws: EmbeddedAws, stack: StackInfo, post_work: bool | None, delivered: bool):
+    """A customer's plain-text post (`post_work` false) costs no delivery Lambda; a staff post
+    or media to fetch (true) runs it, and so does an event written before the flag existed."""
+    ticket_id = {False: 61, True: 62, None: 63}[post_work]
+    context = {} if post_work is None else {"post_work": post_work}
+    item = event_item(ticket_id, 2, kind="post_added", context=context)
+    aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
+    assert outcome(aws, stack, item)["workflow_status"] == {"S": "SUCCEEDED"}
+    states = _states_entered(aws, stack, f"ticket-{ticket_id}-v2")
+    assert ("DeliverPost" in states) is delivered
+    assert states[-1] == "RecordSuccess"
 
 
 def test_a_redelivered_record_starts_nothing_new(aws: EmbeddedAws, stack: StackInfo):

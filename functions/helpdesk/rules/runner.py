@@ -132,16 +132,18 @@ class RuleRunner:
                            "times in a row; rules not evaluated", ticket_id, version, depth)
             result.skipped = f"rule loop cap ({MAX_DEPTH}) reached"
             return result
-        done = self.helpdesk.markers.get(RULES_RUN, (ticket_id, version))
-        if done is not None:  # a repeated run of this event's workflow
-            result.rules_evaluated = int(done.get("rules_evaluated", 0))
-            result.rules_fired = list(done.get("rules_fired", []))
-            return result
         kind = RuleKind.NEW if event.kind == "created" else RuleKind.UPDATED
         # A rule fires once per chain of rule-made events: rules that react to each other
         # settle instead of looping.
         chain = [int(r) for r in event.context.get("rule_chain", [])]
         rules = [r for r in self.helpdesk.rules.in_order(kind) if r.id not in chain]
+        if not rules:  # nothing could change: no marker, ticket, post or people to read
+            return result
+        done = self.helpdesk.markers.get(RULES_RUN, (ticket_id, version))
+        if done is not None:  # a repeated run of this event's workflow
+            result.rules_evaluated = int(done.get("rules_evaluated", 0))
+            result.rules_fired = list(done.get("rules_fired", []))
+            return result
         body, automatic = self._trigger(event)
 
         def facts_of(ticket: Ticket) -> Facts:

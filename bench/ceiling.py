@@ -5,7 +5,9 @@ the same process as the ceiling, taken with one message's real count of calls an
 steps. This module measures, in this process on a fresh embedded AWS (moto with devstack's
 patches, as `make run` runs it), what each kind of request costs when nothing else runs:
 every DynamoDB operation the stack uses, a Lambda invoke of a handler that does nothing, S3
-puts and gets, a Step Functions execution and each state it enters. `price` multiplies those
+puts and gets, a Step Functions execution and each state it enters, an HTTP request through
+the local gateway (API Gateway) to a handler that does nothing, and a stream record handed to
+such a function by the stream poller (Lambda's event source mapping). `price` multiplies those
 unit costs by the counts one message really caused (the stack's /_local/aws-calls over a
 run): the milliseconds a message costs the embedded AWS alone, so 1000 / that is the most
 messages per second the stack could take if our own code cost nothing.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TABLE = "ceiling"
+STREAM_BATCH = 25  # the template's BatchSize of the stream mapping
 STATES_LONG = 21  # Pass states of the long machine; the short one has 1
 
 
@@ -118,7 +121,7 @@ def measure(seconds: float = 2.0, callers: int = 1) -> UnitCosts:
     from devstack.aws import EmbeddedAws
     from tests.support.template import table_create_args
 
-    with EmbeddedAws():
+    with EmbeddedAws() as aws:
         aws_calls.install()  # the stack counts every request too: its cost is in the figure
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(**table_create_args(TABLE), StreamSpecification={
@@ -128,6 +131,13 @@ def measure(seconds: float = 2.0, callers: int = 1) -> UnitCosts:
             bare = _ms_each(operations["TransactWriteItems"], seconds)
         direct = {name: _ms_each(call, seconds, callers) for name, call in operations.items()}
         others, function_arn = _lambda_and_s3(seconds, callers)
+        others["apigateway request"] = _gateway_request(seconds, callers)
+        one, many = (_stream_record(aws, dynamodb, function_arn, batch_size)
+                     for batch_size in (1, STREAM_BATCH))
+        # Per record in batches of 1 = a batch + a record; of STREAM_BATCH = a record + a share.
+        batch = max(0.0, (one - many) * STREAM_BATCH / (STREAM_BATCH - 1))
+        others["dynamodb-streams batch"] = batch
+        others["dynamodb-streams record"] = max(0.0, one - batch)
         state, task_state, execution = _workflow_costs(function_arn, others["lambda Invoke"])
         return UnitCosts(dynamodb=direct, bare_transact=bare, others=others, state=state,
                          task_state=task_state, execution=execution, callers=callers)
@@ -226,6 +236,78 @@ def _lambda_and_s3(seconds: float, callers: int) -> tuple[dict[str, float], str]
         "s3 GET": _ms_each(lambda _: s3.get_object(
             Bucket="ceiling", Key="inbound/0")["Body"].read(), seconds, callers),
     }, function_arn
+
+
+def _gateway_request(seconds: float, callers: int) -> float:
+    """Milliseconds of the process's CPU per HTTP request through the local gateway to a
+    handler that answers at once, the clients' own CPU left out (in the bench they are
+    another process). Keep-alive connections, a small JSON body, as a provider posts."""
+    import http.client
+
+    from devstack.gateway import LocalGateway, Route
+
+    body = json.dumps({"update_id": 1, "message": {"text": "Здравствуйте! " * 8}}).encode()
+    client_cpu = [0.0] * callers
+    sent = [0] * callers
+    with LocalGateway([Route("/webhooks", _noop_proxy, "/webhooks/{proxy+}")],
+                      quiet=True) as gateway:
+        host, port = gateway.url.removeprefix("http://").split(":")
+        began_cpu, began = time.process_time(), time.monotonic()
+
+        def keep_posting(caller: int) -> None:
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            started = time.thread_time()
+            while time.monotonic() - began < seconds:
+                connection.request("POST", "/webhooks/telegram/1", body,
+                                   {"Content-Type": "application/json"})
+                connection.getresponse().read()
+                sent[caller] += 1
+            client_cpu[caller] = time.thread_time() - started
+            connection.close()
+
+        threads = [threading.Thread(target=keep_posting, args=(n,)) for n in range(callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        spent = time.process_time() - began_cpu - sum(client_cpu)
+    return 1000 * spent / sum(sent)
+
+
+def _noop_proxy(event: Any, context: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "body": "{}"}
+
+
+def _stream_record(aws: Any, client: Any, function_arn: str, batch_size: int,
+                   records: int = 500) -> float:
+    """Milliseconds of the process's CPU per stream record the poller hands, in batches of
+    `batch_size`, to a function that does nothing (the template's filter shape), less what
+    the same writes cost without a consumer."""
+    stream_arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+
+    def writes(prefix: str) -> float:
+        began = time.process_time()
+        for number in range(records):
+            client.put_item(TableName=TABLE, Item={
+                "PK": {"S": f"{prefix}{number}"}, "SK": {"S": "EVENT#000000000001"},
+                "item_type": {"S": "ticket_event"}, "kind": {"S": "post_added"}})
+        if not aws.wait_for_streams(60):
+            raise RuntimeError("the stream poller did not catch up in 60 s")
+        return time.process_time() - began
+
+    alone = writes(f"E#alone{batch_size}-")
+    import boto3
+
+    mapping = boto3.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=function_arn, StartingPosition="LATEST",
+        BatchSize=25, FilterCriteria={"Filters": [{"Pattern": json.dumps(
+            {"eventName": ["INSERT"],
+             "dynamodb": {"NewImage": {"item_type": {"S": ["ticket_event"]}}}})}]})
+    try:
+        consumed = writes(f"E#consumed{batch_size}-")
+    finally:
+        boto3.client("lambda").delete_event_source_mapping(UUID=mapping["UUID"])
+    return 1000 * max(0.0, consumed - alone) / records
 
 
 def _workflow_costs(function_arn: str, invoke_ms: float,

@@ -1,6 +1,7 @@
 """Counts what the embedded AWS serves, whoever asks (handlers, the Step Functions
 interpreter, the stream poller): DynamoDB operations (a test proves no Scan ever ran), the
-other services' requests (Lambda invokes, S3, Step Functions, SSM) and the workflow states
+other services' requests (Lambda invokes, S3, Step Functions, SSM; API Gateway requests and
+stream records delivered, counted by devstack's gateway and poller) and the workflow states
 the interpreter entered. `make bench` prices one message's real count of these to state the
 ceiling the embedded AWS sets on the stack's throughput (bench/ceiling.py)."""
 
@@ -41,6 +42,13 @@ def spent_in(kind: str, work: Callable[[], T]) -> T:
             _cpu[kind] += elapsed - region[1]
         if stack:
             stack[-1][1] += elapsed
+
+
+def count(name: str, amount: int = 1) -> None:
+    """A request the embedded AWS served outside moto (the gateway playing API Gateway, the
+    stream poller playing Lambda's event source mapping)."""
+    with _lock:
+        _others[name] += amount
 
 
 def install() -> None:

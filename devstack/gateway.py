@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from devstack import aws_calls
 from devstack.lambda_runtime import ACCOUNT_ID, LambdaContext
 from devstack.threads import ReusedThread
 
@@ -292,7 +293,8 @@ class LocalGateway:
         def run() -> None:
             try:
                 with slot:  # waiting here counts against the timeout, as a throttle would
-                    outcome["response"] = route.handler(event, context)
+                    outcome["response"] = aws_calls.spent_in(
+                        "functions", lambda: route.handler(event, context))
             except BaseException as error:
                 outcome["error"] = error
 
@@ -351,6 +353,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "LocalGateway"
 
+    def handle_one_request(self) -> None:
+        # Reading, routing and answering a request is API Gateway's work: the embedded AWS's
+        # CPU (the handler's own runs on its thread, as "functions"); waiting costs nothing.
+        aws_calls.spent_in("aws", super().handle_one_request)
+
     def do_any(self) -> None:
         started = time.monotonic()
         gateway = self.server.gateway
@@ -377,6 +384,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self, gateway: LocalGateway) -> tuple[int, int]:
         path, _ = split_target(self.path)
         route = gateway.route_for(path)
+        if route is not None and not route.prefix.startswith("/_local"):
+            aws_calls.count("apigateway request")
         try:
             body = self._read_body(gateway.max_body_bytes)
         except _TooLarge:

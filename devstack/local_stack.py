@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,20 @@ from helpdesk.aws.clock import OffsetClock
 from helpdesk.mail.ingest import Mailboxes
 
 OUTBOX = Path(__file__).resolve().parents[1] / ".local" / "outbox"
+
+
+def template_parameters(environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(the mail settings, every template parameter set) from the environment variables
+    named after the deployed template's parameters: SUPPORT_MAILBOXES, MAILBOX_DEPARTMENTS,
+    RATE_LIMIT_PER_MINUTE, LOG_LEVEL (the functions' logs)."""
+    mail_settings = {"SupportMailboxes": environ.get("SUPPORT_MAILBOXES", "support@example.com"),
+                     "MailboxDepartments": environ.get("MAILBOX_DEPARTMENTS", "")}
+    parameters = dict(mail_settings)
+    if environ.get("RATE_LIMIT_PER_MINUTE"):
+        parameters["RateLimitPerMinute"] = environ["RATE_LIMIT_PER_MINUTE"]
+    if environ.get("LOG_LEVEL"):
+        parameters["LogLevel"] = environ["LOG_LEVEL"].upper()
+    return mail_settings, parameters
 
 
 class LocalStack:
@@ -47,14 +62,8 @@ class LocalStack:
         self.clock.set_offset(0)
         sfn_clock.install(self.clock)  # Wait states and Retry intervals too
         self.aws.set_environment({"HELPDESK_CLOCK_FILE": str(self.clock.path)})
-        # The same settings the deployed template takes (SupportMailboxes, MailboxDepartments,
-        # RateLimitPerMinute), from the environment variables of those names.
-        mail_settings = {"SupportMailboxes": os.environ.get("SUPPORT_MAILBOXES",
-                                                            "support@example.com"),
-                         "MailboxDepartments": os.environ.get("MAILBOX_DEPARTMENTS", "")}
-        limits = {"RateLimitPerMinute": os.environ["RATE_LIMIT_PER_MINUTE"]} if os.environ.get(
-            "RATE_LIMIT_PER_MINUTE") else {}
-        self.stack = deploy_stack(self.aws, parameters={**mail_settings, **limits})
+        mail_settings, parameters = template_parameters(os.environ)
+        self.stack = deploy_stack(self.aws, parameters=parameters)
         self._mailboxes = Mailboxes.parse(mail_settings["SupportMailboxes"],
                                           mail_settings["MailboxDepartments"])
         self.outbox.install()

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from devstack import aws_calls
+
 logger = logging.getLogger(__name__)
 
 UNLIMITED_RETRIES_LOCALLY = 10  # AWS's -1 means "until the record expires" (24 h)
@@ -153,8 +155,12 @@ class StreamPoller:
                     return
                 batch = self._take_batch()
                 self._busy = True
+            aws_calls.count("dynamodb-streams record", len(batch))
+            aws_calls.count("dynamodb-streams batch")
             try:
-                self._deliver(batch)
+                # Lambda's event source mapping: the embedded AWS's CPU (the function's own is
+                # "functions", nested).
+                aws_calls.spent_in("aws", lambda: self._deliver(batch))  # noqa: B023
             except Exception:  # a poller bug must not stop delivery of later records
                 logger.exception("stream delivery failed")
             finally:

@@ -17,7 +17,6 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devstack import aws_calls
+from devstack import aws_calls, request_ids
 from devstack.lambda_runtime import ACCOUNT_ID, LambdaContext
 from devstack.threads import ReusedThread
 
@@ -133,7 +132,7 @@ def build_event(route: Route, method: str, target: str, headers: Iterable[tuple[
         text = body.decode("utf-8")
     resource = route.resource if rest else route.base_resource
     now = datetime.now(UTC)
-    request_id = request_id or str(uuid.uuid4())
+    request_id = request_id or request_ids.request_id()
     return {
         "resource": resource,
         "path": path,

@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack import aws_calls
+from devstack import aws_calls, request_ids
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class LambdaContext:
     function_name: str
     memory_limit_in_mb: int = 1024
     timeout_seconds: float = 29.0
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    aws_request_id: str = field(default_factory=request_ids.request_id)
     function_version: str = "$LATEST"
     invoked_function_arn: str = ""  # "": the function's ARN in moto's account
     log_group_name: str = ""  # "": /aws/lambda/<function_name>
@@ -68,7 +67,7 @@ class LambdaContext:
             f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}")
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
         self.log_stream_name = self.log_stream_name or (
-            f"{datetime.now(UTC):%Y/%m/%d}/[{self.function_version}]{uuid.uuid4().hex}")
+            f"{datetime.now(UTC):%Y/%m/%d}/[{self.function_version}]{request_ids.uuid4().hex}")
 
     def get_remaining_time_in_millis(self) -> int:
         left = self.timeout_seconds - (time.monotonic() - self._started)
@@ -156,7 +155,7 @@ def invoke(function: Any, event: Any) -> tuple[str, bool, str]:
     """Calls the handler of a moto `LambdaFunction` with the event; Lambda's result shape."""
     if isinstance(event, (str, bytes)):  # moto passes "{}" (a string) for an empty payload
         event = json.loads(event or "{}")
-    request_id = str(uuid.uuid4())
+    request_id = request_ids.request_id()
     timeout = float(function.timeout or 3)
     context = LambdaContext(
         function_name=function.function_name,

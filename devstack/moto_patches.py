@@ -89,7 +89,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from devstack import aws_calls, dynamodb_direct, moto_items
+from devstack import aws_calls, dynamodb_direct, moto_items, request_ids
 from devstack.threads import ReusedThread
 
 KEEP_HISTORIES = 200
@@ -120,6 +120,12 @@ def install() -> None:
         if _originals:
             return
         _replace(BaseModel, "__new__", staticmethod(_untracked_new))
+        import botocore.endpoint
+        import botocore.handlers
+
+        # botocore's idempotency tokens and retry ids per request, without a system call each
+        _replace(botocore.handlers, "uuid", request_ids.UUID_MODULE)
+        _replace(botocore.endpoint, "uuid", request_ids.UUID_MODULE)
         moto_items.install()
         dynamodb_direct.install()
         _replace(DynamoHandler, "call_action", _serialized(DynamoHandler.call_action))

@@ -60,6 +60,18 @@ def _put_if_absent(client: Any, key: str, writer: int) -> bool:
         return False
 
 
+def test_transactions_get_their_idempotency_tokens_without_a_system_call(patched):
+    import botocore.handlers
+
+    from devstack import request_ids
+
+    assert botocore.handlers.uuid is request_ids.UUID_MODULE
+    patched.transact_write_items(TransactItems=[{"Put": {"TableName": TABLE, "Item": {
+        "PK": {"S": "token"}, "SK": {"S": "T"}}}}])
+    assert "Item" in patched.get_item(TableName=TABLE, Key={"PK": {"S": "token"},
+                                                             "SK": {"S": "T"}})
+
+
 def test_one_of_twenty_simultaneous_conditional_writers_wins(patched):
     barrier = threading.Barrier(20)
     won: list[int] = []

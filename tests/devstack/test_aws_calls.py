@@ -26,7 +26,8 @@ def _burn(seconds: float) -> None:
         pass
 
 
-def test_cpu_inside_a_nested_region_counts_for_the_inner_kind_only():
+def test_cpu_inside_a_nested_region_counts_for_the_inner_kind_only(monkeypatch):
+    monkeypatch.setattr(aws_calls, "SAMPLED_ONE_IN", 1)  # every region measured
     before = aws_calls.snapshot()["cpu_seconds"]
 
     def handler() -> None:  # our code, calling the embedded AWS
@@ -37,3 +38,13 @@ def test_cpu_inside_a_nested_region_counts_for_the_inner_kind_only():
     after = aws_calls.snapshot()["cpu_seconds"]
     assert 0.04 <= after["functions"] - before["functions"] < 0.09
     assert 0.1 <= after["aws"] - before["aws"] < 0.15
+
+
+def test_sampled_regions_add_up_to_the_cpu_spent():
+    """One outermost region in eight is measured and counted eight times: over many regions
+    the total is right although most regions never read the thread's CPU clock."""
+    before = aws_calls.snapshot()["cpu_seconds"]["functions"]
+    for _ in range(400):
+        aws_calls.spent_in("functions", lambda: _burn(0.001))
+    spent = aws_calls.snapshot()["cpu_seconds"]["functions"] - before
+    assert 0.2 < spent < 0.6  # 0.4 s burnt; the sample's spread is about ±13%

@@ -80,7 +80,8 @@ class Arrival(Protocol):
 
 
 class InboundTickets(Protocol):
-    def add_inbound(self, ticket_id: int, inbound: Inbound) -> Message: ...
+    def add_inbound(self, ticket_id: int, inbound: Inbound,
+                    read: Ticket | None = None) -> Message: ...
 
     def open_with_message(self, fields: TicketCreate, inbound: Inbound,
                           department_id: int | None = None,
@@ -101,7 +102,7 @@ def land(arrival: Arrival, tickets: InboundTickets, ids: TicketIds,
         inbound = arrival.inbound(ticket_id, thread)
         try:
             if thread.ticket is not None:
-                message = tickets.add_inbound(ticket_id, inbound)
+                message = tickets.add_inbound(ticket_id, inbound, thread.ticket)
                 return Landed("appended", ticket_id, message.id, thread.matched_by)
             new = arrival.new_ticket(inbound)
             ticket, message = tickets.open_with_message(

@@ -196,8 +196,12 @@ class Tickets:
         assert message is not None
         return ticket, message
 
-    def add_inbound(self, ticket_id: int, inbound: Inbound) -> Message:
-        """A customer's message joining an existing ticket (reopens it when closed)."""
+    def add_inbound(self, ticket_id: int, inbound: Inbound,
+                    read: Ticket | None = None) -> Message:
+        """A customer's message joining an existing ticket (reopens it when closed). `read`:
+        the ticket as the caller just read it (threading; changed in place): the first attempt
+        starts from it instead of reading it again; the version check still catches a change
+        made in between (the next attempt reads it)."""
         author = inbound.author
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
         message = self._message_from(inbound, ticket_id, author_type)
@@ -219,7 +223,7 @@ class Tickets:
 
         actor = Actor(type=author_type, id=author.id, name=author.name)
         system = Viewer(user=author, role=Role.ADMIN)  # channels are trusted like staff
-        self._change(system, ticket_id, "post_added", mutate, actor=actor)
+        self._change(system, ticket_id, "post_added", mutate, actor=actor, read=read)
         return message
 
     def record_author_change(self, ticket_id: int, post_id: int, author: User, *,
@@ -488,13 +492,17 @@ class Tickets:
         *,
         actor: Actor | None = None,
         timers_count: bool = False,
+        read: Ticket | None = None,
     ) -> tuple[Ticket, C]:
         """Apply `mutate` to the current ticket and commit the ticket, its event and the
         change intent `mutate` returned; retried on a concurrent write. A change that alters
         nothing writes nothing and emits no event. `timers_count`: a change of the SLA timers
         alone is worth a write (a re-time)."""
-        for _ in range(MAX_ATTEMPTS):
-            ticket = self.get(viewer, ticket_id)
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt == 0 and read is not None and read.id == ticket_id:
+                ticket = viewer.require_ticket(read, ticket_id)  # changed in place
+            else:
+                ticket = self.get(viewer, ticket_id)
             before = ticket.model_copy(deep=True)
             change = mutate(ticket)
             # Breach tags stay whoever tries (a rule removing tags leaves them).

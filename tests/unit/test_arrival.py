@@ -72,7 +72,8 @@ class Tickets:
             raise StaleVersion("a claim was taken")
         self.written.append((how, ticket_id))
 
-    def add_inbound(self, ticket_id: int, inbound: Inbound) -> Message:
+    def add_inbound(self, ticket_id: int, inbound: Inbound,
+                    read: Ticket | None = None) -> Message:
         self._write("appended", ticket_id)
         return _message(ticket_id, 1)
 

@@ -163,3 +163,21 @@ def test_two_creations_for_one_new_email_make_one_customer(helpdesk, admin):
     for thread in threads:
         thread.join()
     assert len(set(results)) == 1
+
+
+def test_a_message_joining_a_ticket_read_before_someone_changed_it_keeps_both(helpdesk, admin):
+    """The channel's threading read the ticket; an agent changes it before the message is
+    written: the message starts from the read ticket, loses the version check, and lands on
+    the agent's version (nothing of either is lost)."""
+    from helpdesk.tickets import Inbound
+
+    ticket = helpdesk.tickets.create(admin, TicketCreate(title="x", user_email="c@x.io"))
+    read = helpdesk.repository.tickets.get_ticket(ticket.id)
+    helpdesk.tickets.update(admin, ticket.id, TicketUpdate(priority_id=3))
+    customer = helpdesk.repository.people.get_user(ticket.user_id)
+    message = helpdesk.tickets.add_inbound(ticket.id, Inbound(author=customer, text="Ещё"),
+                                           read)
+    stored = helpdesk.tickets.get(admin, ticket.id)
+    assert stored.priority_id == 3 and stored.version == ticket.version + 2
+    posts = helpdesk.tickets.messages(admin, ticket.id, "post")
+    assert posts[-1].id == message.id and posts[-1].text == "Ещё"

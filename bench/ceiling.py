@@ -85,10 +85,12 @@ def price(calls: dict[str, Any], messages: int, costs: UnitCosts) -> Priced:
         if name == "states StartExecution":
             unit = costs.execution
         else:
-            unit = costs.others.get(name) or 0.0
-            if not unit:
+            measured = costs.others.get(name)
+            if measured is None:
                 unit = costs.others["lambda Invoke"]
                 priced.unpriced.append(name)
+            else:
+                unit = measured
         priced.rows.append((name, count / messages, unit))
     executing = calls.get("executing_states", 0)
     priced.rows.append(("workflow Task/Map states", executing / messages, costs.task_state))

@@ -104,9 +104,13 @@ class Query:
         return value
 
 
+def page_size(query: Query) -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (at most MAX_PER_PAGE)."""
+    return query.number("page") or 1, min(query.number("per_page") or PER_PAGE, MAX_PER_PAGE)
+
+
 def paginate(items: list[Any], query: Query) -> tuple[list[Any], dict[str, int]]:
-    page = query.number("page") or 1
-    per_page = min(query.number("per_page") or PER_PAGE, MAX_PER_PAGE)
+    page, per_page = page_size(query)
     total = len(items)
     start = (page - 1) * per_page
     return items[start : start + per_page], {
@@ -128,4 +132,4 @@ def path_id(value: str, name: str) -> int:
     return number
 
 
-__all__ = ["Query", "ValidationError", "body_of", "paginate", "parse", "path_id"]
+__all__ = ["Query", "ValidationError", "body_of", "page_size", "paginate", "parse", "path_id"]

@@ -21,8 +21,6 @@ tag beyond the bound still works through a list's in-memory filters).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from helpdesk.models import Ticket
 
 TAGS_QUEUED = 8
@@ -48,16 +46,6 @@ def sla_colour(ticket: Ticket) -> str | None:
     if sla.paused_since is None and any(t.due is not None for t in open_targets):
         return "green"
     return None
-
-
-def sla_due(ticket: Ticket) -> datetime | None:
-    """The earliest due time of a target not met yet (None: no running clock)."""
-    sla = ticket.sla
-    if sla is None:
-        return None
-    dues = [t.due for t in (sla.first_reply, sla.resolution)
-            if t.met_at is None and t.due is not None]
-    return min(dues) if dues else None
 
 
 def global_memberships(ticket: Ticket, *, closed: bool) -> frozenset[str]:

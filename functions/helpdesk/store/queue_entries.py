@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from helpdesk.errors import InvalidInput
 from helpdesk.models import Ticket
-from helpdesk.queues import sla_due
 from helpdesk.store import keys
 from helpdesk.store.table import (
     Add,
@@ -49,7 +48,7 @@ def entry_item(queue: str, ticket: Ticket) -> Item:
     pk = keys.queue_pk(queue)
     sorts = keys.queue_entry_sorts(ticket_id=ticket.id, created=ticket.date_created,
                                    updated=ticket.date_updated, priority_id=ticket.priority_id,
-                                   sla_due=sla_due(ticket))
+                                   sla_due=ticket.sla.next_due() if ticket.sla else None)
     item: Item = {"PK": pk, "item_type": "queue_entry", "ticket_id": ticket.id, **sorts}
     for index in keys.QUEUE_INDEXES:
         if f"{index}SK" in item:

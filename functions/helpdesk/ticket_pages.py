@@ -42,7 +42,12 @@ class Paging:
     page: int = 1
     cursor: str | None = None
     sort: str = "updated"
-    newest_first: bool = True
+    newest_first: bool = True  # descending: latest update/creation/due, most urgent first
+
+    @property
+    def descending_index(self) -> bool:
+        """The priority index ranks the most urgent first in ascending order."""
+        return self.newest_first != (self.sort == "priority")
 
 
 @dataclass
@@ -140,9 +145,9 @@ def read_page(store: QueueReads, plan: Plan, paging: Paging) -> tuple[list[Ticke
 def _plain_page(store: QueueReads, plan: Plan, paging: Paging,
                 position: str | None) -> tuple[list[Ticket], str | None]:
     skip = 0 if position is not None else (paging.page - 1) * paging.per_page
-    values = store.ticket_page(plan.queues, paging.sort, paging.newest_first,
+    values = store.ticket_page(plan.queues, paging.sort, paging.descending_index,
                                skip + paging.per_page + 1,
-                               _after(plan.key_range, position, paging.newest_first))
+                               _after(plan.key_range, position, paging.descending_index))
     shown = values[skip:skip + paging.per_page]
     more = len(values) > skip + paging.per_page
     tickets = store.tickets_by_id([_ticket_id(value) for value in shown])
@@ -158,8 +163,8 @@ def _filtered_walk(store: QueueReads, plan: Plan, paging: Paging,
     scanned = 0
     chunk = max(paging.per_page, 25)
     while True:
-        values = store.ticket_page(plan.queues, paging.sort, paging.newest_first, chunk,
-                                   _after(plan.key_range, position, paging.newest_first))
+        values = store.ticket_page(plan.queues, paging.sort, paging.descending_index, chunk,
+                                   _after(plan.key_range, position, paging.descending_index))
         found = {t.id: t for t in store.tickets_by_id([_ticket_id(v) for v in values])}
         for value in values:
             position, scanned = value, scanned + 1

@@ -45,9 +45,10 @@ def list_tickets() -> Any:
         return data({str(t.id): ticket_view(t, staff=staff) for t in matches},
                     pagination=counted)
     page, per_page = page_size(query)
-    paging = Paging(per_page=per_page, page=page, cursor=query.text("cursor"),
-                    sort=query.choice("sort", set(SORTS)) or "updated",
-                    newest_first=(query.choice("order", {"asc", "desc"}) or "desc") == "desc")
+    sort = query.choice("sort", set(SORTS)) or "updated"
+    order = query.choice("order", {"asc", "desc"}) or ("asc" if sort == "sla_due" else "desc")
+    paging = Paging(per_page=per_page, page=page, cursor=query.text("cursor"), sort=sort,
+                    newest_first=order == "desc")
     found = current().tickets.page(viewer(), wanted, paging, query.text("queue"))
     pagination: dict[str, Any] = {
         "total": found.total, "per_page": per_page, "current_page": page,

@@ -113,8 +113,8 @@ def _dictionaries() -> dict[tuple[str, str], Doc]:
 def _messages(kind: str, body: type[BaseModel]) -> dict[tuple[str, str], Doc]:
     base = f"/tickets/{{ticket_id}}/{kind}s"
     return {
-        ("GET", base): Doc(f"List a ticket's {kind}s", query=PAGED, answer=array(MESSAGE),
-                           paged=True),
+        ("GET", base): Doc(f"List a ticket's {kind}s", query=PAGED,
+                           answer=array(MESSAGE), paged=True),
         ("POST", base): Doc(f"Add a {kind}", inputs.MessageCreate, answer=MESSAGE,
                             max_body=TEXT_BODY),
         ("PUT", base + "/{message_id}"): Doc(f"Edit a {kind}", body, answer=MESSAGE,
@@ -154,8 +154,9 @@ DOCS: dict[tuple[str, str], Doc] = {
                                             query={"delete": FLAG_Q}, answer=DELETED),
     ("POST", "/tickets/{ticket_id}/restore"): Doc("Restore a ticket from the trash",
                                                   answer=TICKET),
-    ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail",
-                                               answer=array(AUDIT_ROW)),
+    ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail (paged by event)",
+                                               query=PAGED, answer=array(AUDIT_ROW),
+                                               paged=True),
     ("GET", "/tickets/{ticket_id}/files/{file_id}"): Doc("Download a file (302 to a link)"),
     **_messages("post", inputs.MessageUpdate),
     **_messages("comment", inputs.MessageUpdate),

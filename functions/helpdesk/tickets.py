@@ -258,11 +258,13 @@ class Tickets:
         stored = self._repository.tickets.search_text(ticket.id)
         return ticket.search_text if stored is None else stored  # older tickets kept it inline
 
-    def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> builtins.list[Message]:
+    def messages(self, viewer: Viewer, ticket_id: int, kind: str,
+                 limit: int | None = None) -> builtins.list[Message]:
+        """Oldest first; the first `limit` only when given."""
         self.get(viewer, ticket_id)
         if kind == "comment":
             viewer.require_staff("read private comments")
-        return self._repository.tickets.messages(kind, ticket_id)
+        return self._repository.tickets.messages(kind, ticket_id, limit)
 
     def attachment(self, viewer: Viewer, ticket_id: int, file_id: int) -> Attachment:
         """A file of a post (or, for staff, of a comment) of a ticket one may see."""
@@ -276,10 +278,12 @@ class Tickets:
                     return file
         raise NotFound(f"file {file_id} does not exist in ticket {ticket_id}")
 
-    def audit(self, viewer: Viewer, ticket_id: int) -> builtins.list[TicketEvent]:
+    def audit(self, viewer: Viewer, ticket_id: int,
+              limit: int | None = None) -> builtins.list[TicketEvent]:
+        """Oldest first; the first `limit` events only when given."""
         self.get(viewer, ticket_id)
         viewer.require_staff("read the audit trail")
-        return self._repository.tickets.events(ticket_id)
+        return self._repository.tickets.events(ticket_id, limit)
 
     def post_of_event(self, ticket_id: int, version: int) -> int | None:
         """The post a ticket event added, if it added one (workflows act on it)."""

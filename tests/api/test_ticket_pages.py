@@ -179,3 +179,27 @@ def test_a_cursor_is_for_the_list_it_came_from(helpdesk):
         assert answer.status == 400, (query, answer.body)
         assert answer.body["errors"][0]["source"]["field"] == "cursor"
     assert api.call("GET", f"/tickets/?per_page=2&cursor={cursor}").status == 200
+
+
+def test_a_long_conversation_returns_a_page_of_posts_and_of_audit():
+    from helpdesk.inputs import MessageCreate
+
+    table = CountingTable()
+    helpdesk = make_helpdesk(table, Clock())
+    (ticket,) = _fill(helpdesk, 1)
+    admin = helpdesk.users.authenticate(ADMIN_EMAIL, ADMIN_KEY)
+    for number in range(150):
+        helpdesk.tickets.add_message(admin, ticket, "post", MessageCreate(text=f"p{number}"))
+    api = _use(helpdesk)
+    api.call("GET", f"/tickets/{ticket}")
+    table.reset()
+    answer = api.call("GET", f"/tickets/{ticket}/posts?per_page=10&page=2")
+    assert [post["text"] for post in answer.body["data"]] == [f"p{n}" for n in range(10, 20)]
+    assert answer.body["pagination"]["total_is_exact"] is False
+    assert table.queried == [21]  # pages 1-2 and one more: not the 150 posts
+    last = api.call("GET", f"/tickets/{ticket}/posts?per_page=100&page=2").body["pagination"]
+    assert last["total"] == 150 and "total_is_exact" not in last
+    table.reset()
+    audit = api.call("GET", f"/tickets/{ticket}/audit?per_page=5")
+    assert audit.status == 200 and audit.body["data"][0]["action"] == "created"
+    assert table.queried == [6] and audit.body["pagination"]["total_is_exact"] is False

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from api.deps import blobs, current
-from api.requests import Query, page_size, paginate, parse, path_id
+from api.requests import Query, page_size, paginate, paginate_read, parse, path_id, window
 from api.routing import data, endpoint, viewer
 from api.views import audit_view, message_view, ticket_view
 from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketUpdate
@@ -112,8 +112,11 @@ def download_file(ticket_id: str, file_id: str) -> Any:
 
 @endpoint(tickets, "/tickets/{ticket_id}/audit", ("GET",))
 def ticket_audit(ticket_id: str) -> Any:
-    events = current().tickets.audit(viewer(), path_id(ticket_id, "ticket_id"))
-    return data(audit_view(events))
+    query = Query(_request())
+    events = current().tickets.audit(viewer(), path_id(ticket_id, "ticket_id"),
+                                     limit=window(query)[2])
+    shown, pagination = paginate_read(events, query)
+    return data(audit_view(shown), pagination=pagination)
 
 
 def _messages(kind: str, path: str) -> None:
@@ -122,8 +125,9 @@ def _messages(kind: str, path: str) -> None:
     @endpoint(tickets, path, ("GET",), name=f"list_messages_{kind}")
     def list_messages(ticket_id: str) -> Any:
         query = Query(_request())
-        found = current().tickets.messages(viewer(), path_id(ticket_id, "ticket_id"), kind)
-        page, pagination = paginate(found, query)
+        found = current().tickets.messages(viewer(), path_id(ticket_id, "ticket_id"), kind,
+                                           limit=window(query)[2])
+        page, pagination = paginate_read(found, query)
         return data([message_view(m, kind) for m in page], pagination=pagination)
 
     @endpoint(tickets, path, ("POST",), name=f"create_message_{kind}")

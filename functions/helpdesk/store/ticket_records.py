@@ -233,10 +233,13 @@ class TicketRecords:
             self._table.transact(chunk)
 
     # --- posts, comments, events ---------------------------------------------------------
-    def messages(self, kind: str, ticket_id: int) -> list[Message]:
+    def messages(self, kind: str, ticket_id: int, limit: int | None = None) -> list[Message]:
+        """The ticket's posts or comments, oldest first; the first `limit` only when given
+        (a Query with Limit: a page of a long conversation reads that page)."""
         items = query_all(
             self._table,
-            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind])),
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind]),
+                         limit=limit),
         )
         return [Message.model_validate(item) for item in items]
 
@@ -253,10 +256,11 @@ class TicketRecords:
         item = self._table.get(keys.ticket_pk(ticket_id), keys.event_sk(version))
         return TicketEvent.model_validate(item) if item else None
 
-    def events(self, ticket_id: int) -> list[TicketEvent]:
+    def events(self, ticket_id: int, limit: int | None = None) -> list[TicketEvent]:
         items = query_all(
             self._table,
-            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX)),
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX),
+                         limit=limit),
         )
         return [TicketEvent.model_validate(item) for item in items]
 

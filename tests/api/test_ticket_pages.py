@@ -203,3 +203,40 @@ def test_a_long_conversation_returns_a_page_of_posts_and_of_audit():
     audit = api.call("GET", f"/tickets/{ticket}/audit?per_page=5")
     assert audit.status == 200 and audit.body["data"][0]["action"] == "created"
     assert table.queried == [6] and audit.body["pagination"]["total_is_exact"] is False
+
+
+def test_mentioned_followed_and_sla_queues(helpdesk):
+    api = _use(helpdesk)
+    agent, as_agent = _agent(api, "bo@x.io", [1])
+    first, second, third = _fill(helpdesk, 3)
+    api.call("POST", f"/tickets/{first}/comments", {"text": "@bo can you look?"})
+    api.call("PUT", f"/tickets/{second}", {"followers": [agent["id"]]})
+    assert _ids(as_agent.call("GET", "/tickets/?queue=mentioned")) == [first]
+    assert _ids(as_agent.call("GET", "/tickets/?queue=followed")) == [second]
+    counts = {q["queue"]: q["count"] for q in as_agent.call("GET", "/tickets/queues").body[
+        "data"]}
+    assert (counts["mentioned"], counts["followed"], counts["spam"]) == (1, 1, 0)
+    assert helpdesk.tickets.get(helpdesk.users.authenticate(ADMIN_EMAIL, ADMIN_KEY),
+                                first).mentioned == [agent["id"]]
+    # No SLA policy: no clock runs, no ticket is in an SLA queue or the due order.
+    assert _ids(api.call("GET", "/tickets/?queue=sla:green")) == []
+    assert _ids(api.call("GET", "/tickets/?sort=sla_due")) == []
+    assert sorted(_ids(api.call("GET", "/tickets/?sort=priority"))) == sorted(
+        [first, second, third])
+
+
+def test_running_sla_clocks_make_the_green_queue_and_the_due_order(helpdesk):
+    api = _use(helpdesk)
+    for name, priorities, minutes in (("Low", [1, 2], 60), ("Critical", [4], 15)):
+        made = api.call("POST", "/sla_policies", {"name": name, "priority_ids": priorities,
+                                                  "first_reply_minutes": minutes,
+                                                  "resolution_minutes": minutes * 2})
+        assert made.status == 200, made.body
+    normal = api.call("POST", "/tickets", {"title": "slow", "user_email": "c@x.io"})
+    urgent = api.call("POST", "/tickets", {"title": "down", "user_email": "c@x.io",
+                                           "priority_id": 4})
+    ids = [normal.body["data"]["id"], urgent.body["data"]["id"]]
+    assert sorted(_ids(api.call("GET", "/tickets/?queue=sla:green"))) == sorted(ids)
+    assert _ids(api.call("GET", "/tickets/?sort=sla_due")) == ids[::-1]  # soonest due first
+    assert _ids(api.call("GET", "/tickets/?sort=priority")) == ids[::-1]  # most urgent first
+    assert _ids(api.call("GET", "/tickets/?sort=priority&order=asc")) == ids

@@ -676,3 +676,33 @@ def test_a_queue_page_continues_by_cursor_in_every_sort(table):
                 assert seen == (ids[::-1] if newest_first else ids)
             if sort == "priority":  # descending: most urgent first
                 assert (seen[0] if newest_first else seen[-1]) == ids[2]
+
+
+def test_a_department_change_of_a_ticket_in_every_queue_fits_one_transaction(table):
+    """The bounds of queues.py keep the worst single move (every scoped entry to another
+    department) under DynamoDB's 100 items; more at once is refused, nothing written."""
+    from helpdesk.errors import InvalidInput
+    from helpdesk.queues import memberships
+    from helpdesk.store.queue_entries import Placement
+    from helpdesk.store.ticket_records import QueueMove
+
+    repository = Repository(table)
+    ticket = _ticket(3, T0, department_id=1, owner_id=9, user_id=5, organization_id=4,
+                     tags=[f"t{n}" for n in range(8)], followers=[1, 2, 3], mentioned=[4, 5, 6])
+    names = memberships(ticket, closed=False)
+    repository.tickets.commit_ticket(ticket, _event(ticket), None,
+                                     queues=QueueMove(Placement(None, frozenset()), names))
+    moved = ticket.model_copy(update={"department_id": 2, "version": 2,
+                                      "date_updated": T0 + timedelta(minutes=1)})
+    repository.tickets.commit_ticket(moved, _event(moved), 1, queues=QueueMove(
+        Placement(ticket, names), memberships(moved, closed=False)))
+    counts = repository.tickets.queues.counts(["all", "all@d1", "all@d2", "tag:t7@d2",
+                                               "mention:6@d1"])
+    assert counts == {"all": 1, "all@d1": 0, "all@d2": 1, "tag:t7@d2": 1, "mention:6@d1": 0}
+    everything = moved.model_copy(update={
+        "department_id": 1, "version": 3, "tags": [f"x{n}" for n in range(8)]})
+    with pytest.raises(InvalidInput):
+        repository.tickets.commit_ticket(everything, _event(everything), 2, queues=QueueMove(
+            Placement(moved, memberships(moved, closed=False)),
+            memberships(everything, closed=False)))
+    assert repository.tickets.get_ticket(3).department_id == 2

@@ -114,9 +114,12 @@ def test_the_cursor_continues_without_repeats_or_gaps_while_tickets_change(helpd
 
 
 def test_page_n_is_the_same_as_walking_the_cursor(helpdesk):
-    _fill(helpdesk, 23)
+    ids = _fill(helpdesk, 23)
     api = _use(helpdesk)
-    for query in ("per_page=4", "per_page=4&sort=created&order=asc", "per_page=4&status_id=open"):
+    for ticket in ids[::2]:
+        api.call("PUT", f"/tickets/{ticket}", {"priority_id": 3})
+    for query in ("per_page=4", "per_page=4&sort=created&order=asc", "per_page=4&status_id=open",
+                  "per_page=4&priority_id=3"):
         walked = _walk(api, query)
         paged = [_ids(api.call("GET", f"/tickets/?{query}&page={n}")) for n in range(1, 7)]
         assert walked == [ticket for page in paged for ticket in page], query
@@ -240,3 +243,16 @@ def test_running_sla_clocks_make_the_green_queue_and_the_due_order(helpdesk):
     assert _ids(api.call("GET", "/tickets/?sort=sla_due")) == ids[::-1]  # soonest due first
     assert _ids(api.call("GET", "/tickets/?sort=priority")) == ids[::-1]  # most urgent first
     assert _ids(api.call("GET", "/tickets/?sort=priority&order=asc")) == ids
+
+
+def test_a_rare_match_is_found_over_several_bounded_calls(helpdesk, monkeypatch):
+    from helpdesk import ticket_pages
+
+    monkeypatch.setattr(ticket_pages, "MAX_SCANNED", 10)
+    ids = _fill(helpdesk, 30)
+    api = _use(helpdesk)
+    api.call("PUT", f"/tickets/{ids[0]}", {"type_id": 2})  # the oldest: last by creation
+    first = api.call("GET", "/tickets/?type_id=2&per_page=5&sort=created")
+    assert _ids(first) == [] and first.body["pagination"]["next_cursor"]  # 10 looked at
+    assert first.body["pagination"]["total_is_exact"] is False
+    assert _walk(api, "type_id=2&per_page=5&sort=created") == [ids[0]]

@@ -140,9 +140,9 @@ class Tickets:
             raise InvalidInput(f"page * per_page may not exceed {MAX_WINDOW}: use the cursor "
                                "of the previous page (pagination.next_cursor)", field="page")
         plan = self._plan(viewer, wanted, paging, queue)
-        totals = self._repository.tickets.queues.counts(plan.queues)
-        if not plan.queues:
+        if not plan.queues:  # an agent asking for a department not his
             return TicketPage([], None, 0, True)
+        totals = self._repository.tickets.queues.counts(plan.queues)
         tickets, next_cursor = read_page(self._repository.tickets, plan, paging)
         return TicketPage([t for t in tickets if viewer.can_see(t)], next_cursor,
                           sum(totals.values()), plan.exact_total)

@@ -20,7 +20,7 @@ from api.routes import automation, channels, dictionaries, public, sla, subscrip
 from api.routes.automation import RuleOrder, TemplateApply
 from api.routes.public import PUBLIC_PATHS
 from api.routes.sla import DepartmentUpdate, PolicyOrder
-from api.shapes import INT, STR, FromModel, Schema, array, mapping, obj, ref
+from api.shapes import BOOL, INT, STR, FromModel, Schema, array, mapping, nullable, obj, ref
 from helpdesk import inputs
 from helpdesk.channels.model import ChannelCreate, ChannelUpdate
 from helpdesk.channels.telephony import CallEvent
@@ -67,6 +67,10 @@ USER_FILTERS = {"group_id": ID_Q, "department_id": ID_Q,
                 "organization_id": ID_Q, "search": TEXT_Q}
 ORGANIZATION_FILTERS = {"manager_id": ID_Q, "employee_id": ID_Q, "search": TEXT_Q}
 PAGED = {"page": ID_Q, "per_page": ID_Q}
+TICKET_PAGING = {"page": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                 "cursor": TEXT_Q, "queue": TEXT_Q,
+                 "sort": {"enum": ["updated", "created", "sla_due", "priority"]},
+                 "order": {"enum": ["desc", "asc"]}}
 BLANK: Schema = {"type": "string", "maxLength": 0}  # an optional parameter left blank
 # The token POST /chat/visitor/id gave.
 CHAT_SESSION: dict[str, Schema] = {"X-Chat-Session": {"type": "string", "minLength": 1}}
@@ -109,8 +113,8 @@ def _dictionaries() -> dict[tuple[str, str], Doc]:
 def _messages(kind: str, body: type[BaseModel]) -> dict[tuple[str, str], Doc]:
     base = f"/tickets/{{ticket_id}}/{kind}s"
     return {
-        ("GET", base): Doc(f"List a ticket's {kind}s", query=PAGED, answer=array(MESSAGE),
-                           paged=True),
+        ("GET", base): Doc(f"List a ticket's {kind}s", query=PAGED,
+                           answer=array(MESSAGE), paged=True),
         ("POST", base): Doc(f"Add a {kind}", inputs.MessageCreate, answer=MESSAGE,
                             max_body=TEXT_BODY),
         ("PUT", base + "/{message_id}"): Doc(f"Edit a {kind}", body, answer=MESSAGE,
@@ -135,8 +139,12 @@ SHAPES: dict[str, Schema | FromModel] = {
 }
 
 DOCS: dict[tuple[str, str], Doc] = {
-    ("GET", "/tickets"): Doc("List tickets (data keyed by id)", query=TICKET_FILTERS | PAGED,
+    ("GET", "/tickets"): Doc("List tickets (data keyed by id): one queue's page; see docs/api.md",
+                             query=TICKET_FILTERS | PAGED | TICKET_PAGING,
                              answer=mapping(TICKET), paged=True),
+    ("GET", "/tickets/queues"): Doc("The viewer's queues with their counts (staff)",
+                                    answer=array(obj({"queue": STR, "name": STR,
+                                                      "count": INT}))),
     ("POST", "/tickets"): Doc("Create a ticket", inputs.TicketCreate, answer=TICKET,
                               max_body=TEXT_BODY),
     ("GET", "/tickets/{ticket_id}"): Doc("Get a ticket", answer=TICKET),
@@ -146,8 +154,9 @@ DOCS: dict[tuple[str, str], Doc] = {
                                             query={"delete": FLAG_Q}, answer=DELETED),
     ("POST", "/tickets/{ticket_id}/restore"): Doc("Restore a ticket from the trash",
                                                   answer=TICKET),
-    ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail",
-                                               answer=array(AUDIT_ROW)),
+    ("GET", "/tickets/{ticket_id}/audit"): Doc("The ticket's audit trail (paged by event)",
+                                               query=PAGED, answer=array(AUDIT_ROW),
+                                               paged=True),
     ("GET", "/tickets/{ticket_id}/files/{file_id}"): Doc("Download a file (302 to a link)"),
     **_messages("post", inputs.MessageUpdate),
     **_messages("comment", inputs.MessageUpdate),
@@ -270,7 +279,8 @@ UNAUTHENTICATED = PUBLIC_PATHS | {"/openapi.json"}
 ERRORS: Schema = obj({"errors": {"type": "array", "minItems": 1, "items": obj(
     {"code": STR, "title": STR, "details": STR}, {"source": obj({"field": STR})})}})
 PAGINATION: Schema = obj({"total": INT, "per_page": INT, "current_page": INT,
-                          "total_pages": INT})
+                          "total_pages": INT},
+                         {"next_cursor": nullable(STR), "total_is_exact": BOOL})
 DOCUMENT: Schema = obj({"openapi": STR, "info": obj({}), "paths": obj({})})
 
 

@@ -104,9 +104,34 @@ class Query:
         return value
 
 
+def page_size(query: Query) -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (at most MAX_PER_PAGE)."""
+    return query.number("page") or 1, min(query.number("per_page") or PER_PAGE, MAX_PER_PAGE)
+
+
+def window(query: Query) -> tuple[int, int, int]:
+    """(page, per_page, how many to read: the pages up to this one and one more to know
+    whether another follows). A page past the end reads everything there is, no more."""
+    page, per_page = page_size(query)
+    return page, per_page, page * per_page + 1
+
+
+def paginate_read(read: list[Any], query: Query) -> tuple[list[Any], dict[str, Any]]:
+    """The page of what `window` said to read. When more follow, the total is unknown:
+    `total` counts what was read and `total_is_exact` is false."""
+    page, per_page = page_size(query)
+    more = len(read) > page * per_page
+    shown = read[(page - 1) * per_page:page * per_page]
+    total = len(read)
+    pagination: dict[str, Any] = {"total": total, "per_page": per_page, "current_page": page,
+                                  "total_pages": max(1, math.ceil(total / per_page))}
+    if more:
+        pagination["total_is_exact"] = False
+    return shown, pagination
+
+
 def paginate(items: list[Any], query: Query) -> tuple[list[Any], dict[str, int]]:
-    page = query.number("page") or 1
-    per_page = min(query.number("per_page") or PER_PAGE, MAX_PER_PAGE)
+    page, per_page = page_size(query)
     total = len(items)
     start = (page - 1) * per_page
     return items[start : start + per_page], {
@@ -128,4 +153,5 @@ def path_id(value: str, name: str) -> int:
     return number
 
 
-__all__ = ["Query", "ValidationError", "body_of", "paginate", "parse", "path_id"]
+__all__ = ["Query", "ValidationError", "body_of", "page_size", "paginate", "paginate_read",
+           "parse", "path_id", "window"]

@@ -34,7 +34,8 @@ from helpdesk.sla.model import Calendar, Policy, TargetState, TicketSla
 # What a customer never sees of his tickets or of people: how staff works them. Custom fields
 # stay staff-only until they can be marked visible to customers (issue "custom fields").
 STAFF_ONLY_TICKET_FIELDS = frozenset({"owner_id", "bcc", "followers", "tags", "custom_fields",
-                                      "sla", "sla_policy_id", "sla_date", "ticket_lock"})
+                                      "sla", "sla_policy_id", "sla_date", "ticket_lock",
+                                      "spam"})
 STAFF_ONLY_USER_FIELDS = frozenset({"department", "group", "group_id", "status", "user_status",
                                     "custom_fields", "contacts"})
 
@@ -67,6 +68,7 @@ def ticket_view(ticket: Ticket, now: datetime | None = None, *,
         "sla_date": format_datetime(ticket.sla_date),
         "ticket_lock": ticket.ticket_lock,
         "deleted": ticket.trashed,
+        "spam": ticket.spam,
         "sla_policy_id": ticket.sla_policy_id,
         "sla": sla_view(ticket.sla, now or _now()),
     }
@@ -100,7 +102,7 @@ TICKET: Schema = obj(*_split({
     "user_name": STR, "user_lastname": STR, "user_email": nullable(STR), "cc": array(STR),
     "bcc": array(STR), "followers": array(INT), "tags": array(STR),
     "custom_fields": mapping(), "sla_date": nullable(WHEN), "ticket_lock": BOOL,
-    "deleted": BOOL, "sla_policy_id": nullable(INT), "sla": nullable(SLA),
+    "deleted": BOOL, "spam": BOOL, "sla_policy_id": nullable(INT), "sla": nullable(SLA),
 }, STAFF_ONLY_TICKET_FIELDS))
 
 

@@ -199,6 +199,7 @@ class TicketCreate(TicketFields):
 class TicketUpdate(TicketFields):
     title: str | None = Field(default=None, min_length=1, max_length=1000)
     sla_policy_id: OptionalId = None
+    spam: Flag | None = None
 
 
 class MessageCreate(Input):

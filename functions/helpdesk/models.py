@@ -144,9 +144,14 @@ class Ticket(Model):
     channel_id: int | None = None  # the messenger/web/phone channel it came in on
     conversation: str | None = None  # where replies go on that channel (chat id, phone...)
     trashed: bool = False
+    spam: bool = False  # marked by staff: the ticket leaves every queue but `spam`
+    mentioned: list[int] = Field(default_factory=list)  # staff @mentioned in comments, in order
     date_created: datetime = Field(default_factory=utcnow)
     date_updated: datetime = Field(default_factory=utcnow)
     version: int = 0
+    # Store bookkeeping: its queue entries exist (tickets stored before queues get them on
+    # their next change or from `Tickets.index`).
+    queued: bool = False
     search_text: str = ""  # only on tickets stored before the search text got its own item
     # Bookkeeping for rules (not audited): who wrote the last post and when each side last
     # wrote, when the status was last set.
@@ -159,7 +164,7 @@ class Ticket(Model):
     AUDITED: ClassVar[tuple[str, ...]] = (
         "title", "description", "status_id", "priority_id", "type_id", "department_id",
         "owner_id", "user_id", "cc", "bcc", "followers", "tags", "custom_fields", "sla_date",
-        "sla_policy_id", "ticket_lock", "pid", "trashed",
+        "sla_policy_id", "ticket_lock", "pid", "trashed", "spam",
     )
 
 

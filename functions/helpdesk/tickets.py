@@ -34,11 +34,16 @@ from helpdesk.models import (
     User,
     UserKind,
 )
+from helpdesk.notify.mentions import mentioned_staff
+from helpdesk.queues import MENTIONS_QUEUED, SLA_COLOURS, memberships, scoped
 from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
+from helpdesk.store.queue_entries import Placement
 from helpdesk.store.repository import Repository
 from helpdesk.store.table import KeyRange
+from helpdesk.store.ticket_records import QueueMove
+from helpdesk.ticket_pages import MAX_WINDOW, Paging, Plan, TicketPage, fingerprint, read_page
 from helpdesk.users import Users
 
 MAX_ATTEMPTS = 5
@@ -125,15 +130,158 @@ class Tickets:
             if viewer.can_see(ticket) and _matches(ticket, wanted, self._search_text_of)
         ]
 
+    def page(self, viewer: Viewer, wanted: TicketFilter, paging: Paging,
+             queue: str | None = None) -> TicketPage:
+        """One page of a list driven by one queue (see ticket_pages.py): `queue` an alias
+        (`mine`, `unassigned`, `open`, `tag:<t>`...; see `queue_name`), else the filters pick
+        it (trash, owner, requester, status, all), scoped to the department asked for or to
+        an agent's departments. What the queue does not answer is filtered in memory."""
+        if paging.page * paging.per_page > MAX_WINDOW:
+            raise InvalidInput(f"page * per_page may not exceed {MAX_WINDOW}: use the cursor "
+                               "of the previous page (pagination.next_cursor)", field="page")
+        plan = self._plan(viewer, wanted, paging, queue)
+        if not plan.queues:  # an agent asking for a department not his
+            return TicketPage([], None, 0, True)
+        totals = self._repository.tickets.queues.counts(plan.queues)
+        tickets, next_cursor = read_page(self._repository.tickets, plan, paging)
+        return TicketPage([t for t in tickets if viewer.can_see(t)], next_cursor,
+                          sum(totals.values()), plan.exact_total)
+
+    def queue_name(self, viewer: Viewer, alias: str) -> str:
+        """The queue an agent-facing name means for the viewer: `mine`, `mentioned`,
+        `followed` (his), `unassigned`, `all`, `trash`, `spam`, a status id (`open`...) or a
+        queue name (`status:<s>`, `owner:<id>`, `tag:<t>`, `source:<s>`, `sla:red|orange|
+        green`, `customer:<id>`, `org:<id>`)."""
+        if viewer.role is Role.CUSTOMER:
+            raise Forbidden("customers list their own tickets; queues are for staff",
+                            field="queue")
+        own = {"mine": "owner", "mentioned": "mention", "followed": "follower"}
+        if alias in own:
+            return f"{own[alias]}:{viewer.user.id}"
+        if alias in ("unassigned", "all", "trash", "spam"):
+            return alias
+        kind, colon, value = alias.partition(":")
+        if not colon and self._dictionaries.get("statuses", alias) is not None:
+            return f"status:{alias}"
+        numeric = kind in ("owner", "customer", "org", "follower", "mention")
+        if colon and value and (
+                (kind in ("status", "tag", "source")) or (numeric and value.isdigit())
+                or (kind == "sla" and value in SLA_COLOURS)):
+            return alias
+        raise InvalidInput(f"queue {alias!r} is not one of mine, unassigned, all, mentioned, "
+                           "followed, trash, spam, a status or status:, owner:, tag:, "
+                           "source:, sla:, customer:, org:<value>", field="queue")
+
+    def queue_counts(self, viewer: Viewer) -> builtins.list[tuple[str, str, int]]:
+        """The viewer's sidebar: (alias, queue name, count) of each queue he works from,
+        from the counters (one BatchGetItem); an agent's counts add up his departments'."""
+        viewer.require_staff("see the queues")
+        statuses = [str(entry.id) for entry in self._dictionaries.list("statuses")]
+        aliases = ["all", "mine", "unassigned", *statuses, "mentioned", "followed",
+                   *(f"sla:{colour}" for colour in SLA_COLOURS), "spam", "trash"]
+        named = [(alias, self.queue_name(viewer, alias)) for alias in aliases]
+        scopes = {name: self._scoped(viewer, name, None) for _, name in named}
+        counts = self._repository.tickets.queues.counts(
+            [queue for queues in scopes.values() for queue in queues])
+        return [(alias, name, sum(counts[queue] for queue in scopes[name]))
+                for alias, name in named]
+
+    def index(self, ticket_id: int) -> bool:
+        """Write the queue entries of a ticket stored before queues existed (upgrades);
+        False when it had them. Safe to repeat: the ticket is marked in the same write."""
+        ticket = self._repository.tickets.get_ticket(ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} does not exist")
+        return self._repository.tickets.index_ticket(ticket, self._memberships(ticket))
+
+    def index_all(self, viewer: Viewer) -> int:
+        """The upgrade path (admins): queue entries for every ticket stored before queues,
+        one ticket at a time (ids up to the last handed out); how many got them. Tickets
+        changing meanwhile get theirs from that change."""
+        viewer.require_admin("index tickets")
+        indexed = 0
+        for ticket_id in range(1, self._repository.ids.last_id("ticket") + 1):
+            ticket = self._repository.tickets.get_ticket(ticket_id)
+            if ticket is None or ticket.queued:
+                continue
+            try:
+                indexed += self._repository.tickets.index_ticket(ticket,
+                                                                 self._memberships(ticket))
+            except StaleVersion:
+                continue
+        return indexed
+
+    def _memberships(self, ticket: Ticket) -> frozenset[str]:
+        return memberships(ticket, closed=self.is_closed(ticket.status_id))
+
+    def _placement(self, ticket: Ticket) -> Placement:
+        """The queues the ticket's stored entries are in (none before it was queued)."""
+        return Placement(ticket, self._memberships(ticket) if ticket.queued else frozenset())
+
+    def _scoped(self, viewer: Viewer, name: str,
+                department_id: int | None) -> builtins.list[str]:
+        """The queue names to read for `name`: global for an admin, per department for an
+        agent (only his), one department's when asked for."""
+        if viewer.role is Role.AGENT:
+            departments = viewer.user.department if department_id is None else [
+                d for d in viewer.user.department if d == department_id]
+            return [scoped(name, department) for department in departments]
+        return [name if department_id is None else scoped(name, department_id)]
+
+    def _plan(self, viewer: Viewer, wanted: TicketFilter, paging: Paging,
+              queue: str | None) -> Plan:
+        rest = TicketFilter(**vars(wanted))
+        rest.search = None
+        rest.trash = False
+        if wanted.trash:
+            viewer.require_staff("see the trash")
+            name = "trash"
+        elif viewer.role is Role.CUSTOMER:
+            if queue is not None:
+                self.queue_name(viewer, queue)  # refused
+            name = f"customer:{viewer.user.id}"
+        elif queue is not None:
+            name = self.queue_name(viewer, queue)
+            if name in ("trash", "spam"):
+                viewer.require_staff(f"see the {name}")
+        elif wanted.owner_id is not None:
+            name, rest.owner_id = f"owner:{wanted.owner_id}", None
+        elif wanted.user_id is not None:
+            name, rest.user_id = f"customer:{wanted.user_id}", None
+        elif wanted.status_id is not None:
+            name, rest.status_id = f"status:{wanted.status_id}", None
+        else:
+            name = "all"
+        if viewer.role is Role.CUSTOMER:
+            queues = [name]
+        else:
+            queues = self._scoped(viewer, name, wanted.department_id)
+            rest.department_id = None
+        key_range = KeyRange()
+        if paging.sort == "created" and (wanted.created_from or wanted.created_to):
+            key_range = _stamp_range(wanted.created_from, wanted.created_to)
+            rest.created_from = rest.created_to = None
+        elif paging.sort == "updated" and (wanted.updated_from or wanted.updated_to):
+            key_range = _stamp_range(wanted.updated_from, wanted.updated_to)
+            rest.updated_from = rest.updated_to = None
+        left = rest != TicketFilter()
+        keep = (lambda ticket: _matches(ticket, rest, self._search_text_of)) if left else None
+        exact = not left and key_range == KeyRange() and paging.sort != "sla_due"
+        print_ = fingerprint(viewer.user.id, vars(wanted), queue, paging.sort,
+                             paging.newest_first)
+        return Plan(queues, key_range, keep, print_, exact)
+
     def _search_text_of(self, ticket: Ticket) -> str:
         stored = self._repository.tickets.search_text(ticket.id)
         return ticket.search_text if stored is None else stored  # older tickets kept it inline
 
-    def messages(self, viewer: Viewer, ticket_id: int, kind: str) -> builtins.list[Message]:
+    def messages(self, viewer: Viewer, ticket_id: int, kind: str,
+                 limit: int | None = None) -> builtins.list[Message]:
+        """Oldest first; the first `limit` only when given."""
         self.get(viewer, ticket_id)
         if kind == "comment":
             viewer.require_staff("read private comments")
-        return self._repository.tickets.messages(kind, ticket_id)
+        return self._repository.tickets.messages(kind, ticket_id, limit)
 
     def attachment(self, viewer: Viewer, ticket_id: int, file_id: int) -> Attachment:
         """A file of a post (or, for staff, of a comment) of a ticket one may see."""
@@ -147,10 +295,12 @@ class Tickets:
                     return file
         raise NotFound(f"file {file_id} does not exist in ticket {ticket_id}")
 
-    def audit(self, viewer: Viewer, ticket_id: int) -> builtins.list[TicketEvent]:
+    def audit(self, viewer: Viewer, ticket_id: int,
+              limit: int | None = None) -> builtins.list[TicketEvent]:
+        """Oldest first; the first `limit` events only when given."""
         self.get(viewer, ticket_id)
         viewer.require_staff("read the audit trail")
-        return self._repository.tickets.events(ticket_id)
+        return self._repository.tickets.events(ticket_id, limit)
 
     def post_of_event(self, ticket_id: int, version: int) -> int | None:
         """The post a ticket event added, if it added one (workflows act on it)."""
@@ -273,6 +423,14 @@ class Tickets:
         self._change(system, ticket_id, "comment_added", mutate, actor=Actor.system())
         return comment
 
+    def _mentioned(self, text: str) -> builtins.list[int]:
+        """Staff a private comment @mentions (their `mention:<id>` queue shows the ticket)."""
+        if "@" not in text:
+            return []
+        staff = self._repository.people.users_of_kind(UserKind.STAFF.value)
+        return [user.id for user in mentioned_staff(text, staff,
+                                                    self._dictionaries.list("departments"))]
+
     def _message_from(self, inbound: Inbound, ticket_id: int,
                       author_type: ActorType) -> Message:
         now = self._clock()
@@ -333,7 +491,9 @@ class Tickets:
         self.sla.track(None, ticket, now, staff_replied=False)
         event = self._event(ticket, actor, "created", changes, now)
         event.context = _event_context(change)
-        self._repository.tickets.commit_ticket(ticket, event, None, change)
+        self._repository.tickets.commit_ticket(
+            ticket, event, None, change,
+            queues=QueueMove(Placement(None, frozenset()), self._memberships(ticket)))
         return ticket, message
 
     # --- changing --------------------------------------------------------------------------
@@ -370,8 +530,8 @@ class Tickets:
 
     def erase(self, viewer: Viewer, ticket_id: int) -> None:
         viewer.require_admin("delete tickets for good")
-        self.get(viewer, ticket_id)
-        self._repository.tickets.erase_ticket(ticket_id)
+        ticket = self.get(viewer, ticket_id)
+        self._repository.tickets.erase_ticket(ticket_id, self._placement(ticket))
 
     def add_message(
         self, viewer: Viewer, ticket_id: int, kind: str, fields: MessageCreate
@@ -381,9 +541,13 @@ class Tickets:
         author = self._author(viewer, ticket_id, fields.user_id)
         author_type = ActorType.CUSTOMER if author.kind is UserKind.CUSTOMER else ActorType.STAFF
         message_id = self._repository.ids.next_id("message")
+        mentioned = self._mentioned(fields.text) if kind == "comment" else []
 
         def mutate(ticket: Ticket) -> TicketChange:
             now = self._clock()
+            if mentioned:
+                kept = [m for m in ticket.mentioned if m not in mentioned] + mentioned
+                ticket.mentioned = kept[-MENTIONS_QUEUED * 4:]
             message = Message(
                 id=message_id,
                 ticket_id=ticket.id,
@@ -523,7 +687,9 @@ class Tickets:
             event = self._event(ticket, by, change.kind or kind, [*change.notes, *changes], now)
             event.context = _event_context(change)
             try:
-                self._repository.tickets.commit_ticket(ticket, event, before.version, change)
+                self._repository.tickets.commit_ticket(
+                    ticket, event, before.version, change,
+                    queues=QueueMove(self._placement(before), self._memberships(ticket)))
             except StaleVersion:
                 continue
             return ticket, change
@@ -614,7 +780,7 @@ class Tickets:
             ticket.organization_id = requester.organiz_id
         for name in ("description", "sla_date", "status_id", "priority_id", "type_id",
                      "department_id", "ticket_lock", "owner_id", "cc", "bcc", "followers",
-                     "custom_fields", "tags", "sla_policy_id"):
+                     "custom_fields", "tags", "sla_policy_id", "spam"):
             if name in given and (given[name] is not None
                                   or name in {"owner_id", "sla_date", "sla_policy_id"}):
                 setattr(ticket, name, given[name])
@@ -669,6 +835,11 @@ def _event_context(change: TicketChange) -> dict[str, Any]:
         return change.context
     return {**change.context,
             "post_work": any(post.needs_delivery_step for post in posts)}
+
+
+def _stamp_range(low: datetime | None, high: datetime | None) -> KeyRange:
+    return KeyRange(low=keys.stamp(low) if low else "0",
+                    high=keys.stamp(high) + "~" if high else None)
 
 
 def _note_writer(ticket: Ticket, customer: bool, now: datetime) -> None:

@@ -44,7 +44,7 @@ def test_ticket_create_read_update_and_list_shapes(api):
     listing = api.call("GET", "/tickets/?status_id=pending").body
     assert list(listing["data"]) == [str(created["id"])]
     assert listing["pagination"] == {"total": 1, "per_page": 30, "current_page": 1,
-                                     "total_pages": 1}
+                                     "total_pages": 1, "next_cursor": None}
 
 
 def test_ticket_list_pages(api):
@@ -52,7 +52,8 @@ def test_ticket_list_pages(api):
         _ticket(api, title=f"t{number}")
     page = api.call("GET", "/tickets?per_page=2&page=3").body
     assert len(page["data"]) == 1
-    assert page["pagination"] == {"total": 5, "per_page": 2, "current_page": 3, "total_pages": 3}
+    assert page["pagination"] == {"total": 5, "per_page": 2, "current_page": 3, "total_pages": 3,
+                                  "next_cursor": None}
 
 
 def test_form_encoded_bodies_are_understood(api):

@@ -536,3 +536,173 @@ def test_a_calls_timeline_is_written_only_over_the_revision_read(table):
     assert links.call(3, "c-9") == {"item_type": "call", "started_at": "t0",
                                     "answered_at": "t1", "revision": 2}
     assert not links.save_call(3, "c-9", {"started_at": "again"}, None)
+
+
+# --- queues: entries and counters move with the ticket -------------------------------------
+def _desk(table):
+    from tests.conftest import ADMIN_EMAIL, ADMIN_KEY, Clock, make_helpdesk
+
+    desk = make_helpdesk(table, Clock())
+    return desk, desk.users.authenticate(ADMIN_EMAIL, ADMIN_KEY)
+
+
+def _queue(desk, viewer, queue: str | None = None, **wanted) -> list[int]:
+    from helpdesk.ticket_pages import Paging
+    from helpdesk.tickets import TicketFilter
+
+    found = desk.tickets.page(viewer, TicketFilter(**wanted), Paging(per_page=100), queue)
+    return sorted(t.id for t in found.tickets)
+
+
+def _counts(desk, *names: str) -> dict[str, int]:
+    return desk.repository.tickets.queues.counts(names)
+
+
+def test_queue_entries_and_counts_follow_status_owner_and_tags(table):
+    from helpdesk.inputs import TicketCreate, TicketUpdate
+
+    desk, admin = _desk(table)
+    first = desk.tickets.create(admin, TicketCreate(title="a", user_email="c@x.io",
+                                                    tags=["vip"]))
+    second = desk.tickets.create(admin, TicketCreate(title="b", user_email="c@x.io"))
+    assert _queue(desk, admin, "open") == [first.id, second.id]
+    assert _queue(desk, admin, "tag:vip") == [first.id]
+    assert _queue(desk, admin, "unassigned") == [first.id, second.id]
+    desk.tickets.update(admin, first.id, TicketUpdate(status_id="pending", owner_id=admin.user.id,
+                                                      tags=["billing"]))
+    assert _queue(desk, admin, "open") == [second.id]
+    assert _queue(desk, admin, "pending") == [first.id]
+    assert _queue(desk, admin, "mine") == [first.id]
+    assert _queue(desk, admin, "unassigned") == [second.id]
+    assert _queue(desk, admin, "tag:vip") == [] and _queue(desk, admin, "tag:billing") == [
+        first.id]
+    assert _counts(desk, "all", "status:open", "status:pending", "unassigned", "tag:vip",
+                   "tag:billing", f"owner:{admin.user.id}", "status:open@d1") == {
+        "all": 2, "status:open": 1, "status:pending": 1, "unassigned": 1, "tag:vip": 0,
+        "tag:billing": 1, f"owner:{admin.user.id}": 1, "status:open@d1": 1}
+    desk.tickets.update(admin, second.id, TicketUpdate(status_id="closed"))
+    assert _queue(desk, admin, "unassigned") == []  # a closed ticket waits for no one
+    desk.tickets.erase(admin, second.id)
+    assert _counts(desk, "all", "status:closed", "customer:" + str(second.user_id)) == {
+        "all": 1, "status:closed": 0, "customer:" + str(second.user_id): 1}
+
+
+def test_trash_and_spam_take_a_ticket_out_of_every_other_queue(table):
+    from helpdesk.inputs import TicketCreate, TicketUpdate
+
+    desk, admin = _desk(table)
+    ticket = desk.tickets.create(admin, TicketCreate(title="a", user_email="c@x.io",
+                                                     tags=["vip"]))
+    others = ("all", "status:open", "unassigned", "tag:vip", f"customer:{ticket.user_id}",
+              "source:api", "all@d1")
+    assert set(_counts(desk, *others).values()) == {1}
+    desk.tickets.trash(admin, ticket.id)
+    assert set(_counts(desk, *others).values()) == {0}
+    assert _counts(desk, "trash", "trash@d1") == {"trash": 1, "trash@d1": 1}
+    assert _queue(desk, admin, trash=True) == [ticket.id] and _queue(desk, admin) == []
+    desk.tickets.restore(admin, ticket.id)
+    desk.tickets.update(admin, ticket.id, TicketUpdate(spam=True))
+    assert set(_counts(desk, *others, "trash").values()) == {0}
+    assert _queue(desk, admin, "spam") == [ticket.id] and _queue(desk, admin, "open") == []
+    audit = desk.tickets.audit(admin, ticket.id)
+    assert [c.new for e in audit for c in e.changes if c.field == "spam"] == [True]
+    desk.tickets.update(admin, ticket.id, TicketUpdate(spam=False))
+    assert set(_counts(desk, *others).values()) == {1} and _counts(desk, "spam") == {"spam": 0}
+
+
+def test_queue_counters_stay_exact_under_concurrent_changes(table):
+    from helpdesk.inputs import TicketCreate, TicketUpdate
+
+    desk, admin = _desk(table)
+    tickets = [desk.tickets.create(admin, TicketCreate(title=f"t{n}", user_email="c@x.io"))
+               for n in range(4)]
+    statuses = ["pending", "closed", "on_hold", "open"]
+
+    def change(index: int) -> None:  # two writers per ticket, racing each other
+        ticket = tickets[index % 4]
+        desk.tickets.update(admin, ticket.id, TicketUpdate(
+            status_id=statuses[index % 4] if index < 4 else "pending", tags=[f"t{index}"]))
+
+    results = at_once(8, change)
+    assert not [r for r in results if isinstance(r, Exception)]
+    names = [f"status:{s}" for s in statuses] + [f"tag:t{n}" for n in range(8)]
+    counts = _counts(desk, *names, "all", "unassigned")
+    for name in names:
+        assert counts[name] == len(_queue(desk, admin, name)), name
+    assert sum(counts[f"status:{s}"] for s in statuses) == 4 == counts["all"]
+    assert sum(counts[f"tag:t{n}"] for n in range(8)) == 4
+    current = [desk.tickets.get(admin, t.id) for t in tickets]
+    assert counts["unassigned"] == sum(1 for t in current if t.status_id != "closed")
+
+
+def test_a_ticket_stored_before_queues_is_indexed_once(table):
+    from helpdesk.inputs import TicketCreate
+    from helpdesk.store.ticket_records import ticket_item
+
+    desk, admin = _desk(table)
+    ticket = desk.tickets.create(admin, TicketCreate(title="a", user_email="c@x.io"))
+    desk.repository.tickets.erase_ticket(ticket.id, desk.tickets._placement(ticket))
+    older = ticket.model_copy(update={"queued": False})
+    table.put({**ticket_item(older), "queued": False})  # as an upgrade finds it: no entries
+    assert _queue(desk, admin) == [] and _counts(desk, "all") == {"all": 0}
+    assert desk.tickets.index_all(admin) == 1
+    assert desk.tickets.index(ticket.id) is False  # repeated: nothing counted twice
+    assert desk.tickets.index_all(admin) == 0
+    assert _queue(desk, admin) == [ticket.id] and _counts(desk, "all") == {"all": 1}
+
+
+def test_a_queue_page_continues_by_cursor_in_every_sort(table):
+    from helpdesk.inputs import TicketCreate, TicketUpdate
+    from helpdesk.ticket_pages import Paging
+    from helpdesk.tickets import TicketFilter
+
+    desk, admin = _desk(table)
+    ids = [desk.tickets.create(admin, TicketCreate(title=f"t{n}", user_email="c@x.io")).id
+           for n in range(7)]
+    desk.tickets.update(admin, ids[2], TicketUpdate(priority_id=4))
+    for sort in ("updated", "created", "priority"):
+        for newest_first in (True, False):
+            seen: list[int] = []
+            cursor = None
+            while True:
+                found = desk.tickets.page(admin, TicketFilter(), Paging(
+                    per_page=3, cursor=cursor, sort=sort, newest_first=newest_first))
+                seen += [t.id for t in found.tickets]
+                cursor = found.next_cursor
+                if cursor is None:
+                    break
+            assert sorted(seen) == sorted(ids) and len(seen) == 7, (sort, newest_first)
+            if sort == "created":
+                assert seen == (ids[::-1] if newest_first else ids)
+            if sort == "priority":  # descending: most urgent first
+                assert (seen[0] if newest_first else seen[-1]) == ids[2]
+
+
+def test_a_department_change_of_a_ticket_in_every_queue_fits_one_transaction(table):
+    """The bounds of queues.py keep the worst single move (every scoped entry to another
+    department) under DynamoDB's 100 items; more at once is refused, nothing written."""
+    from helpdesk.errors import InvalidInput
+    from helpdesk.queues import memberships
+    from helpdesk.store.queue_entries import Placement
+    from helpdesk.store.ticket_records import QueueMove
+
+    repository = Repository(table)
+    ticket = _ticket(3, T0, department_id=1, owner_id=9, user_id=5, organization_id=4,
+                     tags=[f"t{n}" for n in range(8)], followers=[1, 2, 3], mentioned=[4, 5, 6])
+    names = memberships(ticket, closed=False)
+    repository.tickets.commit_ticket(ticket, _event(ticket), None,
+                                     queues=QueueMove(Placement(None, frozenset()), names))
+    moved = ticket.model_copy(update={"department_id": 2, "version": 2,
+                                      "date_updated": T0 + timedelta(minutes=1)})
+    repository.tickets.commit_ticket(moved, _event(moved), 1, queues=QueueMove(
+        Placement(ticket, names), memberships(moved, closed=False)))
+    counts = repository.tickets.queues.counts(["all", "all@d1", "all@d2", "tag:t7@d2",
+                                               "mention:6@d1"])
+    assert counts == {"all": 1, "all@d1": 0, "all@d2": 1, "tag:t7@d2": 1, "mention:6@d1": 0}
+    everything = moved.model_copy(update={
+        "department_id": 1, "version": 3, "tags": [f"x{n}" for n in range(8)]})
+    with pytest.raises(InvalidInput):
+        repository.tickets.commit_ticket(everything, _event(everything), 2, queues=QueueMove(
+            Placement(moved, memberships(moved, closed=False)),
+            memberships(everything, closed=False)))
+    assert repository.tickets.get_ticket(3).department_id == 2

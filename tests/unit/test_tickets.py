@@ -128,11 +128,11 @@ def test_a_concurrent_update_is_retried_not_lost(helpdesk, admin, monkeypatch):
     real_commit = helpdesk.repository.tickets.commit_ticket
     interfered = threading.Event()
 
-    def commit_after_someone_else(ticket_, event, previous, extra=None):
+    def commit_after_someone_else(ticket_, event, previous, extra=None, **queues):
         if not interfered.is_set():
             interfered.set()  # another writer sneaks in between our read and our write
             helpdesk.tickets.update(admin, ticket.id, TicketUpdate(priority_id=4))
-        return real_commit(ticket_, event, previous, extra)
+        return real_commit(ticket_, event, previous, extra, **queues)
 
     monkeypatch.setattr(helpdesk.repository.tickets, "commit_ticket", commit_after_someone_else)
     helpdesk.tickets.update(admin, ticket.id, TicketUpdate(status_id="pending"))

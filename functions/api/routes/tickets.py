@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from api.deps import blobs, current
-from api.requests import Query, paginate, parse, path_id
+from api.requests import Query, page_size, paginate, paginate_read, parse, path_id, window
 from api.routing import data, endpoint, viewer
 from api.views import audit_view, message_view, ticket_view
 from helpdesk.inputs import MessageCreate, MessageUpdate, TicketCreate, TicketUpdate
+from helpdesk.ticket_pages import SORTS, Paging
 from helpdesk.tickets import TicketFilter
 
 tickets = Blueprint(__name__)
@@ -37,10 +39,32 @@ def list_tickets() -> Any:
         search=query.text("search"),
         trash=query.flag("trash"),
     )
-    found = current().tickets.list(viewer(), wanted)
-    page, pagination = paginate(found, query)
     staff = viewer().is_staff
-    return data({str(t.id): ticket_view(t, staff=staff) for t in page}, pagination=pagination)
+    if wanted.search is not None:  # the search path reads its candidates whole (for now)
+        matches, counted = paginate(current().tickets.list(viewer(), wanted), query)
+        return data({str(t.id): ticket_view(t, staff=staff) for t in matches},
+                    pagination=counted)
+    page, per_page = page_size(query)
+    sort = query.choice("sort", set(SORTS)) or "updated"
+    order = query.choice("order", {"asc", "desc"}) or ("asc" if sort == "sla_due" else "desc")
+    paging = Paging(per_page=per_page, page=page, cursor=query.text("cursor"), sort=sort,
+                    newest_first=order == "desc")
+    found = current().tickets.page(viewer(), wanted, paging, query.text("queue"))
+    pagination: dict[str, Any] = {
+        "total": found.total, "per_page": per_page, "current_page": page,
+        "total_pages": max(1, math.ceil(found.total / per_page)),
+        "next_cursor": found.next_cursor}
+    if not found.total_is_exact:
+        pagination["total_is_exact"] = False
+    return data({str(t.id): ticket_view(t, staff=staff) for t in found.tickets},
+                pagination=pagination)
+
+
+@endpoint(tickets, "/tickets/queues", ("GET",))
+def ticket_queues() -> Any:
+    """The viewer's sidebar: each queue he works from with its count."""
+    return data([{"queue": alias, "name": name, "count": count}
+                 for alias, name, count in current().tickets.queue_counts(viewer())])
 
 
 @endpoint(tickets, "/tickets", ("POST",))
@@ -88,8 +112,11 @@ def download_file(ticket_id: str, file_id: str) -> Any:
 
 @endpoint(tickets, "/tickets/{ticket_id}/audit", ("GET",))
 def ticket_audit(ticket_id: str) -> Any:
-    events = current().tickets.audit(viewer(), path_id(ticket_id, "ticket_id"))
-    return data(audit_view(events))
+    query = Query(_request())
+    events = current().tickets.audit(viewer(), path_id(ticket_id, "ticket_id"),
+                                     limit=window(query)[2])
+    shown, pagination = paginate_read(events, query)
+    return data(audit_view(shown), pagination=pagination)
 
 
 def _messages(kind: str, path: str) -> None:
@@ -98,8 +125,9 @@ def _messages(kind: str, path: str) -> None:
     @endpoint(tickets, path, ("GET",), name=f"list_messages_{kind}")
     def list_messages(ticket_id: str) -> Any:
         query = Query(_request())
-        found = current().tickets.messages(viewer(), path_id(ticket_id, "ticket_id"), kind)
-        page, pagination = paginate(found, query)
+        found = current().tickets.messages(viewer(), path_id(ticket_id, "ticket_id"), kind,
+                                           limit=window(query)[2])
+        page, pagination = paginate_read(found, query)
         return data([message_view(m, kind) for m in page], pagination=pagination)
 
     @endpoint(tickets, path, ("POST",), name=f"create_message_{kind}")

@@ -310,5 +310,11 @@ class TicketSla(Model):
     next_check: datetime | None = None  # the earliest warning or due instant still ahead
     next_check_kind: str | None = None  # "<target>.<stage>"
 
+    def next_due(self) -> datetime | None:
+        """The earliest due time of a target not met yet (None: no clock runs)."""
+        dues = [t.due for t in (self.first_reply, self.resolution)
+                if t.met_at is None and t.due is not None]
+        return min(dues) if dues else None
+
     def target(self, which: Target) -> TargetState:
         return self.first_reply if which is Target.FIRST_REPLY else self.resolution

@@ -13,3 +13,8 @@ class Ids:
     def next_id(self, name: str) -> int:
         pk, sk = keys.counter(name)
         return self._table.increment(pk, sk, "value")
+
+    def last_id(self, name: str) -> int:
+        """The last id handed out (0 before the first)."""
+        item = self._table.get(*keys.counter(name))
+        return int(item.get("value", 0)) if item else 0

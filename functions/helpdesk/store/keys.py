@@ -12,6 +12,22 @@ Base table: PK / SK (strings). Overloaded sparse GSIs, each keyed <NAME>PK / <NA
 - GSI5: every live ticket        TICKETS            -> <updated>#<id>
 - GSI6: SLA checks due (sparse)  SLADUE#<shard>     -> <instant>#<id>#<target.stage>#v<n>
         only tickets whose SLA clock runs and has a warning or due time ahead; keys only
+- GSI7: queue by last update     QUEUE#<queue>      -> <updated>#<id>                  keys only
+- GSI8: queue by SLA due (sparse) QUEUE#<queue>     -> <next due>#<id>                 keys only
+        only entries of tickets with a running, unmet SLA target
+- GSI9: queue by priority        QUEUE#<queue>      -> <rank>#<updated>#<id>           keys only
+        rank = 999999 - priority id (higher ids are more urgent, as in the default list), so
+        ascending order is most urgent first, then oldest update
+
+Queue entries (`store/queue_entries.py`; which queues a ticket is in: `helpdesk/queues.py`):
+
+    queue entry    QUEUE#<queue>   <created>#<id>   one per queue a ticket is in (base order:
+                                                    creation); GSI7..9 attributes above
+    queue counter  QCOUNT#<queue>  COUNT            `n`: how many tickets are in the queue,
+                                                    moved by ADD in the ticket's transaction
+
+A queue name is global (`status:open`) or scoped to a department (`status:open@d3`); every
+membership is written both ways (agents read their departments' scoped names).
 
 Unique lookups (contact -> user, e-mail -> user) are base-table items written in the same
 transaction as the user, because a GSI is eventually consistent and cannot enforce uniqueness.
@@ -35,7 +51,8 @@ import hashlib
 from datetime import datetime
 
 TICKET_INDEXES = ("GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6")
-ALL_INDEXES = TICKET_INDEXES
+QUEUE_INDEXES = ("GSI7", "GSI8", "GSI9")
+ALL_INDEXES = TICKET_INDEXES + QUEUE_INDEXES
 TRASH_STATUS = "__trash__"
 
 ID_WIDTH = 12
@@ -115,6 +132,50 @@ def ticket_index_keys(
     if user_id is not None:
         keys |= {"GSI4PK": f"TUSER#{user_id}", "GSI4SK": order}
     return keys
+
+
+# --- queues (entries and counters) -----------------------------------------------------------
+QUEUE_SORTS = {"created": None, "updated": "GSI7", "sla_due": "GSI8", "priority": "GSI9"}
+PRIORITY_RANKS = 999999
+
+
+def queue_pk(queue: str) -> str:
+    return f"QUEUE#{queue}"
+
+
+def queue_entry(queue: str, created: datetime, ticket_id: int) -> tuple[str, str]:
+    """A ticket's entry in a queue; the base sort key is its creation order."""
+    return queue_pk(queue), f"{stamp(created)}#{pad(ticket_id)}"
+
+
+def priority_rank(priority_id: int | None) -> str:
+    return str(PRIORITY_RANKS - (priority_id or 0)).zfill(6)
+
+
+def queue_entry_sorts(*, ticket_id: int, created: datetime, updated: datetime,
+                      priority_id: int | None, sla_due: datetime | None) -> dict[str, str]:
+    """Sort attributes of a queue entry: the base SK and GSI7..9 (GSI8 only with a due)."""
+    order = ticket_order(updated, ticket_id)
+    sorts = {"SK": f"{stamp(created)}#{pad(ticket_id)}", "GSI7SK": order,
+             "GSI9SK": f"{priority_rank(priority_id)}#{order}"}
+    if sla_due is not None:
+        sorts["GSI8SK"] = f"{stamp(sla_due)}#{pad(ticket_id)}"
+    return sorts
+
+
+def queue_sort_attribute(sort: str) -> str:
+    """The attribute a queue is ordered by for `sort` (SK for creation)."""
+    index = QUEUE_SORTS[sort]
+    return "SK" if index is None else f"{index}SK"
+
+
+def ticket_id_of_queue_sort(value: str) -> int:
+    """Every queue sort value ends with the padded ticket id."""
+    return int(value.rsplit("#", 1)[-1])
+
+
+def queue_counter(queue: str) -> tuple[str, str]:
+    return f"QCOUNT#{queue}", "COUNT"
 
 
 # --- SLA -------------------------------------------------------------------------------------

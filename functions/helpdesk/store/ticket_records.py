@@ -4,6 +4,8 @@ change intent that made it (`commit_ticket`), in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from helpdesk.changes import (
@@ -19,6 +21,7 @@ from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.links import Links
 from helpdesk.store.markers import TableMarkers
+from helpdesk.store.queue_entries import Placement, QueueEntries, chunks
 from helpdesk.store.table import (
     Condition,
     Delete,
@@ -34,6 +37,14 @@ from helpdesk.store.table import (
 
 MESSAGE_PREFIX = {"post": keys.POST_PREFIX, "comment": keys.COMMENT_PREFIX}
 TRANSACTION_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class QueueMove:
+    """The queues a ticket was in (its stored entries) and those it is in after a change."""
+
+    before: Placement
+    after: frozenset[str]
 
 
 def ticket_item(ticket: Ticket) -> Item:
@@ -90,6 +101,7 @@ class TicketRecords:
         self._table = table
         self._links = Links(table)
         self._markers = TableMarkers(table)
+        self.queues = QueueEntries(table)
 
     # --- tickets -------------------------------------------------------------------------
     def get_ticket(self, ticket_id: int) -> Ticket | None:
@@ -102,8 +114,10 @@ class TicketRecords:
         event: TicketEvent,
         previous_version: int | None,
         change: TicketChange | None = None,
+        queues: QueueMove | None = None,
     ) -> None:
-        """Write the ticket, its event and what the change intent adds, in one transaction.
+        """Write the ticket, its event, what the change intent adds and the moves of its
+        queue entries and counters (`queues`), in one transaction.
 
         `previous_version` None means the ticket must not exist yet; otherwise the stored
         version must still be that one (optimistic locking). A claim another change made
@@ -113,11 +127,17 @@ class TicketRecords:
             if previous_version is None
             else Condition.attrs_equal(version=previous_version)
         )
+        if queues is not None:
+            ticket.queued = True
         operations: list[Operation] = [
             Put(ticket_item(ticket), condition),
             Put(event_item(event), Condition.item_absent()),
             *(self._operations_of(ticket, change) if change is not None else []),
         ]
+        if queues is not None:
+            operations += self.queues.operations(
+                queues.before, Placement(ticket, queues.after),
+                room=TRANSACTION_LIMIT - len(operations))
         try:
             self._table.transact(operations)
         except TransactionConflict as conflict:
@@ -172,18 +192,54 @@ class TicketRecords:
         )
         return [Ticket.model_validate(item) for item in items]
 
-    def erase_ticket(self, ticket_id: int) -> None:
-        """Remove the ticket and everything under it (posts, comments, events) for good."""
+    def index_ticket(self, ticket: Ticket, names: frozenset[str]) -> bool:
+        """Write the queue entries of a ticket stored before queues existed (and count it),
+        once: the ticket is marked `queued` in the same transaction, conditional on its
+        version. False when it had them already; StaleVersion when it changed meanwhile."""
+        if ticket.queued:
+            return False
+        ticket = ticket.model_copy(update={"queued": True})
+        operations: list[Operation] = [
+            Put(ticket_item(ticket), Condition.attrs_equal(version=ticket.version))]
+        operations += self.queues.operations(Placement(None, frozenset()),
+                                             Placement(ticket, names),
+                                             room=TRANSACTION_LIMIT - 1)
+        try:
+            self._table.transact(operations)
+        except TransactionConflict as conflict:
+            raise StaleVersion(str(conflict)) from conflict
+        return True
+
+    def ticket_page(self, queues: Sequence[str], sort: str, newest_first: bool, limit: int,
+                    key_range: KeyRange) -> list[str]:
+        """Sort values of the first `limit` entries of the queues merged in order (one Query
+        per queue: an agent's departments; a ticket is in one department, so no repeats)."""
+        merged = [value for queue in queues
+                  for value in self.queues.page(queue, sort, newest_first, limit, key_range)]
+        return sorted(merged, reverse=newest_first)[:limit]
+
+    def tickets_by_id(self, ticket_ids: Sequence[int]) -> list[Ticket]:
+        """The tickets, in the order given (one BatchGetItem per 100); gone ones left out."""
+        items = self._table.get_many([keys.ticket(ticket_id) for ticket_id in ticket_ids])
+        return [Ticket.model_validate(item) for item in items]
+
+    def erase_ticket(self, ticket_id: int, placement: Placement | None = None) -> None:
+        """Remove the ticket and everything under it (posts, comments, events) for good, and
+        its queue entries (`placement`: the queues it is in) with their counts."""
         items = query_all(self._table, QueryRequest(pk=keys.ticket_pk(ticket_id)))
-        for start in range(0, len(items), TRANSACTION_LIMIT):
-            chunk = items[start : start + TRANSACTION_LIMIT]
-            self._table.transact([Delete(item["PK"], item["SK"]) for item in chunk])
+        operations = self.queues.removal(placement) if placement is not None else []
+        operations += [Delete(item["PK"], item["SK"]) for item in items]
+        for chunk in chunks(operations, TRANSACTION_LIMIT):  # entry and count stay together
+            self._table.transact(chunk)
 
     # --- posts, comments, events ---------------------------------------------------------
-    def messages(self, kind: str, ticket_id: int) -> list[Message]:
+    def messages(self, kind: str, ticket_id: int, limit: int | None = None) -> list[Message]:
+        """The ticket's posts or comments, oldest first; the first `limit` only when given
+        (a Query with Limit: a page of a long conversation reads that page)."""
         items = query_all(
             self._table,
-            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind])),
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=MESSAGE_PREFIX[kind]),
+                         limit=limit),
         )
         return [Message.model_validate(item) for item in items]
 
@@ -200,10 +256,11 @@ class TicketRecords:
         item = self._table.get(keys.ticket_pk(ticket_id), keys.event_sk(version))
         return TicketEvent.model_validate(item) if item else None
 
-    def events(self, ticket_id: int) -> list[TicketEvent]:
+    def events(self, ticket_id: int, limit: int | None = None) -> list[TicketEvent]:
         items = query_all(
             self._table,
-            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX)),
+            QueryRequest(pk=keys.ticket_pk(ticket_id), sk=KeyRange(prefix=keys.EVENT_PREFIX),
+                         limit=limit),
         )
         return [TicketEvent.model_validate(item) for item in items]
 

@@ -1,4 +1,5 @@
-"""Lambda: the table's stream -> one ticket_event execution per new event item.
+"""Lambda: the table's stream -> one ticket_event execution per new event item that gives it
+work (helpdesk/workflow_gate.py); an event without any is recorded as done at once.
 
 The execution name is derived from the event (`ticket-<id>-v<version>`), so a redelivered
 stream record finds the execution already there and does nothing. Failures are reported per
@@ -7,7 +8,7 @@ record (ReportBatchItemFailures): the stream retries from the first failed recor
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
@@ -21,6 +22,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from helpdesk.aws.clients import aws_client
+from helpdesk.aws.container import per_container
+
+if TYPE_CHECKING:
+    from helpdesk.workflow_gate import WorkflowGate
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -29,6 +34,23 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def stepfunctions() -> Any:
     # boto3 is loaded on the first record that needs it: most stream records need none.
     return aws_client("stepfunctions")
+
+
+@per_container
+def gate() -> WorkflowGate:
+    # The domain (pydantic) only when a ticket event arrives: most records are filtered out.
+    from helpdesk.aws.environment import settings_of
+    from helpdesk.aws.runtime import clock_from
+    from helpdesk.records import Records
+    from helpdesk.store.dynamo import DynamoTable
+    from helpdesk.store.ticket_records import TicketRecords
+    from helpdesk.workflow_gate import StoredAutomation, WorkflowGate
+    from stream.settings import Settings
+
+    settings = settings_of(Settings)
+    table = DynamoTable(aws_client("dynamodb"), settings.table_name)
+    return WorkflowGate(StoredAutomation(Records.on(table)), TicketRecords(table),
+                        clock_from(settings))
 
 
 def workflow_input(image: dict[str, Any]) -> dict[str, Any]:
@@ -51,8 +73,11 @@ def start_workflow(record: DynamoDBRecord) -> None:
     if not image or image.get("item_type") != "ticket_event":
         return
     payload = workflow_input(image)
+    context = image.get("context")
+    if not gate().needs_workflow(payload["ticket_id"], payload["version"], payload["kind"],
+                                 context if isinstance(context, dict) else {}):
+        return
     name = f"ticket-{payload['ticket_id']}-v{payload['version']}"
-    # pydantic only when starting one: most records are filtered out before
     from helpdesk.aws.environment import settings_of
     from stream.settings import Settings
 

@@ -131,6 +131,18 @@ def test_get_many_answers_existing_items_in_the_order_asked(table):
     assert table.get_many([]) == []
 
 
+def test_update_sets_attributes_of_an_existing_item_only_when_asked_to(table):
+    table.put({"PK": "T#1", "SK": "EVENT#1", "kind": "created", "workflow_status": "PENDING"})
+    table.update("T#1", "EVENT#1", {"workflow_status": "SUCCEEDED", "rules_evaluated": 0},
+                 Condition.item_exists())
+    assert table.get("T#1", "EVENT#1") == {"PK": "T#1", "SK": "EVENT#1", "kind": "created",
+                                           "workflow_status": "SUCCEEDED", "rules_evaluated": 0}
+    with pytest.raises(ConditionFailed):
+        table.update("T#2", "EVENT#1", {"workflow_status": "SUCCEEDED"},
+                     Condition.item_exists())
+    assert table.get("T#2", "EVENT#1") is None
+
+
 def test_a_counter_moves_with_its_transaction_or_not_at_all(table):
     table.transact([Put({"PK": "T#1", "SK": "T"}, Condition.item_absent()),
                     Add("COUNT#open", "COUNT", "n", 1)])

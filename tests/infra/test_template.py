@@ -457,6 +457,11 @@ def test_the_stream_function_may_log_trace_and_do_its_work(cloudformation: dict[
     assert granted.pop("xray:PutTelemetryRecords") == ["*"]
     assert granted.pop("states:StartExecution") == [{"Ref": "TicketEventStateMachine"}]
     assert granted.pop("sqs:SendMessage") == [{"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}]
+    # The workflow gate: rules and subscriptions read, an event item marked done (the
+    # LeadingKeys of these statements are checked with every other function's).
+    table = {"Fn::GetAtt": ["Table", "Arn"]}
+    assert granted.pop("dynamodb:UpdateItem") == [table]
+    assert granted.pop("dynamodb:Query") == [table, {"Fn::Sub": "${Table.Arn}/index/GSI1"}]
     assert set(granted) == STREAM_READS | {"dynamodb:ListStreams"}  # nothing else
     trust = cloudformation["Resources"]["StreamFunctionRole"]["Properties"][
         "AssumeRolePolicyDocument"]["Statement"]

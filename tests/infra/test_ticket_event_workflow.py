@@ -86,13 +86,18 @@ def _states_entered(aws: EmbeddedAws, stack: StackInfo, name: str) -> list[str]:
             if "stateEnteredEventDetails" in event]
 
 
+# An effect the event carries (a rule's webhook whose subscription is gone: skipped by the
+# effects step) makes the workflow run whatever the post gives it to do.
+CARRIED = [{"type": "webhook", "subscription_id": 999, "key": "x"}]
+
+
 @pytest.mark.parametrize(("post_work", "delivered"), [(False, False), (True, True), (None, True)])
 def test_a_post_without_work_for_the_delivery_step_skips_it(
         aws: EmbeddedAws, stack: StackInfo, post_work: bool | None, delivered: bool):
     """A customer's plain-text post (`post_work` false) costs no delivery Lambda; a staff post
     or media to fetch (true) runs it, and so does an event written before the flag existed."""
     ticket_id = {False: 61, True: 62, None: 63}[post_work]
-    context = {} if post_work is None else {"post_work": post_work}
+    context = {"effects": CARRIED} | ({} if post_work is None else {"post_work": post_work})
     item = event_item(ticket_id, 2, kind="post_added", context=context)
     aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
     assert outcome(aws, stack, item)["workflow_status"] == {"S": "SUCCEEDED"}
@@ -101,8 +106,21 @@ def test_a_post_without_work_for_the_delivery_step_skips_it(
     assert states[-1] == "RecordSuccess"
 
 
+def test_an_event_the_workflow_has_nothing_to_do_for_starts_none_and_is_recorded_done(
+        aws: EmbeddedAws, stack: StackInfo):
+    """No rule, no subscription, a customer's plain text: no execution (no Step Functions
+    transitions, no Lambda), the event item says it is done as the workflow would have."""
+    item = event_item(64, 2, kind="post_added", context={"post_work": False})
+    aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
+    recorded = outcome(aws, stack, item)
+    assert recorded["workflow_status"] == {"S": "SUCCEEDED"}
+    assert recorded["rules_evaluated"] == {"N": "0"}
+    assert recorded["workflow"] == {"S": "not needed"}
+    assert executions(aws, stack, "ticket-64-v2") == []
+
+
 def test_a_redelivered_record_starts_nothing_new(aws: EmbeddedAws, stack: StackInfo):
-    item = event_item(44, 3, kind="updated")
+    item = event_item(44, 3, kind="updated", context={"effects": CARRIED})
     aws.client("dynamodb").put_item(TableName=stack.table_name, Item=item)
     assert outcome(aws, stack, item)["workflow_status"] == {"S": "SUCCEEDED"}
 

@@ -168,6 +168,23 @@ class DynamoTable:
             }
         }
 
+    def update(self, pk: str, sk: str, values: Item, condition: Condition | None = None) -> None:
+        args = _condition_args(condition)
+        names = {f"#u{n}": name for n, name in enumerate(values)}
+        names |= args.pop("ExpressionAttributeNames", {})
+        bound = {f":u{n}": _serializer.serialize(_to_dynamo(value))
+                 for n, value in enumerate(values.values())}
+        bound |= args.pop("ExpressionAttributeValues", {})
+        try:
+            self._client.update_item(
+                TableName=self._name, Key=_key(pk, sk),
+                UpdateExpression="SET " + ", ".join(f"#u{n} = :u{n}" for n in range(len(values))),
+                ExpressionAttributeNames=names, ExpressionAttributeValues=bound, **args)
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise ConditionFailed(str(error)) from error
+            raise
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         found: dict[tuple[str, str], Item] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):

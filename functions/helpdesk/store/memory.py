@@ -88,6 +88,14 @@ class MemoryTable:
                     item = self._items.setdefault(key, {"PK": key[0], "SK": key[1]})
                     item[op.attribute] = item.get(op.attribute, 0) + op.amount
 
+    def update(self, pk: str, sk: str, values: Item, condition: Condition | None = None) -> None:
+        with self._lock:
+            current = self._items.get((pk, sk))
+            if not holds(condition, current):
+                raise ConditionFailed(f"condition failed for {(pk, sk)}")
+            item = self._items.setdefault((pk, sk), {"PK": pk, "SK": sk})
+            item.update(copy.deepcopy(values))
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         with self._lock:
             return [copy.deepcopy(self._items[key]) for key in keys if key in self._items]

@@ -118,6 +118,11 @@ class Table(Protocol):
 
     def query(self, request: QueryRequest) -> Page: ...
 
+    def update(self, pk: str, sk: str, values: Item, condition: Condition | None = None) -> None:
+        """Set attributes of an item (created if absent, unless `condition` says otherwise);
+        raises ConditionFailed when `condition` does not hold."""
+        ...
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         """The items of `keys` that exist, in the order of `keys` (BatchGetItem: one call per
         100 keys, eventually consistent; a missing item is left out)."""

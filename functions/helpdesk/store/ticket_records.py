@@ -24,6 +24,7 @@ from helpdesk.store.markers import TableMarkers
 from helpdesk.store.queue_entries import Placement, QueueEntries, chunks
 from helpdesk.store.table import (
     Condition,
+    ConditionFailed,
     Delete,
     Item,
     KeyRange,
@@ -142,6 +143,19 @@ class TicketRecords:
             self._table.transact(operations)
         except TransactionConflict as conflict:
             raise StaleVersion(str(conflict)) from conflict
+
+    def record_workflow_done(self, ticket_id: int, version: int, at: datetime,
+                             rules_evaluated: int) -> bool:
+        """What the ticket_event workflow's last step records, for an event whose workflow
+        had nothing to do (not started). False when the event item is gone."""
+        values = {"workflow_status": "SUCCEEDED", "rules_evaluated": rules_evaluated,
+                  "workflow_finished_at": keys.stamp(at), "workflow": "not needed"}
+        try:
+            self._table.update(keys.ticket_pk(ticket_id), keys.event_sk(version), values,
+                               Condition.item_exists())
+        except ConditionFailed:
+            return False
+        return True
 
     def search_text(self, ticket_id: int) -> str | None:
         """The ticket's search text; None for a ticket stored before it had its own item

@@ -32,6 +32,7 @@ from helpdesk.store.table import KeyRange
 
 MAX_SCANNED = 1000
 MAX_WINDOW = 10_000
+FILTERED_CHUNK = 100  # entries read per call while filtering in memory (fewer round trips)
 SORTS = ("updated", "created", "sla_due", "priority")
 _POSITION = re.compile(r"^[0-9A-Za-z:.#-]{1,80}$")
 
@@ -68,6 +69,15 @@ class Plan:
     keep: Callable[[Ticket], bool] | None
     fingerprint: str
     exact_total: bool
+    # The index read when a filter is a key range of another one (a priority is a prefix of
+    # the priority index, whose entries are ordered by update within it); None: the sort's.
+    index_sort: str | None = None
+
+    def index(self, paging: Paging) -> tuple[str, bool]:
+        """(the sort whose index is read, descending)."""
+        if self.index_sort is None:
+            return paging.sort, paging.descending_index
+        return self.index_sort, paging.newest_first
 
 
 class QueueReads(Protocol):
@@ -145,9 +155,9 @@ def read_page(store: QueueReads, plan: Plan, paging: Paging) -> tuple[list[Ticke
 def _plain_page(store: QueueReads, plan: Plan, paging: Paging,
                 position: str | None) -> tuple[list[Ticket], str | None]:
     skip = 0 if position is not None else (paging.page - 1) * paging.per_page
-    values = store.ticket_page(plan.queues, paging.sort, paging.descending_index,
-                               skip + paging.per_page + 1,
-                               _after(plan.key_range, position, paging.descending_index))
+    sort, descending = plan.index(paging)
+    values = store.ticket_page(plan.queues, sort, descending, skip + paging.per_page + 1,
+                               _after(plan.key_range, position, descending))
     shown = values[skip:skip + paging.per_page]
     more = len(values) > skip + paging.per_page
     tickets = store.tickets_by_id([_ticket_id(value) for value in shown])
@@ -161,10 +171,11 @@ def _filtered_walk(store: QueueReads, plan: Plan, paging: Paging,
     assert plan.keep is not None
     matched: list[Ticket] = []
     scanned = 0
-    chunk = max(paging.per_page, 25)
+    chunk = max(paging.per_page + 1, FILTERED_CHUNK)
+    sort, descending = plan.index(paging)
     while True:
-        values = store.ticket_page(plan.queues, paging.sort, paging.descending_index, chunk,
-                                   _after(plan.key_range, position, paging.descending_index))
+        values = store.ticket_page(plan.queues, sort, descending, chunk,
+                                   _after(plan.key_range, position, descending))
         found = {t.id: t for t in store.tickets_by_id([_ticket_id(v) for v in values])}
         for value in values:
             position, scanned = value, scanned + 1

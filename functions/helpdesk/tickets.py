@@ -264,12 +264,19 @@ class Tickets:
         elif paging.sort == "updated" and (wanted.updated_from or wanted.updated_to):
             key_range = _stamp_range(wanted.updated_from, wanted.updated_to)
             rest.updated_from = rest.updated_to = None
+        index_sort = None
+        if (paging.sort == "updated" and wanted.priority_id is not None
+                and key_range == KeyRange()):
+            # One priority is a prefix of the priority index, ordered by update within it.
+            rank = keys.priority_rank(wanted.priority_id)
+            key_range, index_sort = KeyRange(low=f"{rank}#", high=f"{rank}#~"), "priority"
+            rest.priority_id = None
         left = rest != TicketFilter()
         keep = (lambda ticket: _matches(ticket, rest, self._search_text_of)) if left else None
         exact = not left and key_range == KeyRange() and paging.sort != "sla_due"
         print_ = fingerprint(viewer.user.id, vars(wanted), queue, paging.sort,
                              paging.newest_first)
-        return Plan(queues, key_range, keep, print_, exact)
+        return Plan(queues, key_range, keep, print_, exact, index_sort)
 
     def _search_text_of(self, ticket: Ticket) -> str:
         stored = self._repository.tickets.search_text(ticket.id)

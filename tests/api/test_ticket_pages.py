@@ -158,6 +158,22 @@ def test_filters_the_queue_does_not_answer_make_the_total_an_upper_bound(helpdes
     assert answer.body["pagination"]["total_is_exact"] is False
 
 
+def test_a_priority_filter_reads_only_that_prioritys_tickets_newest_first():
+    """A priority is a key range of the priority index (ordered by update within it): the
+    page costs its own keys, not a walk through every open ticket."""
+    table = CountingTable()
+    helpdesk = make_helpdesk(table, Clock())
+    urgent = _fill(helpdesk, 3, priority_id=4)
+    _fill(helpdesk, 60, priority_id=1)
+    api = _use(helpdesk)
+    api.call("GET", "/tickets/?status_id=open&priority_id=4")  # warms authentication caches
+    table.reset()
+    answer = api.call("GET", "/tickets/?status_id=open&priority_id=4&per_page=2")
+    assert _ids(answer) == urgent[::-1][:2]
+    assert table.queried == [3] and table.batched == [1, 2]
+    assert _walk(api, "status_id=open&priority_id=4&per_page=2") == urgent[::-1]
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ("cursor=not-a-cursor", "cursor"),
     ("page=101&per_page=100", "page"),

@@ -98,6 +98,7 @@ def build(tickets: int) -> Desk:
     admin = desk.users.authenticate("admin@example.com", "bench-key")
     _, key = desk.users.create(admin, UserCreate(name="Agent", email="agent@example.com",
                                                  group_id=2, department=[1]))
+    assert key is not None  # a new staff member's key, shown once
     agent = desk.users.authenticate("agent@example.com", key)
     began = time.monotonic()
     statuses = ("open", "open", "pending", "closed")

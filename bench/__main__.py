@@ -1,5 +1,5 @@
-"""`make bench`: DynamoDB calls per API operation, handler import times, and sustained load
-on the local stack (bench/load.py).
+"""`make bench`: DynamoDB calls per API operation, handler import times, what list reads
+cost as tickets grow (bench/reads.py), and sustained load on the local stack (bench/load.py).
 
 Figures, not assertions: record them in docs/performance.md."""
 
@@ -87,7 +87,7 @@ def dynamodb_calls() -> list[tuple[str, Counter[str]]]:
 
 
 def main() -> None:
-    from bench import channels, load, mail, rules, sla
+    from bench import channels, load, mail, reads, rules, sla
 
     print("DynamoDB calls per API operation (auth + rate limit included):")
     for label, counts in dynamodb_calls():
@@ -105,6 +105,8 @@ def main() -> None:
     channels.report()
     rules.report()
     sla.report()
+    reads.report([int(size) for size in os.environ.get(
+        "BENCH_READ_SIZES", "1000,10000,100000").split(",")])
     # The sustained-load figures take long (10,000 messages per run at a few per second);
     # BENCH_MESSAGES=0 skips them, a smaller number gives a quicker, rougher picture.
     messages = int(os.environ.get("BENCH_MESSAGES", "10000"))

@@ -34,7 +34,7 @@ from helpdesk.ticket_pages import Paging  # noqa: E402
 from helpdesk.tickets import TicketFilter  # noqa: E402
 
 PER_PAGE = 30
-CUSTOMERS = 500
+CUSTOMERS = 20  # each with a full page of tickets from 1,000 tickets on
 LONG_THREAD = 2_000  # posts of the one long conversation
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -109,7 +109,7 @@ def build(tickets: int) -> Desk:
             "status_id": statuses[number % len(statuses)], "priority_id": 1 + number % 4,
             "tags": ["billing"] if number % 10 == 0 else [],
             "owner_id": agent.user.id if number % 3 == 0 else None,
-            "followers": [admin.user.id] if number % 50 == 0 else []}
+            "followers": [admin.user.id] if number % 10 == 0 else []}
         desk.tickets.create(admin, TicketCreate.model_validate(fields))
     found = Desk(desk, table, admin, agent, seconds=time.monotonic() - began)
     first = desk.tickets.page(admin, TicketFilter(), Paging(per_page=1)).tickets[0]
@@ -147,7 +147,9 @@ def cases(desk: Desk) -> list[tuple[str, Callable[[], object]]]:
         ("priority order, open", lambda: tickets.page(
             admin, TicketFilter(), Paging(per_page=PER_PAGE, sort="priority"), "open")),
         ("status_id=open&priority_id=2", page(admin, status_id="open", priority_id=2)),
-        ("status_id=open&type_id=1 (in memory)", page(admin, status_id="open", type_id=1)),
+        # No index answers a type: the open queue is read and filtered, at most MAX_SCANNED
+        # entries (1,000) per call, so this one grows until it reaches that bound.
+        ("status_id=open&type_id=1 (bounded)", page(admin, status_id="open", type_id=1)),
         ("sidebar counts (agent)", lambda: tickets.queue_counts(agent)),
         ("posts of a 2,000-post ticket", lambda: tickets.messages(
             admin, desk.long_ticket, "post", PER_PAGE + 1)),
@@ -183,7 +185,7 @@ def report(sizes: Sequence[int] = (1_000, 10_000, 100_000)) -> None:
         for _, figures in results:
             if label in figures:
                 calls, read = figures[label]
-                cells.append(f"{calls:>5} / {read:<6}".rjust(18))
+                cells.append(f"{calls:>3} / {read:<5}".rjust(18))
                 items.append(read)
             else:
                 cells.append(f"{'—':>18}")

@@ -48,6 +48,22 @@ class MemoryTable:
     def __init__(self) -> None:
         self._items: dict[Key, Item] = {}
         self._lock = threading.RLock()
+        self._feed: list[tuple[Item | None, Item | None]] | None = None
+
+    def record_changes(self) -> None:
+        """Start a change feed (old image, new image) of puts and deletes, as a DynamoDB stream
+        with NEW_AND_OLD_IMAGES gives; tests drain it with `take_changes` (no stream here)."""
+        with self._lock:
+            self._feed = []
+
+    def take_changes(self) -> list[tuple[Item | None, Item | None]]:
+        with self._lock:
+            taken, self._feed = (self._feed or []), ([] if self._feed is not None else None)
+            return taken
+
+    def _record(self, old: Item | None, new: Item | None) -> None:
+        if self._feed is not None and (old is not None or new is not None):
+            self._feed.append((copy.deepcopy(old), copy.deepcopy(new)))
 
     def get(self, pk: str, sk: str) -> Item | None:
         with self._lock:
@@ -59,13 +75,14 @@ class MemoryTable:
             key = (item["PK"], item["SK"])
             if not holds(condition, self._items.get(key)):
                 raise ConditionFailed(f"condition failed for {key}")
+            self._record(self._items.get(key), item)
             self._items[key] = copy.deepcopy(item)
 
     def delete(self, pk: str, sk: str, condition: Condition | None = None) -> None:
         with self._lock:
             if not holds(condition, self._items.get((pk, sk))):
                 raise ConditionFailed(f"condition failed for {(pk, sk)}")
-            self._items.pop((pk, sk), None)
+            self._record(self._items.pop((pk, sk), None), None)
 
     def transact(self, operations: Sequence[Operation]) -> None:
         with self._lock:
@@ -81,9 +98,10 @@ class MemoryTable:
                 raise TransactionConflict(reasons)
             for op, key in zip(operations, keys, strict=True):
                 if isinstance(op, Put):
+                    self._record(self._items.get(key), op.item)
                     self._items[key] = copy.deepcopy(op.item)
                 elif isinstance(op, Delete):
-                    self._items.pop(key, None)
+                    self._record(self._items.pop(key, None), None)
                 elif isinstance(op, Add):
                     item = self._items.setdefault(key, {"PK": key[0], "SK": key[1]})
                     item[op.attribute] = item.get(op.attribute, 0) + op.amount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from helpdesk.models import Organization, Ticket, User
 from helpdesk.store import keys
 from helpdesk.store.table import Item, KeyRange, QueryRequest, Table
 
@@ -55,3 +56,41 @@ class SearchTokens:
 
 def _document_id(item: Item) -> int:
     return int(str(item["SK"]).rsplit("#", 1)[1])
+
+
+class SearchReads:
+    """The documents a search verifies its candidates against, read in batches."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def tickets_with_texts(self, ticket_ids: list[int]) -> list[tuple[Ticket, str]]:
+        """Existing tickets of `ticket_ids` (order kept) with their conversation text."""
+        wanted = [key for ticket_id in ticket_ids
+                  for key in (keys.ticket(ticket_id), keys.ticket_search(ticket_id))]
+        found = {(item["PK"], item["SK"]): item for item in self._table.get_many(wanted)}
+        answer = []
+        for ticket_id in ticket_ids:
+            item = found.get(keys.ticket(ticket_id))
+            if item is None:
+                continue
+            ticket = Ticket.model_validate(item)
+            search = found.get(keys.ticket_search(ticket_id))
+            answer.append((ticket, ticket.search_text if search is None
+                           else str(search.get("text", ""))))
+        return answer
+
+    def users(self, user_ids: list[int]) -> list[User]:
+        items = self._table.get_many([keys.user(user_id) for user_id in user_ids])
+        return [User.model_validate(item) for item in items]
+
+    def organizations(self, organization_ids: list[int]) -> list[Organization]:
+        items = self._table.get_many([keys.organization(org_id) for org_id in organization_ids])
+        return [Organization.model_validate(item) for item in items]
+
+    def tickets_of_requester(self, user_id: int, limit: int) -> list[int]:
+        """Ids of a customer's latest updated tickets (at most `limit`)."""
+        index, pk = keys.tickets_by_requester(user_id)
+        page = self._table.query(QueryRequest(pk=pk, index=index, newest_first=True,
+                                              limit=limit))
+        return [int(item["id"]) for item in page.items]

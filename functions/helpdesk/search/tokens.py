@@ -5,7 +5,9 @@
   tokens (besides the words inside them); a phone-like run (+7 (912) 345-67-89) is also one
   token of its digits;
 - each word is stemmed by its script: Cyrillic -> Russian Snowball, Latin -> English
-  Snowball, anything else (digits, mixed) as is; diacritics are folded after stemming;
+  Snowball, anything else (digits, mixed) as is; diacritics are folded after stemming; a
+  document also holds each word unstemmed (Snowball stems some names differently by case:
+  иванов -> иван but ивановым -> иванов);
 - tokens longer than MAX_TOKEN_LENGTH are cut; a document gives at most MAX_DOCUMENT_TOKENS
   distinct tokens (the first ones met).
 
@@ -82,7 +84,9 @@ def document_tokens(*texts: str) -> set[str]:
             if len(digits) >= 7 and not add(digits):
                 return set(found)
         for word in _words(text):
-            if not add(stem(word)):
+            # the word as written too: stems of one name differ by case (иванов -> иван,
+            # ивановым -> иванов), and the whole word serves prefixes typed past the stem
+            if not add(stem(word)) or not add(_fold(word)):
                 return set(found)
     return set(found)
 

@@ -2,8 +2,9 @@
 
 A query is an AND of its words (see tokens.query_words: stems, the last word also a prefix).
 Tickets:
-- the driver is the most selective-looking word: the longest exact token, or the prefix when
-  it is the only word; its entries are read newest (highest id) first, in pages;
+- the driver is the most selective-looking word: the one with the longest stem, or the prefix
+  when it is the only word; its entries (of its stem and of the word as written, merged) are
+  read newest (highest id) first, in pages;
 - each candidate is verified against ALL words by reading the ticket and its conversation
   text (one BatchGetItem per page): the documents are the truth, stale entries drop out;
 - tickets of customers whose own record matches the words join the candidates (a renamed
@@ -18,7 +19,8 @@ Users and organizations: the same, over their own token entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -67,7 +69,7 @@ class Found(Generic[T]):
 
 
 def matches(query: Query, tokens: set[str]) -> bool:
-    if any(token not in tokens for token in query.exact):
+    if any(tokens.isdisjoint(word) for word in query.exact):
         return False
     return query.prefix is None or any(token.startswith(query.prefix) for token in tokens)
 
@@ -82,14 +84,9 @@ def _candidates(postings: TokenPostings, kind: str, query: Query,
                 cursor: int | None) -> Iterable[int]:
     """Ids holding the driver word, highest first, below `cursor`."""
     if query.exact:
-        driver = max(query.exact, key=len)
-        after = cursor
-        while True:
-            ids = postings.documents(kind, driver, limit=POSTINGS_PAGE, after=after)
-            yield from ids
-            if len(ids) < POSTINGS_PAGE:
-                return
-            after = ids[-1]
+        driver = max(query.exact, key=lambda word: len(word[0]))
+        streams = [_postings_of(postings, kind, token, cursor) for token in driver]
+        yield from heapq.merge(*streams, reverse=True)
     elif query.prefix:
         yield from (document_id for document_id in postings.documents_with_prefix(kind,
                                                                                  query.prefix)
@@ -102,6 +99,17 @@ class SearchStores(Protocol):
 
     @property
     def search_reads(self) -> SearchDocuments: ...
+
+
+def _postings_of(postings: TokenPostings, kind: str, token: str,
+                 cursor: int | None) -> Iterator[int]:
+    after = cursor
+    while True:
+        ids = postings.documents(kind, token, limit=POSTINGS_PAGE, after=after)
+        yield from ids
+        if len(ids) < POSTINGS_PAGE:
+            return
+        after = ids[-1]
 
 
 class Search:

@@ -93,10 +93,12 @@ def document_tokens(*texts: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Query:
-    """`exact`: tokens every match must have. `prefix`: the last word as typed (normalised,
-    unstemmed), matched as a prefix of a token, or None."""
+    """`exact`: the words every match must have, each as its alternative tokens (its stem and,
+    when different, the word unstemmed: a document holds both forms of its words).
+    `prefix`: the start of the last word as typed (normalised; where the stem departs from
+    the word, up to there), matched as a prefix of a token, or None."""
 
-    exact: tuple[str, ...]
+    exact: tuple[tuple[str, ...], ...]
     prefix: str | None
 
     @property
@@ -106,14 +108,14 @@ class Query:
 
 def query_words(text: str) -> Query:
     normalised = normalise(text)
-    tokens: list[str] = []
+    tokens: list[tuple[str, ...]] = []
     for address in _EMAIL.findall(normalised):
-        tokens.append(address[:MAX_TOKEN_LENGTH])
+        tokens.append((address[:MAX_TOKEN_LENGTH],))
         normalised = normalised.replace(address, " ")
     for phone in _PHONE.findall(normalised):
         digits = re.sub(r"\D", "", phone)
         if len(digits) >= 7:
-            tokens.append(digits)
+            tokens.append((digits,))
             normalised = normalised.replace(phone, " ")
     words = _words(normalised)
     prefix: str | None = None
@@ -125,6 +127,7 @@ def query_words(text: str) -> Query:
         while common < min(len(typed), len(stemmed)) and typed[common] == stemmed[common]:
             common += 1
         prefix = typed[:common] or typed
-    tokens += [stem(word) for word in words]
-    exact = tuple(dict.fromkeys(token for token in tokens if token))
+    tokens += [tuple(dict.fromkeys((stem(word), _fold(word)[:MAX_TOKEN_LENGTH])))
+               for word in words]
+    exact = tuple(dict.fromkeys(token for token in tokens if all(token)))
     return Query(exact=exact, prefix=prefix or None)

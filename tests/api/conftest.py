@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 from helpdesk.store.memory import MemoryTable
+from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
 from tests.support.apigw import basic, proxy_event
 from tests.support.stream import IndexingFeed
 

@@ -164,7 +164,8 @@ def test_two_first_messages_at_once_make_one_customer_one_ticket_two_posts(stack
         assert len(mine) == 1, f"pair {pair}: {len(mine)} tickets"
         texts = sorted(p["text"] for p in _posts(admin, api, mine[0]["id"]))
         assert texts == [f"message 0 of pair {pair}", f"message 1 of pair {pair}"]
-        def racers() -> Any:  # the token index follows the table's stream: poll
+
+        def racers(pair: int = pair) -> Any:  # the token index follows the stream: poll
             found = admin.get(f"{api}/users/", params={"search": f"Racer {pair} ",
                                                        "per_page": 100}, timeout=30)
             assert found.status_code == 200, found.text

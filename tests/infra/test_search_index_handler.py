@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from helpdesk.search.indexer import Indexer
@@ -34,9 +33,9 @@ def _record(number: int, name: str, old: dict | None, new: dict | None) -> dict[
             "dynamodb": dynamodb}
 
 
-def test_records_reach_the_indexer_and_a_failing_one_is_reported(
-        monkeypatch: pytest.MonkeyPatch):
+def test_records_reach_the_indexer_and_a_failing_one_is_reported():
     import search_index.handler
+
     from devstack.lambda_runtime import LambdaContext
 
     table = MemoryTable()

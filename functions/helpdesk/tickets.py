@@ -121,12 +121,11 @@ class Tickets:
     def list(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
         """Newest update first. One index query picks the candidates (the most selective
         filter given); the remaining filters are applied to them."""
-        if wanted.search:  # the token index picks the candidates (helpdesk/search/queries.py)
+        if wanted.search and not wanted.trash:  # the token index (helpdesk/search/queries.py)
             found = Search.on(self._repository).tickets(viewer, wanted.search,
                                                         SEARCH_RESULTS).items
             rest = dataclasses.replace(wanted, search=None)
-            return [ticket for ticket in found
-                    if ticket.trashed == wanted.trash and _matches(ticket, rest, str)]
+            return [ticket for ticket in found if _matches(ticket, rest, str)]
         return [
             ticket
             for ticket in self._candidates(viewer, wanted)

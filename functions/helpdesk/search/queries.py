@@ -221,5 +221,7 @@ def _collect(candidates: Iterable[int], extra: set[int],
             if len(found) < limit:
                 found.append(item)
         last = id_of(found[-1]) if len(found) >= limit else batch[-1]
+    if not exhausted and len(found) < limit:  # stopped at the bound: is anything left?
+        exhausted = next((c for c in stream if c not in seen), None) is None
     more = not (exhausted and not pending) or len(found) >= limit
     return Found(found, last if more else None)

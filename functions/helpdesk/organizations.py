@@ -12,6 +12,7 @@ from helpdesk.access import Viewer
 from helpdesk.errors import Conflict, NotFound, UnknownReference
 from helpdesk.inputs import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from helpdesk.models import Organization, User, UserKind
+from helpdesk.search.queries import SEARCH_RESULTS, Search
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.people import DomainTaken
 from helpdesk.store.repository import Repository
@@ -33,16 +34,13 @@ class Organizations:
 
     def list(self, viewer: Viewer, wanted: OrganizationFilter) -> list[Organization]:
         viewer.require_staff("list organizations")
-        found = self._repository.people.organizations()
+        found = (Search.on(self._repository).organizations(wanted.search, SEARCH_RESULTS).items
+                 if wanted.search else self._repository.people.organizations())
         if wanted.manager_id is not None:
             found = [o for o in found if wanted.manager_id in o.managers]
         if wanted.employee_id is not None:
             member = self._repository.people.get_user(wanted.employee_id)
             found = [o for o in found if member is not None and member.organiz_id == o.id]
-        if wanted.search:
-            needle = wanted.search.casefold()
-            found = [o for o in found if needle in " ".join(
-                [o.name, o.email, o.phone, o.web, *o.domains]).casefold()]
         return found
 
     def get(self, viewer: Viewer, organization_id: int) -> Organization:

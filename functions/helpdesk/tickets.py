@@ -9,6 +9,7 @@ transaction fail; the change is then applied again to the fresh ticket, never lo
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,7 @@ from helpdesk.models import (
 )
 from helpdesk.notify.mentions import mentioned_staff
 from helpdesk.queues import MENTIONS_QUEUED, SLA_COLOURS, memberships, scoped
+from helpdesk.search.queries import SEARCH_RESULTS, Search
 from helpdesk.sla.tracker import SlaTracker, protected_tags
 from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
@@ -124,6 +126,11 @@ class Tickets:
     def list(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
         """Newest update first. One index query picks the candidates (the most selective
         filter given); the remaining filters are applied to them."""
+        if wanted.search and not wanted.trash:  # the token index (helpdesk/search/queries.py)
+            found = Search.on(self._repository).tickets(viewer, wanted.search,
+                                                        SEARCH_RESULTS).items
+            rest = dataclasses.replace(wanted, search=None)
+            return [ticket for ticket in found if _matches(ticket, rest, str)]
         return [
             ticket
             for ticket in self._candidates(viewer, wanted)

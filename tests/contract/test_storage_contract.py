@@ -718,3 +718,45 @@ def test_a_department_change_of_a_ticket_in_every_queue_fits_one_transaction(tab
             Placement(moved, memberships(moved, closed=False)),
             memberships(everything, closed=False)))
     assert repository.tickets.get_ticket(3).department_id == 2
+
+
+def test_search_token_entries_exact_newest_first_prefix_and_idempotent_writes(table):
+    from helpdesk.store.search_tokens import SearchTokens
+
+    tokens = SearchTokens(table)
+    tokens.add("ticket", 7, {"оплат", "счет"})
+    tokens.add("ticket", 12, {"оплат", "оплатой"})
+    tokens.add("ticket", 12, {"оплат"})  # a replay changes nothing
+    tokens.add("ticket", 3, {"оплат", "ab"})
+    tokens.add("user", 5, {"оплат"})  # another kind, another partition
+    assert tokens.documents("ticket", "оплат", limit=10) == [12, 7, 3]
+    assert tokens.documents("ticket", "оплат", limit=2) == [12, 7]
+    assert tokens.documents("ticket", "оплат", limit=10, after=12) == [7, 3]
+    assert tokens.documents("ticket", "опла", limit=10) == []  # exact: the whole token
+    assert tokens.documents_with_prefix("ticket", "опл") == [12, 7, 3]
+    assert tokens.documents_with_prefix("ticket", "оплато") == [12]
+    assert tokens.documents_with_prefix("ticket", "ab") == [3]  # shorter: its own partition
+    assert tokens.documents("user", "оплат", limit=10) == [5]
+    assert table.get(*keys.token_entry("ticket", "ab", 3)) == {
+        "PK": "TOKEN#ticket#ab", "SK": "ab#000000000003", "item_type": "search_token"}
+    tokens.remove("ticket", 12, {"оплат", "оплатой"})
+    tokens.remove("ticket", 12, {"оплат"})  # a replayed delete too
+    assert tokens.documents("ticket", "оплат", limit=10) == [7, 3]
+    assert tokens.documents_with_prefix("ticket", "оплато") == []
+
+
+def test_search_reads_batch_tickets_with_their_texts_and_people(table):
+    from helpdesk.store.search_tokens import SearchReads
+
+    repository = Repository(table)
+    first = _ticket(1, T0, user_id=9)
+    repository.tickets.commit_ticket(first, _event(first), None,
+                                     TicketChange(searchable=["оплата счёта"]))
+    second = _ticket(2, T0 + timedelta(minutes=1), user_id=9)
+    repository.tickets.commit_ticket(second, _event(second), None)
+    reads = SearchReads(table)
+    found = reads.tickets_with_texts([2, 404, 1])
+    assert [(ticket.id, text) for ticket, text in found] == [(2, ""), (1, "оплата счёта")]
+    assert reads.tickets_of_requester(9, limit=1) == [2]
+    assert reads.tickets_of_requester(9, limit=5) == [2, 1]
+    assert reads.users([404]) == [] and reads.organizations([404]) == []

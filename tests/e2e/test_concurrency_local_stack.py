@@ -20,7 +20,7 @@ import requests
 from devstack.process import start_stack
 from tests.channels.test_adapters import SAMPLE, SECRETS, auth_headers, raw
 from tests.fakes.providers import FakeProviders
-from tests.support.live import session
+from tests.support.live import session, wait_for
 
 ADMIN = ("e2e-concurrency-admin@example.com", "e2e-concurrency-admin-key")
 COPIES = 10
@@ -164,10 +164,14 @@ def test_two_first_messages_at_once_make_one_customer_one_ticket_two_posts(stack
         assert len(mine) == 1, f"pair {pair}: {len(mine)} tickets"
         texts = sorted(p["text"] for p in _posts(admin, api, mine[0]["id"]))
         assert texts == [f"message 0 of pair {pair}", f"message 1 of pair {pair}"]
-        customers = admin.get(f"{api}/users/", params={"search": f"Racer {pair}",
+
+        def racers(pair: int = pair) -> Any:  # the token index follows the stream: poll
+            found = admin.get(f"{api}/users/", params={"search": f"Racer {pair} ",
                                                        "per_page": 100}, timeout=30)
-        assert customers.status_code == 200, customers.text
-        assert len(customers.json()["data"]) == 1
+            assert found.status_code == 200, found.text
+            return found.json()["data"]
+
+        assert len(wait_for(racers)) == 1
 
 
 def test_simultaneous_changes_of_different_fields_all_stay_with_one_audit_row_each(
@@ -178,7 +182,8 @@ def test_simultaneous_changes_of_different_fields_all_stay_with_one_audit_row_ea
         "concurrent.edits@example.org"}, timeout=30)
     assert created.status_code == 200, created.text
     ticket_id = created.json()["data"]["id"]
-    me = admin.get(f"{api}/users/", params={"search": ADMIN[0]}, timeout=30).json()["data"]
+    me = wait_for(lambda: admin.get(f"{api}/users/", params={"search": ADMIN[0]},
+                                    timeout=30).json()["data"])
     admin_id = next(iter(me.values()) if isinstance(me, dict) else iter(me))["id"]
     changes: list[dict[str, Any]] = [
         {"title": "Concurrent edits, renamed"},

@@ -54,7 +54,12 @@ def test_integrator_flow_over_http(stack):
     assert {"created", "post_added", "comment_added", "updated"} <= {r["action"] for r in rows}
     users = admin.get(f"{api}/users/").json()["data"]
     assert {"klient@example.ru", ADMIN[0]} <= {u["email"] for u in users}
-    listed = admin.get(f"{api}/tickets/", params={"search": "счёт"}).json()
+    # Search reads the token index the table's stream feeds (search_index function): poll.
+    def searched() -> dict | None:
+        answer = admin.get(f"{api}/tickets/", params={"search": "счёт"}).json()
+        return answer if answer["data"] else None
+
+    listed = wait_for(searched)
     assert list(listed["data"]) == [str(ticket["id"])] and listed["pagination"]["total"] == 1
 
     # Every event is recorded done: the staff reply (a mail to deliver) through the
@@ -169,6 +174,10 @@ def test_mail_round_trip_over_smtp(stack):
 
     ticket = wait_for(ticket_of_mail)
     assert ticket and ticket["title"] == "Не приходят письма" and ticket["source"] == "email"
+    # An inflected word of the mail's text finds it through the token index.
+    by_word = wait_for(lambda: admin.get(f"{api}/tickets/", params={
+        "search": "письмами приходить"}).json()["data"])
+    assert list(by_word) == [str(ticket["id"])]
     posts = admin.get(f"{api}/tickets/{ticket['id']}/posts/").json()["data"]
     assert posts[0]["text"].startswith("Здравствуйте!")
 

@@ -34,6 +34,7 @@ HANDLERS = {
     "RulesFunction": "rules.handler.handler",
     "SlaSchedulerFunction": "sla_scheduler.handler.handler",
     "StreamFunction": "stream.handler.handler",
+    "SearchIndexFunction": "search_index.handler.handler",
     "DeliverFunction": "deliver.handler.handler",
     "WebhooksOutFunction": "webhooks_out.handler.handler",
     "EffectsFunction": "effects.handler.handler",
@@ -181,11 +182,12 @@ def test_api_routes(cloudformation: dict[str, Any]):
     assert all("x-amazon-apigateway-any-method" in paths[p] for p in paths)
 
 
+@pytest.mark.parametrize("function", ["StreamFunction", "SearchIndexFunction"])
 def test_stream_mapping_reports_item_failures_and_keeps_failed_batches(
-        cloudformation: dict[str, Any]):
-    (mapping,) = _of_type(cloudformation, "AWS::Lambda::EventSourceMapping").values()
+        cloudformation: dict[str, Any], function: str):
+    (mapping,) = [m for m in _of_type(cloudformation, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": function}]
     props = mapping["Properties"]
-    assert props["FunctionName"] == {"Ref": "StreamFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     assert props["StartingPosition"] == "LATEST"
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -348,6 +350,7 @@ STREAM_READS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetS
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"}
 # Reads no key could limit: dynamodb:LeadingKeys is absent there and ForAllValues holds.
+# (BatchGetItem: see test_table_grants_are_limited_to_partition_key_prefixes.)
 UNBOUNDED_ACTIONS = {"dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
                      "dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert",
                      "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
@@ -413,7 +416,7 @@ def test_only_actions_without_resources_are_granted_on_every_resource(
         assert _listed(statement["Resource"]) == ["*"], f"{owner} {where}"
 
 
-def test_only_the_stream_function_reads_a_stream_and_only_the_table_s(
+def test_only_the_stream_functions_read_a_stream_and_only_the_table_s(
         cloudformation: dict[str, Any]):
     functions = _of_type(cloudformation, "AWS::Lambda::Function")
     roles = {_role_of(cloudformation, f) for f in functions}
@@ -433,7 +436,11 @@ def test_only_the_stream_function_reads_a_stream_and_only_the_table_s(
             assert _listed(statement["Resource"]) == [
                 {"Fn::GetAtt": ["Table", "StreamArn"]}], f"{owner} {where}"
             assert "Condition" not in statement, f"{owner} {where}"
-    assert readers == {stream_role: STREAM_READS | {"dynamodb:ListStreams"}}
+    index_role = _role_of(cloudformation, "SearchIndexFunction")
+    assert index_role == "SearchIndexFunctionRole"
+    assert not cloudformation["Resources"][index_role]["Properties"].get("ManagedPolicyArns")
+    assert readers == {role: STREAM_READS | {"dynamodb:ListStreams"}
+                       for role in (stream_role, index_role)}
 
 
 def test_the_stream_function_may_log_trace_and_do_its_work(cloudformation: dict[str, Any]):
@@ -467,6 +474,27 @@ def test_the_stream_function_may_log_trace_and_do_its_work(cloudformation: dict[
         "AssumeRolePolicyDocument"]["Statement"]
     assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                       "Action": "sts:AssumeRole"}]
+
+
+def test_the_search_indexer_writes_token_entries_only_and_reads_ticket_texts(
+        cloudformation: dict[str, Any]):
+    granted: dict[str, list[Any]] = {}
+    for owner, _, statement in _allowed(cloudformation):
+        if owner == "SearchIndexFunctionRole" and "Condition" in statement:
+            keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            for action in _listed(statement["Action"]):
+                granted.setdefault(action, []).extend(keys)
+    assert granted == {"dynamodb:PutItem": ["TOKEN#*"], "dynamodb:DeleteItem": ["TOKEN#*"],
+                       "dynamodb:GetItem": ["TICKET#*"]}
+    group = cloudformation["Resources"]["SearchIndexFunctionLogGroup"]["Properties"]
+    assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${SearchIndexFunction}"}
+    (mapping,) = [m for m in _of_type(cloudformation, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": "SearchIndexFunction"}]
+    patterns = [json.loads(f["Pattern"]) for f in
+                mapping["Properties"]["FilterCriteria"]["Filters"]]
+    wanted = ["ticket", "ticket_search", "user", "organization"]
+    assert patterns[0]["dynamodb"]["NewImage"]["item_type"]["S"] == wanted
+    assert patterns[1]["dynamodb"]["OldImage"]["item_type"]["S"] == wanted
 
 
 def test_table_grants_are_limited_to_partition_key_prefixes(cloudformation: dict[str, Any]):

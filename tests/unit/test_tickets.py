@@ -12,6 +12,7 @@ from helpdesk.inputs import MessageCreate, TicketCreate, TicketUpdate, UserCreat
 from helpdesk.store.collection import StaleVersion
 from helpdesk.tickets import TicketFilter
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
+from tests.support.stream import IndexingFeed
 
 
 @pytest.fixture
@@ -85,12 +86,14 @@ def test_agents_see_only_their_departments(helpdesk, admin):
 
 
 def test_filters_combine(helpdesk, admin, clock):
+    feed = IndexingFeed(helpdesk.table)  # the table's stream feeds the search index
     first = helpdesk.tickets.create(admin, TicketCreate(title="Invoice", user_email="a@x.io",
                                                         priority_id=3))
     clock.advance(hours=1)
     second = helpdesk.tickets.create(admin, TicketCreate(title="Login", user_email="b@x.io"))
     helpdesk.tickets.update(admin, second.id, TicketUpdate(owner_id=1))
     listed = helpdesk.tickets.list
+    feed.drain()
     assert [t.id for t in listed(admin, TicketFilter())] == [second.id, first.id]
     assert [t.id for t in listed(admin, TicketFilter(priority_id=3))] == [first.id]
     assert [t.id for t in listed(admin, TicketFilter(owner_id=1))] == [second.id]

@@ -9,6 +9,7 @@ from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.ratelimit import RateLimiter
 from helpdesk.users import UserFilter
 from tests.conftest import ADMIN_EMAIL, ADMIN_KEY
+from tests.support.stream import IndexingFeed
 
 
 @pytest.fixture
@@ -62,13 +63,17 @@ def test_agents_cannot_manage_staff(helpdesk, admin):
 
 
 def test_user_filters(helpdesk, admin):
+    feed = IndexingFeed(helpdesk.table)  # the table's stream feeds the search index
     helpdesk.users.create(admin, UserCreate(name="Staff", email="s@x.io", group_id=2,
                                             department=[1]))
     helpdesk.users.create(admin, UserCreate(name="Client Иванов", email="ci@x.io"))
     names = lambda wanted: sorted(u.name for u in helpdesk.users.list(admin, wanted))  # noqa: E731
     assert names(UserFilter(group_id=3)) == ["Client Иванов"]
     assert names(UserFilter(department_id=1)) == ["Staff"]
+    feed.drain()
     assert names(UserFilter(search="иванов")) == ["Client Иванов"]
+    assert names(UserFilter(search="ивановым")) == ["Client Иванов"]
+    assert names(UserFilter(search="Cli")) == ["Client Иванов"]
 
 
 def test_rate_limit_blocks_past_the_limit_and_unblocks_later(helpdesk, clock):

@@ -43,6 +43,14 @@ must stay recognised):
     channel_event      CHANEVT#<chan>#<event> CHANEVT                  a provider delivery handled
     ses_message        SESMAIL#<ses id>       SESMAIL                  an SES delivery ingested
     auto_reply         AUTOREPLY#<addr>#<day> AUTOREPLY                an address's daily auto mail
+
+Search token entries (store/search_tokens.py; written by the search_index function from the
+table's stream, keys only plus `item_type` "search_token"):
+
+    TOKEN#<kind>#<first 3 chars of token>   <token>#<padded id>
+    kind: ticket | user | org. A token shorter than 3 characters is its own partition. An exact
+    token is a Query begins_with "<token>#" (newest id first), a prefix a begins_with "<prefix>"
+    (token order, then id). Entries are hints: readers verify the document itself.
 """
 
 from __future__ import annotations
@@ -466,3 +474,17 @@ def round_robin_counter(department_id: int | None) -> str:
 def notification_sent(key: str) -> tuple[str, str]:
     """A staff notification already sent (keys are long: hashed)."""
     return "NOTIFY#" + hashlib.sha256(key.encode()).hexdigest()[:32], "SENT"
+
+
+# --- search tokens ---------------------------------------------------------------------------
+TOKEN_KINDS = ("ticket", "user", "org")
+TOKEN_PARTITION_CHARS = 3
+
+
+def token_partition(kind: str, token: str) -> str:
+    """The partition of a token's (or a prefix's) entries: the first 3 characters."""
+    return f"TOKEN#{kind}#{token[:TOKEN_PARTITION_CHARS]}"
+
+
+def token_entry(kind: str, token: str, document_id: int) -> tuple[str, str]:
+    return token_partition(kind, token), f"{token}#{pad(document_id)}"

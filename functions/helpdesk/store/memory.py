@@ -55,18 +55,37 @@ class MemoryTable:
         self._items: dict[Key, Item] = {}
         self._partitions: dict[tuple[str, Any], set[Key]] = {}
         self._lock = threading.RLock()
+        self._feed: list[tuple[Item | None, Item | None]] | None = None
+
+    def record_changes(self) -> None:
+        """Start a change feed (old image, new image) of puts and deletes, as a DynamoDB stream
+        with NEW_AND_OLD_IMAGES gives; tests drain it with `take_changes` (no stream here)."""
+        with self._lock:
+            self._feed = []
+
+    def take_changes(self) -> list[tuple[Item | None, Item | None]]:
+        with self._lock:
+            taken, self._feed = (self._feed or []), ([] if self._feed is not None else None)
+            return taken
+
+    def _record(self, old: Item | None, new: Item | None) -> None:
+        if self._feed is not None and (old is not None or new is not None):
+            self._feed.append((copy.deepcopy(old), copy.deepcopy(new)))
 
     def _set(self, key: Key, item: Item) -> None:
-        self._drop(key)
+        self._record(self._items.get(key), item)
+        self._drop(key, record=False)
         self._items[key] = item
         for attr in _PARTITION_ATTRS:
             if attr in item:
                 self._partitions.setdefault((attr, item[attr]), set()).add(key)
 
-    def _drop(self, key: Key) -> None:
+    def _drop(self, key: Key, record: bool = True) -> None:
         old = self._items.pop(key, None)
         if old is None:
             return
+        if record:
+            self._record(old, None)
         for attr in _PARTITION_ATTRS:
             if attr in old:
                 keys = self._partitions.get((attr, old[attr]))

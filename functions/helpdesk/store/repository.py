@@ -8,6 +8,7 @@ from helpdesk.store.ids import Ids
 from helpdesk.store.people import People
 from helpdesk.store.periodic_marks import PeriodicMarks
 from helpdesk.store.rate_counters import RateCounters
+from helpdesk.store.search_tokens import SearchReads, SearchTokens
 from helpdesk.store.table import Table
 from helpdesk.store.ticket_records import TicketRecords
 from helpdesk.store.webhook_state import WebhookState
@@ -23,3 +24,5 @@ class Repository:
         self.periodic = PeriodicMarks(table)
         self.webhooks = WebhookState(table)
         self.rates = RateCounters(table)
+        self.search_tokens = SearchTokens(table)
+        self.search_reads = SearchReads(table)

@@ -27,9 +27,13 @@ for _path in (_FUNCTIONS, _ROOT):
         sys.path.insert(0, _path)
 
 from helpdesk.inputs import MessageCreate, TicketCreate, UserCreate  # noqa: E402
+from helpdesk.search.indexer import INDEXED_ITEM_TYPES, Indexer  # noqa: E402
+from helpdesk.search.queries import Search  # noqa: E402
 from helpdesk.service import Helpdesk  # noqa: E402
 from helpdesk.store.memory import MemoryTable  # noqa: E402
+from helpdesk.store.search_tokens import SearchTokens  # noqa: E402
 from helpdesk.store.table import Item, QueryRequest  # noqa: E402
+from helpdesk.store.ticket_records import TicketRecords  # noqa: E402
 from helpdesk.ticket_pages import Paging  # noqa: E402
 from helpdesk.tickets import TicketFilter  # noqa: E402
 
@@ -91,8 +95,18 @@ class Desk:
     figures: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+def _index(table: CountingTable) -> None:
+    """What the search_index function does from the table's stream, over every change."""
+    indexer = Indexer(SearchTokens(table), TicketRecords(table))
+    for old, new in table.take_changes():
+        image = new if new is not None else old
+        if image is not None and image.get("item_type") in INDEXED_ITEM_TYPES:
+            indexer.apply(old, new)
+
+
 def build(tickets: int) -> Desk:
     table, clock = CountingTable(), Clock()
+    table.record_changes()
     desk = Helpdesk(table, clock=clock)
     desk.bootstrap("admin@example.com", "bench-key")
     admin = desk.users.authenticate("admin@example.com", "bench-key")
@@ -103,14 +117,18 @@ def build(tickets: int) -> Desk:
     began = time.monotonic()
     statuses = ("open", "open", "pending", "closed")
     for number in range(tickets):
+        rare = "Возврат денег по заказу" if number % 1000 == 500 else "Оплата заказа"
         fields: dict[str, Any] = {
-            "title": f"Оплата заказа {number}", "description": "Карта отклонена",
+            "title": f"{rare} {number}", "description": "Карта отклонена",
             "user_email": f"c{number % CUSTOMERS}@example.com",
             "status_id": statuses[number % len(statuses)], "priority_id": 1 + number % 4,
             "tags": ["billing"] if number % 10 == 0 else [],
             "owner_id": agent.user.id if number % 3 == 0 else None,
             "followers": [admin.user.id] if number % 10 == 0 else []}
         desk.tickets.create(admin, TicketCreate.model_validate(fields))
+        if number % 1000 == 999:
+            _index(table)  # as the stream goes along: the feed stays short
+    _index(table)
     found = Desk(desk, table, admin, agent, seconds=time.monotonic() - began)
     first = desk.tickets.page(admin, TicketFilter(), Paging(per_page=1)).tickets[0]
     found.customer_id = first.user_id or 0
@@ -118,12 +136,14 @@ def build(tickets: int) -> Desk:
                                                    user_email="long@example.com"))
     for number in range(LONG_THREAD):
         desk.tickets.add_message(admin, long.id, "post", MessageCreate(text=f"reply {number}"))
+    _index(table)
     found.long_ticket = long.id
     return found
 
 
 def cases(desk: Desk) -> list[tuple[str, Callable[[], object]]]:
     tickets, admin, agent = desk.helpdesk.tickets, desk.admin, desk.agent
+    search = Search.on(desk.helpdesk.repository)
 
     def page(viewer: Any, queue: str | None = None, number: int = 1,
              **filters: Any) -> Callable[[], object]:
@@ -154,6 +174,12 @@ def cases(desk: Desk) -> list[tuple[str, Callable[[], object]]]:
         ("posts of a 2,000-post ticket", lambda: tickets.messages(
             admin, desk.long_ticket, "post", PER_PAGE + 1)),
         ("page 50 of all tickets", page(admin, number=50)),
+        ("search: a word every ticket has", lambda: search.tickets(admin, "оплатой",
+                                                                   PER_PAGE, None)),
+        ("search: a word of one ticket in 1,000", lambda: search.tickets(
+            admin, "возвратом", PER_PAGE, None)),
+        ("search: a customer by e-mail", lambda: search.users("c7@example.com",
+                                                              PER_PAGE, None)),
     ]
 
 

@@ -130,6 +130,18 @@ def paginate_read(read: list[Any], query: Query) -> tuple[list[Any], dict[str, A
     return shown, pagination
 
 
+def page_pagination(shown: int, more: bool, query: Query) -> dict[str, Any]:
+    """The `pagination` of a page read from the start of its index: exact at the end; while
+    more follow, `total` counts what was read (a lower bound) and `total_is_exact` is false."""
+    page, per_page = page_size(query)
+    total = (page - 1) * per_page + shown + (1 if more else 0)
+    pagination: dict[str, Any] = {"total": total, "per_page": per_page, "current_page": page,
+                                  "total_pages": max(1, math.ceil(total / per_page))}
+    if more:
+        pagination["total_is_exact"] = False
+    return pagination
+
+
 def paginate(items: list[Any], query: Query) -> tuple[list[Any], dict[str, int]]:
     page, per_page = page_size(query)
     total = len(items)

@@ -12,6 +12,7 @@ from helpdesk.access import Viewer
 from helpdesk.errors import Conflict, NotFound, UnknownReference
 from helpdesk.inputs import OrganizationCreate, OrganizationFields, OrganizationUpdate
 from helpdesk.models import Organization, User, UserKind
+from helpdesk.record_pages import RecordPage, read_page
 from helpdesk.search.queries import SEARCH_RESULTS, Search
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.people import DomainTaken
@@ -42,6 +43,19 @@ class Organizations:
             member = self._repository.people.get_user(wanted.employee_id)
             found = [o for o in found if member is not None and member.organiz_id == o.id]
         return found
+
+    def page(self, viewer: Viewer, wanted: OrganizationFilter, page: int,
+             per_page: int) -> RecordPage[Organization]:
+        """One page by name, reading the index up to that page only (a search: its bounded
+        result)."""
+        if wanted.search or wanted.employee_id is not None:
+            found = self.list(viewer, wanted)  # a search's few, or the one of an employee
+            return RecordPage(found[(page - 1) * per_page:page * per_page],
+                              len(found) > page * per_page)
+        viewer.require_staff("list organizations")
+        manager = wanted.manager_id
+        keep = (lambda organization: manager in organization.managers) if manager else None
+        return read_page([self._repository.people.organizations_page], keep, page, per_page)
 
     def get(self, viewer: Viewer, organization_id: int) -> Organization:
         organization = self._repository.people.get_organization(organization_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,7 +25,9 @@ from helpdesk.errors import (
 from helpdesk.inputs import UserCreate, UserUpdate
 from helpdesk.models import Contact, Role, User, UserKind
 from helpdesk.phones import to_e164
+from helpdesk.record_pages import RecordPage, read_page
 from helpdesk.search.queries import SEARCH_RESULTS, Search
+from helpdesk.store import keys
 from helpdesk.store.collection import StaleVersion
 from helpdesk.store.people import ContactTaken
 from helpdesk.store.repository import Repository
@@ -118,6 +121,31 @@ class Users:
         people = self._repository.people
         users = [user for kind in kinds for user in people.users_of_kind(kind.value)]
         return [user for user in users if _matches(user, wanted)]
+
+    def page(self, viewer: Viewer, wanted: UserFilter, page: int,
+             per_page: int) -> RecordPage[User]:
+        """One page in the order of the list (staff, then customers, each by name; an
+        organization's people by name), reading the index partitions up to that page only.
+        A search reads its bounded result (helpdesk/search/queries.py)."""
+        if wanted.search:
+            found = self.list(viewer, wanted)
+            return RecordPage(found[(page - 1) * per_page:page * per_page],
+                              len(found) > page * per_page)
+        viewer.require_staff("list users")
+        kinds = {UserKind.STAFF, UserKind.CUSTOMER}
+        if wanted.group_id is not None:
+            role = self._dictionaries.role_of_group(wanted.group_id)
+            kinds = {UserKind.CUSTOMER if role is Role.CUSTOMER else UserKind.STAFF}
+        people = self._repository.people
+        if wanted.organization_id is not None:
+            partitions = [keys.users_of_organization(wanted.organization_id)]
+        else:
+            partitions = [keys.users_by_kind(kind.value)
+                          for kind in (UserKind.STAFF, UserKind.CUSTOMER) if kind in kinds]
+        reads = [functools.partial(people.users_page, index, pk) for index, pk in partitions]
+        rest = dataclasses.replace(wanted, organization_id=None)  # the partition answers it
+        keep = (lambda user: _matches(user, rest)) if rest != UserFilter() else None
+        return read_page(reads, keep, page, per_page)
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, viewer: Viewer, fields: UserCreate) -> tuple[User, str | None]:

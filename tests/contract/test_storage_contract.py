@@ -143,6 +143,17 @@ def test_update_sets_attributes_of_an_existing_item_only_when_asked_to(table):
     assert table.get("T#2", "EVENT#1") is None
 
 
+def test_write_many_puts_and_deletes_more_than_one_batch(table):
+    table.put({"PK": "T#gone", "SK": "T"})
+    table.write_many([{"PK": f"T#{n:03}", "SK": "T", "n": n} for n in range(60)],
+                     [("T#gone", "T"), ("T#never", "T")])
+    assert [item["n"] for item in table.get_many([(f"T#{n:03}", "T") for n in range(60)])] \
+        == list(range(60))
+    assert table.get("T#gone", "T") is None
+    table.write_many([], [(f"T#{n:03}", "T") for n in range(30)])
+    assert len(table.get_many([(f"T#{n:03}", "T") for n in range(60)])) == 30
+
+
 def test_a_counter_moves_with_its_transaction_or_not_at_all(table):
     table.transact([Put({"PK": "T#1", "SK": "T"}, Condition.item_absent()),
                     Add("COUNT#open", "COUNT", "n", 1)])

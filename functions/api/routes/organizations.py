@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from api.deps import current
-from api.requests import Query, paginate, parse, path_id
+from api.requests import Query, page_pagination, page_size, parse, path_id
 from api.routing import data, endpoint, viewer
 from api.views import organization_view
 from helpdesk.inputs import OrganizationCreate, OrganizationUpdate
@@ -27,8 +27,10 @@ def list_organizations() -> Any:
     wanted = OrganizationFilter(manager_id=query.number("manager_id"),
                                 employee_id=query.number("employee_id"),
                                 search=query.text("search"))
-    page, pagination = paginate(current().organizations.list(viewer(), wanted), query)
-    return data([_view(o) for o in page], pagination=pagination)
+    page, per_page = page_size(query)
+    found = current().organizations.page(viewer(), wanted, page, per_page)
+    return data([_view(o) for o in found.items],
+                pagination=page_pagination(len(found.items), found.more, query))
 
 
 @endpoint(organizations, "/organizations", ("POST",))

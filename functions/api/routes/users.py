@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from api.deps import current
-from api.requests import Query, paginate, parse, path_id
+from api.requests import Query, page_pagination, page_size, parse, path_id
 from api.routing import data, endpoint, viewer
 from api.views import user_view
 from helpdesk.inputs import UserCreate, UserUpdate
@@ -27,9 +27,10 @@ def list_users() -> Any:
         organization_id=query.number("organization_id"),
         search=query.text("search"),
     )
-    page, pagination = paginate(current().users.list(viewer(), wanted), query)
-    return data([user_view(user, staff=viewer().is_staff) for user in page],
-                pagination=pagination)
+    page, per_page = page_size(query)
+    found = current().users.page(viewer(), wanted, page, per_page)
+    return data([user_view(user, staff=viewer().is_staff) for user in found.items],
+                pagination=page_pagination(len(found.items), found.more, query))
 
 
 @endpoint(users, "/users", ("POST",))

@@ -25,7 +25,8 @@ from helpdesk.store.table import (
 )
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB's limit)
-BATCH_GET_ATTEMPTS = 8
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem call (DynamoDB's limit)
+BATCH_ATTEMPTS = 8
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -185,12 +186,27 @@ class DynamoTable:
                 raise ConditionFailed(str(error)) from error
             raise
 
+    def write_many(self, puts: Sequence[Item], deletes: Sequence[tuple[str, str]] = ()) -> None:
+        requests = [{"PutRequest": {"Item": serialize(item)}} for item in puts]
+        requests += [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in deletes]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._name: requests[start:start + BATCH_WRITE_LIMIT]}
+            for attempt in range(BATCH_ATTEMPTS):
+                pending = self._client.batch_write_item(
+                    RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off, as AWS asks
+            else:
+                raise RuntimeError(f"BatchWriteItem left items unprocessed after "
+                                   f"{BATCH_ATTEMPTS} attempts")
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         found: dict[tuple[str, str], Item] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             chunk = dict.fromkeys(keys[start:start + BATCH_GET_LIMIT])  # BatchGet refuses repeats
             wanted: dict[str, Any] = {self._name: {"Keys": [_key(pk, sk) for pk, sk in chunk]}}
-            for attempt in range(BATCH_GET_ATTEMPTS):
+            for attempt in range(BATCH_ATTEMPTS):
                 answer = self._client.batch_get_item(RequestItems=wanted)
                 for image in answer.get("Responses", {}).get(self._name, []):
                     item = deserialize(image)
@@ -201,7 +217,7 @@ class DynamoTable:
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off, as AWS asks
             else:
                 raise RuntimeError(f"BatchGetItem left keys unprocessed after "
-                                   f"{BATCH_GET_ATTEMPTS} attempts")
+                                   f"{BATCH_ATTEMPTS} attempts")
         return [found[key] for key in keys if key in found]
 
     def query(self, request: QueryRequest) -> Page:

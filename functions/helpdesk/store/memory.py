@@ -142,6 +142,13 @@ class MemoryTable:
             self._set((pk, sk), {**(current or {"PK": pk, "SK": sk}),
                                  **copy.deepcopy(values)})
 
+    def write_many(self, puts: Sequence[Item], deletes: Sequence[tuple[str, str]] = ()) -> None:
+        with self._lock:
+            for item in puts:
+                self._set((item["PK"], item["SK"]), copy.deepcopy(item))
+            for key in deletes:
+                self._drop(key)
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         with self._lock:
             return [copy.deepcopy(self._items[key]) for key in keys if key in self._items]

@@ -104,6 +104,21 @@ class People:
             + [Delete(*keys.contact(c.kind, c.value)) for c in user.contacts]
         )
 
+    def users_page(self, index: str, pk: str, limit: int,
+                   start: Item | None) -> tuple[list[User], Item | None]:
+        """Users of one index partition (by kind, by organization) in name order: at most
+        `limit` from `start`, and where to go on (None at the end)."""
+        page = self._table.query(QueryRequest(pk=pk, index=index, limit=limit,
+                                              start_key=start))
+        return [User.model_validate(item) for item in page.items], page.next_key
+
+    def organizations_page(self, limit: int,
+                           start: Item | None) -> tuple[list[Organization], Item | None]:
+        index, pk = keys.all_organizations()
+        page = self._table.query(QueryRequest(pk=pk, index=index, limit=limit,
+                                              start_key=start))
+        return [Organization.model_validate(item) for item in page.items], page.next_key
+
     def users_of_organization(self, organization_id: int) -> list[User]:
         index, pk = keys.users_of_organization(organization_id)
         return [

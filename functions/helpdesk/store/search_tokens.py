@@ -21,13 +21,13 @@ class SearchTokens:
         self._table = table
 
     def add(self, kind: str, document_id: int, tokens: Iterable[str]) -> None:
-        for token in sorted(set(tokens)):
-            pk, sk = keys.token_entry(kind, token, document_id)
-            self._table.put({"PK": pk, "SK": sk, "item_type": ITEM_TYPE})
+        entries = [keys.token_entry(kind, token, document_id) for token in sorted(set(tokens))]
+        self._table.write_many([{"PK": pk, "SK": sk, "item_type": ITEM_TYPE}
+                                for pk, sk in entries])
 
     def remove(self, kind: str, document_id: int, tokens: Iterable[str]) -> None:
-        for token in sorted(set(tokens)):
-            self._table.delete(*keys.token_entry(kind, token, document_id))
+        self._table.write_many([], [keys.token_entry(kind, token, document_id)
+                                    for token in sorted(set(tokens))])
 
     def documents(self, kind: str, token: str, *, limit: int,
                   after: int | None = None) -> list[int]:

@@ -123,6 +123,11 @@ class Table(Protocol):
         raises ConditionFailed when `condition` does not hold."""
         ...
 
+    def write_many(self, puts: Sequence[Item], deletes: Sequence[tuple[str, str]] = ()) -> None:
+        """Unconditional puts and deletes, not a transaction (BatchWriteItem: 25 a call, the
+        unprocessed ones sent again): for idempotent writes such as index entries."""
+        ...
+
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         """The items of `keys` that exist, in the order of `keys` (BatchGetItem: one call per
         100 keys, eventually consistent; a missing item is left out)."""

@@ -92,3 +92,26 @@ def test_users_and_organizations_follow_their_names():
     assert tokens.documents("org", "io", limit=10) == [2]  # a domain: its words
     assert tokens.documents_with_prefix("org", "acm") == [2]
     indexer.apply(None, {"PK": "X", "SK": "Y", "item_type": "contact"})  # not indexed
+
+
+def test_a_ticket_change_that_moves_no_indexed_field_writes_nothing():
+    class Counting(SearchTokens):
+        writes = 0
+
+        def add(self, kind, document_id, tokens):  # type: ignore[no-untyped-def]
+            Counting.writes += 1
+            super().add(kind, document_id, tokens)
+
+        def remove(self, kind, document_id, tokens):  # type: ignore[no-untyped-def]
+            Counting.writes += 1
+            super().remove(kind, document_id, tokens)
+
+    table = MemoryTable()
+    indexer = Indexer(Counting(table), TicketRecords(table))
+    old = _ticket_item(1, "Принтер")
+    indexer.apply(None, old)
+    assert Counting.writes == 1
+    indexer.apply(old, old | {"status_id": "pending", "version": 2})  # a status, a post...
+    assert Counting.writes == 1
+    indexer.apply(old, old | {"title": "Оплата"})
+    assert Counting.writes == 3  # the new word added, the old one removed

@@ -22,8 +22,11 @@ from helpdesk.search.documents import (
     ORG,
     TICKET,
     USER,
+    organization_fields,
     organization_tokens,
+    ticket_fields,
     ticket_tokens,
+    user_fields,
     user_tokens,
 )
 from helpdesk.search.tokens import document_tokens
@@ -40,6 +43,14 @@ class TokenEntries(Protocol):
 
 class SearchTexts(Protocol):
     def search_text(self, ticket_id: int) -> str | None: ...
+
+
+def _changed(fields_of: Callable[[Image], Iterable[str]], old: Image | None,
+             new: Image | None) -> bool:
+    """Whether the indexed fields differ (an insert or a removal always does)."""
+    if old is None or new is None:
+        return True
+    return list(fields_of(old)) != list(fields_of(new))
 
 
 def _id_of(image: Image) -> int:
@@ -65,10 +76,12 @@ class Indexer:
         if item_type == "ticket_search":
             self._search_text(old, new)
         elif item_type == "ticket":
+            if not _changed(ticket_fields, old, new):
+                return  # most ticket writes: a post, a status; nothing indexed moved
             self._replace(TICKET, old, new, ticket_tokens, keep=self._conversation_tokens)
-        elif item_type == "user":
+        elif item_type == "user" and _changed(user_fields, old, new):
             self._replace(USER, old, new, user_tokens)
-        elif item_type == "organization":
+        elif item_type == "organization" and _changed(organization_fields, old, new):
             self._replace(ORG, old, new, organization_tokens)
 
     def _search_text(self, old: Image | None, new: Image | None) -> None:

@@ -123,12 +123,14 @@ class Tickets:
     def get(self, viewer: Viewer, ticket_id: int) -> Ticket:
         return viewer.require_ticket(self._repository.tickets.get_ticket(ticket_id), ticket_id)
 
-    def list(self, viewer: Viewer, wanted: TicketFilter) -> list[Ticket]:
+    def list(self, viewer: Viewer, wanted: TicketFilter,
+             limit: int = SEARCH_RESULTS) -> list[Ticket]:
         """Newest update first. One index query picks the candidates (the most selective
-        filter given); the remaining filters are applied to them."""
+        filter given); the remaining filters are applied to them. A search (`limit`: the
+        results wanted, at most SEARCH_RESULTS) reads the token index for that many only."""
         if wanted.search and not wanted.trash:  # the token index (helpdesk/search/queries.py)
-            found = Search.on(self._repository).tickets(viewer, wanted.search,
-                                                        SEARCH_RESULTS).items
+            found = Search.on(self._repository).tickets(
+                viewer, wanted.search, min(limit, SEARCH_RESULTS)).items
             rest = dataclasses.replace(wanted, search=None)
             return [ticket for ticket in found if _matches(ticket, rest, str)]
         return [

@@ -1,6 +1,7 @@
 """Tickets that arrive by mail and by Telegram through `make run` (a subprocess, real SMTP and
-HTTP) are found through every queue an agent works from, with sidebar counts that add up,
-and an agent of another department sees none of them (issue "Reads that scale")."""
+HTTP) are found through every queue an agent works from and through search, with sidebar
+counts that add up, and an agent of another department sees none of them (issue "Reads that
+scale")."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _queue(admin: requests.Session, api: str, queue: str) -> list[int]:
     return [int(ticket_id) for ticket_id in answer.json()["data"]]
 
 
-def test_mail_and_messenger_tickets_are_found_through_every_queue(stack):
+def test_mail_and_messenger_tickets_are_found_through_every_queue_and_search(stack):
     api, base = stack["api_url"], stack["base"]
     admin = session(*ADMIN)
     with smtplib.SMTP("127.0.0.1", stack["smtp_port"], timeout=60) as smtp:
@@ -70,6 +71,17 @@ def test_mail_and_messenger_tickets_are_found_through_every_queue(stack):
     mail_ticket = admin.get(f"{api}/tickets/{by_mail[0]}/", timeout=30).json()["data"]
     assert _queue(admin, api, f"customer:{mail_ticket['user_id']}") == by_mail
     assert not both & set(_queue(admin, api, "closed"))
+
+    # Search through the token index (kept from the table's stream: poll until it caught up):
+    # an inflected word of the mail's text, a word of the Telegram message, the sender.
+    def found(text: str) -> list[int]:
+        answer = admin.get(f"{api}/tickets/", params={"search": text}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return [int(ticket_id) for ticket_id in answer.json()["data"]]
+
+    assert wait_for(lambda: found("оплатой")) == by_mail
+    assert wait_for(lambda: found("принтеры")) == by_telegram
+    assert wait_for(lambda: found("irina@example.ru")) == by_mail
 
     # Worked on: assigned to the admin, tagged, closed; the queues and the counts follow.
     me = admin.get(f"{api}/users/", params={"search": ADMIN[0]}, timeout=30).json()["data"]

@@ -40,7 +40,15 @@ def list_tickets() -> Any:
         trash=query.flag("trash"),
     )
     staff = viewer().is_staff
-    if wanted.search is not None:  # the search path reads its candidates whole (for now)
+    if wanted.search is not None and not wanted.trash:
+        # The token index, read for the pages up to this one and one more (not the whole
+        # result): `total` is what was read while more follow (`total_is_exact` false).
+        _, _, wanted_count = window(query)
+        matches, counted = paginate_read(
+            current().tickets.list(viewer(), wanted, limit=wanted_count), query)
+        return data({str(t.id): ticket_view(t, staff=staff) for t in matches},
+                    pagination=counted)
+    if wanted.search is not None:  # in the trash: a substring match over the trashed tickets
         matches, counted = paginate(current().tickets.list(viewer(), wanted), query)
         return data({str(t.id): ticket_view(t, staff=staff) for t in matches},
                     pagination=counted)

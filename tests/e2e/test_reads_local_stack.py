@@ -98,6 +98,22 @@ def test_mail_and_messenger_tickets_are_found_through_every_queue_and_search(sta
     assert counts["all"] == 2 and counts["mine"] == 1 and counts["pending"] == 1
     assert counts["open"] == 1 and counts["unassigned"] == 1
 
+    # Followed, marked as spam, moved to the trash: each leaves the other queues.
+    followed = admin.put(f"{api}/tickets/{by_mail[0]}/", json={"followers": [my_id]},
+                         timeout=30)
+    assert followed.status_code == 200, followed.text
+    assert _queue(admin, api, "followed") == by_mail
+    spam = admin.put(f"{api}/tickets/{by_mail[0]}/", json={"spam": True}, timeout=30)
+    assert spam.status_code == 200, spam.text
+    assert _queue(admin, api, "spam") == by_mail
+    assert by_mail[0] not in _queue(admin, api, "all") + _queue(admin, api, "open")
+    assert admin.delete(f"{api}/tickets/{by_telegram[0]}/", timeout=30).status_code == 200
+    assert _queue(admin, api, "trash") == by_telegram
+    assert _queue(admin, api, "all") == [] and _queue(admin, api, "mine") == []
+    admin.put(f"{api}/tickets/{by_mail[0]}/", json={"spam": False}, timeout=30)
+    admin.post(f"{api}/tickets/{by_telegram[0]}/restore", timeout=30)
+    assert set(_queue(admin, api, "all")) == both
+
     # An agent of another department sees neither the tickets nor their counts.
     sales = admin.post(f"{api}/departments/", json={"name": {"en": "Sales"}},
                        timeout=30).json()["data"]

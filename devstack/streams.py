@@ -75,7 +75,13 @@ class StreamPoller:
                 committed = poller._transaction.records
             finally:
                 poller._transaction.records = None
-            for record in committed:
+            # One transaction's records, grouped by consumer (first appearance kept): the
+            # poller hands each consumer its records in one batch, as consecutive records of a
+            # shard are batched on AWS (items of one transaction land on different shards, so
+            # AWS promises no order between them).
+            order = {uuid: n for n, uuid in reversed(list(enumerate(
+                record.mapping_uuid for record in committed)))}
+            for record in sorted(committed, key=lambda record: order[record.mapping_uuid]):
                 poller._enqueue(record)
 
         self._originals = {"add": original_add, "transact": original_transact}
